@@ -1,0 +1,1 @@
+"""Golden Thread's Dagster code location: ingestion, dbt, quality, publish."""

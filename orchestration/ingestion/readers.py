@@ -1,0 +1,273 @@
+"""Read landed files into string-valued frames without interpreting values.
+
+Readers never drop a row: every physical data row becomes either a record (with its row
+number) or a ``Malformed`` entry that the engine quarantines. Typing and validation happen
+later, in one place (``validate.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from orchestration.ingestion.contracts import Entity
+
+ROW_COLUMN = "_source_row"
+
+
+@dataclass
+class Malformed:
+    row: int
+    reason: str
+    raw_text: str
+
+
+@dataclass
+class ReadResult:
+    """What a reader (or a real-data adapter) hands to the engine.
+
+    ``columns`` is the header as found in the file (for the schema check); ``records`` holds
+    one row per parsed data row, every value a ``str`` or ``None``, plus ``_source_row``.
+    """
+
+    columns: list[str]
+    records: pd.DataFrame
+    malformed: list[Malformed] = field(default_factory=list)
+    encoding: str = "utf-8"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows_received(self) -> int:
+        return len(self.records) + len(self.malformed)
+
+
+def decode(data: bytes) -> tuple[str, str, list[str]]:
+    """Decode bytes as UTF-8 (with or without BOM); fall back to Windows-1252 with a warning."""
+    try:
+        return data.decode("utf-8-sig"), "utf-8", []
+    except UnicodeDecodeError as exc:
+        text = data.decode("cp1252", errors="replace")
+        return text, "cp1252", [
+            f"not valid UTF-8 (byte {exc.start}); decoded as Windows-1252"
+        ]
+
+
+def _frame(columns: list[str], rows: list[list[str | None]], row_numbers: list[int]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=columns, dtype=object) if rows else pd.DataFrame(
+        {c: pd.Series([], dtype=object) for c in columns}
+    )
+    df[ROW_COLUMN] = pd.Series(row_numbers, dtype="int64")
+    return df
+
+
+def read_csv_text(text: str, *, delimiter: str = ",") -> ReadResult:
+    """Parse CSV text; rows with the wrong number of fields become ``Malformed``.
+
+    Row numbers are physical line numbers (header = 1) so an auditor can open the file at
+    that line. Empty strings become ``None``.
+    """
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return ReadResult([], _frame([], [], []))
+    header = [h.strip() for h in header]
+    width = len(header)
+    rows: list[list[str | None]] = []
+    numbers: list[int] = []
+    malformed: list[Malformed] = []
+    start_line = reader.line_num + 1
+    for record in reader:
+        end_line = reader.line_num
+        if not record:  # blank line: not a data row
+            start_line = end_line + 1
+            continue
+        if len(record) != width:
+            raw = "".join(lines[start_line - 1 : end_line]).rstrip("\r\n")
+            malformed.append(
+                Malformed(start_line, f"expected {width} fields, found {len(record)}", raw)
+            )
+        else:
+            rows.append([v if v != "" else None for v in record])
+            numbers.append(start_line)
+        start_line = end_line + 1
+    return ReadResult(header, _frame(header, rows, numbers), malformed)
+
+
+def read_csv_file(path: Path, *, delimiter: str = ",") -> ReadResult:
+    text, encoding, warnings = decode(path.read_bytes())
+    result = read_csv_text(text, delimiter=delimiter)
+    result.encoding, result.warnings = encoding, warnings
+    return result
+
+
+def _scalar(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return ";".join(str(v) for v in value)
+    text = str(value)
+    return text if text != "" else None
+
+
+def read_jsonl_file(path: Path, expected: list[str]) -> ReadResult:
+    """JSON lines: one object per line; a line that is not a JSON object is ``Malformed``."""
+    text, encoding, warnings = decode(path.read_bytes())
+    seen: list[str] = []
+    rows: list[dict] = []
+    numbers: list[int] = []
+    malformed: list[Malformed] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            malformed.append(Malformed(number, f"not valid JSON: {exc.msg}", line))
+            continue
+        if not isinstance(obj, dict):
+            malformed.append(Malformed(number, "line is not a JSON object", line))
+            continue
+        for k in obj:
+            if k not in seen:
+                seen.append(k)
+        rows.append(obj)
+        numbers.append(number)
+    # The header of a JSONL file is the union of keys seen; keys the contract expects but no
+    # line has are reported by the schema check as missing.
+    columns = seen or list(expected)
+    values = [[_scalar(r.get(c)) for c in columns] for r in rows]
+    return ReadResult(columns, _frame(columns, values, numbers), malformed, encoding, warnings)
+
+
+def read_xlsx_sheet(path: Path, sheet: str) -> ReadResult:
+    """One worksheet; the first row is the header, row numbers are sheet rows (header = 1)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        if sheet not in wb.sheetnames:
+            raise SchemaError(
+                f"{path.name}: worksheet {sheet!r} not found (sheets: {', '.join(wb.sheetnames)})"
+            )
+        it = wb[sheet].iter_rows(values_only=True)
+        header_row = next(it, None) or ()
+        header = [str(h).strip() for h in header_row if h is not None]
+        width = len(header)
+        rows: list[list[str | None]] = []
+        numbers: list[int] = []
+        malformed: list[Malformed] = []
+        for number, values in enumerate(it, start=2):
+            if values is None or all(v is None for v in values):
+                continue
+            cells = [_xlsx_value(v) for v in values]
+            if len(cells) > width and any(v is not None for v in cells[width:]):
+                malformed.append(
+                    Malformed(number, f"values beyond the {width} header columns",
+                              "\t".join("" if v is None else v for v in cells))
+                )
+                continue
+            cells = (cells + [None] * width)[:width]
+            rows.append(cells)
+            numbers.append(number)
+    finally:
+        wb.close()
+    return ReadResult(header, _frame(header, rows, numbers))
+
+
+def _xlsx_value(value: object) -> str | None:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _scalar(value)
+
+
+def read_json_records(path: Path, json_path: str) -> ReadResult:
+    """A JSON document; ``json_path`` is ``"key"`` or ``"key[].child"`` (child rows inherit the
+    parent's scalar fields they do not define, e.g. ``activity_id``)."""
+    text, encoding, warnings = decode(path.read_bytes())
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"{path.name}: not valid JSON at line {exc.lineno}: {exc.msg}") from exc
+    parts = json_path.split("[].")
+    top = doc.get(parts[0]) if isinstance(doc, dict) else None
+    if not isinstance(top, list):
+        raise SchemaError(f"{path.name}: expected a list under {parts[0]!r}")
+    inherited = {k: v for k, v in doc.items() if not isinstance(v, (list, dict))}
+    records: list[dict] = []
+    numbers: list[int] = []
+    for i, item in enumerate(top, start=1):
+        base = {**inherited, **{k: v for k, v in item.items() if not isinstance(v, (list, dict))}}
+        if len(parts) == 1:
+            records.append({**base, **{k: v for k, v in item.items() if isinstance(v, list)}})
+            numbers.append(i)
+        else:
+            for j, child in enumerate(item.get(parts[1]) or [], start=1):
+                records.append({**base, **child})
+                numbers.append(i * 1000 + j)  # activity i, update j
+    seen: list[str] = []
+    for r in records:
+        for k in r:
+            if k not in seen:
+                seen.append(k)
+    values = [[_scalar(r.get(c)) for c in seen] for r in records]
+    return ReadResult(seen, _frame(seen, values, numbers), [], encoding, warnings)
+
+
+class SchemaError(Exception):
+    """A file that cannot be matched to its contract at all: the whole file is rejected."""
+
+
+_REVISION = re.compile(r"_r(\d+)$")
+
+
+def parse_file_name(entity: Entity, file_name: str) -> tuple[str, int] | None:
+    """``<stem>_<period>[_r<N>].<ext>`` → (period, revision); None if the name does not match."""
+    suffix = "." + entity.extension
+    if not (file_name.startswith(entity.stem + "_") and file_name.endswith(suffix)):
+        return None
+    middle = file_name[len(entity.stem) + 1 : -len(suffix)]
+    revision = 1
+    m = _REVISION.search(middle)
+    if m:
+        revision = int(m.group(1))
+        middle = middle[: m.start()]
+    patterns = {
+        "monthly": r"\d{4}-\d{2}",
+        "snapshot": r"\d{4}-\d{2}-\d{2}",
+        "financial_year": r"FY\d{4}-\d{2}",
+    }
+    if not re.fullmatch(patterns[entity.delivery], middle):
+        return None
+    return middle, revision
+
+
+def read_entity_file(entity: Entity, path: Path) -> ReadResult:
+    if entity.format == "csv":
+        return read_csv_file(path)
+    if entity.format == "jsonl":
+        return read_jsonl_file(path, [c.name for c in entity.columns])
+    if entity.format == "xlsx":
+        assert entity.sheet
+        return read_xlsx_sheet(path, entity.sheet)
+    if entity.format == "json":
+        assert entity.json_path
+        return read_json_records(path, entity.json_path)
+    raise ValueError(entity.format)

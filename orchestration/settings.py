@@ -1,0 +1,57 @@
+"""Run-time configuration, read from the environment in one place.
+
+Every other module receives a ``Settings`` object rather than reading ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    real_data_dir: Path | None  # None when the folder is absent
+    require_real_data: bool
+    fault_rate: float
+    as_of: dt.date
+    seed: int
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def serving_path(self) -> Path:
+        return self.data_dir / "serving.duckdb"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+    @property
+    def app_store_dir(self) -> Path:
+        return self.data_dir / "app_store"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("GT_DATA_DIR") or REPO_ROOT / "data").resolve()
+        real = Path(env.get("GT_REAL_DATA_DIR") or REPO_ROOT.parent / "shared" / "data" / "real")
+        return cls(
+            data_dir=data_dir,
+            real_data_dir=real.resolve() if real.is_dir() else None,
+            require_real_data=env.get("REQUIRE_REAL_DATA", "") in {"1", "true", "yes"},
+            fault_rate=float(env.get("GT_FAULT_RATE") or 0.0),
+            as_of=dt.date.fromisoformat(env.get("GT_AS_OF") or "2026-11-01"),
+            seed=int(env.get("GT_SEED") or 42),
+        )
