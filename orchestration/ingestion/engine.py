@@ -384,7 +384,49 @@ def ingest_system(
     return report
 
 
+def ingest_real_data(
+    con: duckdb.DuckDBPyConnection,
+    real_dir: Path | None,
+    pseudonymise: Pseudonymiser,
+    run_id: str | None = None,
+) -> IngestReport:
+    """Load the real public data (LFB, Home Office, ONS) through the same checks and log.
+
+    The raw tables are created even when the folder is absent so that the warehouse build
+    works on a newcomer's machine with demo data only.
+    """
+    from orchestration.ingestion.real_data import REAL_ENTITIES, REAL_SOURCES
+
+    ensure_audit_schema(con)
+    for e in (*REAL_ENTITIES, *ENTITIES):
+        ensure_raw_table(con, e)
+    report = IngestReport()
+    if real_dir is None:
+        return report
+    run_id = run_id or uuid.uuid4().hex
+    for source in REAL_SOURCES:
+        path = real_dir / source.path
+        label = f"real/{source.path}"
+        sha = sha256_file(path)
+        if _previous(con, source.entity, sha) == "loaded":
+            report.outcomes.append(FileOutcome(source.table, label, "skipped"))
+            continue
+        try:
+            result, error = source.adapter(path), None
+        except SchemaError as exc:
+            result, error = None, str(exc)
+        report.outcomes.append(
+            load_result(
+                con, source.entity, result, file_name=label, sha=sha, file_bytes=path.stat().st_size,
+                service_id=source.service_id, delivery_key=source.path, period=None, revision=1,
+                pseudonymise=pseudonymise, run_id=run_id, schema_error=error,
+            )
+        )
+    return report
+
+
 __all__ = [
+    "ingest_real_data",
     "ENTITIES", "FileOutcome", "IngestReport", "IngestionError", "ingest_entity", "ingest_system",
     "load_pseudonymiser", "load_result", "landed_files", "schema_difference", "sha256_file",
 ]

@@ -1,0 +1,51 @@
+# Golden Thread — `make run` sets up and runs everything; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+GT_DATA_DIR ?= $(CURDIR)/data
+DAGSTER_HOME ?= $(GT_DATA_DIR)/dagster_home
+PORT ?= 8501
+
+export GT_DATA_DIR DAGSTER_HOME
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_DISABLE_TELEMETRY := 1
+
+.PHONY: help setup data pipeline run serve ui test lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed ## create .venv and install the pinned dependencies
+
+data: setup ## write simulated source extracts into data/landing if it is empty
+	$(PY) -m orchestration.cli demo-data
+
+pipeline: data ## run the whole pipeline without serving (non-zero exit on failure)
+	$(PY) -m orchestration.cli pipeline
+
+run: pipeline serve ## set up, run the pipeline, then serve the app on http://127.0.0.1:$(PORT)
+
+serve: setup ## serve the Streamlit app (reads data/serving.duckdb read-only)
+	$(VENV)/bin/streamlit run apps/streamlit/streamlit_app.py --server.address 127.0.0.1 \
+		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+ui: setup ## open the Dagster UI on http://127.0.0.1:3000
+	mkdir -p $(DAGSTER_HOME)
+	cd $(CURDIR) && $(VENV)/bin/dg dev --host 127.0.0.1 --port 3000
+
+test: setup ## run the whole test suite
+	$(PY) -m pytest
+
+lint: setup ## ruff
+	$(VENV)/bin/ruff check orchestration expectations apps tests
+
+clean: ## remove run-time data (keeps .venv)
+	rm -rf $(GT_DATA_DIR)

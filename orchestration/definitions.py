@@ -1,0 +1,41 @@
+"""The Dagster code location: every asset, check, job, schedule, sensor and resource."""
+
+
+import dagster as dg
+
+from orchestration.ingestion.assets import INGESTION_ASSETS
+from orchestration.publish_asset import build_publish_asset, ingestion_keys
+from orchestration.resources import WarehouseResource
+from orchestration.sensors import build_landing_sensor
+from orchestration.settings import Settings
+
+PIPELINE_JOB = "golden_thread"
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    assets = [*INGESTION_ASSETS, build_publish_asset(ingestion_keys())]
+    pipeline = dg.define_asset_job(
+        PIPELINE_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Ingest every source system, build, check and publish serving.duckdb.",
+    )
+    ingestion = dg.define_asset_job(
+        "ingest_everything", selection=dg.AssetSelection.groups("ingestion"),
+        description="Ingest every source system into raw.* (no build or publish).",
+    )
+    monthly = dg.ScheduleDefinition(
+        name="monthly_close", job=pipeline, cron_schedule="0 6 3 * *",
+        execution_timezone="Europe/London", description="Month-end close on the 3rd working morning.",
+    )
+    return dg.Definitions(
+        assets=assets,
+        jobs=[pipeline, ingestion],
+        schedules=[monthly],
+        sensors=[build_landing_sensor(pipeline)],
+        resources={"warehouse": WarehouseResource.from_settings(settings)},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

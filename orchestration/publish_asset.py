@@ -1,0 +1,31 @@
+"""Dagster asset that publishes ``serving.duckdb`` after everything upstream has succeeded."""
+
+
+import dagster as dg
+
+from orchestration.ingestion.assets import INGESTION_ASSETS
+from orchestration.publish import published_tables, publish
+from orchestration.resources import WarehouseResource
+
+
+def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=dg.AssetKey(["serving", "serving_database"]),
+        group_name="publish",
+        deps=upstream,
+        kinds={"duckdb"},
+        description="serving.duckdb: the read-only copy of the reporting tables that the app and analysts open.",
+    )
+    def serving_database(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        settings = warehouse.settings
+        counts = publish(
+            settings.warehouse_path, settings.serving_path, published_tables(),
+            run_id=context.run_id, as_of=settings.as_of,
+        )
+        return dg.MaterializeResult(metadata={"tables": len(counts), **{k: v for k, v in counts.items()}})
+
+    return serving_database
+
+
+def ingestion_keys() -> list[dg.AssetKey]:
+    return [a.key for a in INGESTION_ASSETS]
