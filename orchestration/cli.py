@@ -60,7 +60,9 @@ def cmd_pipeline(settings: Settings, job_name: str | None = None) -> int:
     failed = [e for e in result.all_events if e.is_step_failure]
     for event in failed:
         error = event.step_failure_data.error
-        print(f"step {event.step_key} failed:\n{error.message if error else ''}", file=sys.stderr)
+        while error is not None and error.cause is not None:
+            error = error.cause  # the root cause, not Dagster's wrapper
+        print(f"step {event.step_key} failed: {error.message.strip() if error else ''}", file=sys.stderr)
     print_summary(settings)
     return 0 if result.success else 1
 

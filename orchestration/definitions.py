@@ -3,8 +3,9 @@
 
 import dagster as dg
 
+from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.ingestion.assets import INGESTION_ASSETS
-from orchestration.publish_asset import build_publish_asset, ingestion_keys
+from orchestration.publish_asset import build_publish_asset
 from orchestration.resources import WarehouseResource
 from orchestration.sensors import build_landing_sensor
 from orchestration.settings import Settings
@@ -14,7 +15,9 @@ PIPELINE_JOB = "golden_thread"
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
-    assets = [*INGESTION_ASSETS, build_publish_asset(ingestion_keys())]
+    dbt = build_dbt_assets()
+    upstream = [key for a in (*INGESTION_ASSETS, dbt) for key in a.keys]
+    assets = [*INGESTION_ASSETS, dbt, build_publish_asset(upstream)]
     pipeline = dg.define_asset_job(
         PIPELINE_JOB,
         selection=dg.AssetSelection.all(),
@@ -33,7 +36,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs=[pipeline, ingestion],
         schedules=[monthly],
         sensors=[build_landing_sensor(pipeline)],
-        resources={"warehouse": WarehouseResource.from_settings(settings)},
+        resources={"warehouse": WarehouseResource.from_settings(settings), "dbt": dbt_resource()},
         executor=dg.in_process_executor,
     )
 

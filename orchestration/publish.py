@@ -14,8 +14,9 @@ import duckdb
 
 from orchestration.warehouse import connect
 
-# (schema, table) pairs copied to serving; later issues add marts.
-AUDIT_TABLES = (("audit", "ingestion_log"), ("audit", "quarantine"))
+# (schema, table) pairs copied to serving; "*" is every table in the schema. The marts are
+# what readers use; the audit trail lets the app show how each figure was received.
+PUBLISHED = (("marts", "*"), ("audit", "ingestion_log"), ("audit", "quarantine"))
 
 
 def publish(
@@ -40,12 +41,17 @@ def publish(
             present = {
                 (s, t)
                 for s, t in con.execute(
-                    "select table_schema, table_name from information_schema.tables where table_catalog = current_database()"
+                    "select table_schema, table_name from information_schema.tables "
+                    "where table_catalog = current_database() and table_type = 'BASE TABLE'"
                 ).fetchall()
             }
-            for schema, table in tables:
-                if (schema, table) not in present:
-                    continue
+            wanted = [
+                (schema, name)
+                for schema, table in tables
+                for s2, name in sorted(present)
+                if s2 == schema and (table == "*" or table == name)
+            ]
+            for schema, table in wanted:
                 con.execute(f"create schema if not exists pub.{schema}")
                 con.execute(f"create table pub.{schema}.{table} as select * from {schema}.{table}")
                 counts[f"{schema}.{table}"] = con.execute(f"select count(*) from pub.{schema}.{table}").fetchall()[0][0]
@@ -64,4 +70,4 @@ def publish(
 
 
 def published_tables() -> list[tuple[str, str]]:
-    return list(AUDIT_TABLES)
+    return list(PUBLISHED)

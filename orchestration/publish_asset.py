@@ -3,7 +3,6 @@
 
 import dagster as dg
 
-from orchestration.ingestion.assets import INGESTION_ASSETS
 from orchestration.publish import published_tables, publish
 from orchestration.resources import WarehouseResource
 
@@ -25,7 +24,3 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         return dg.MaterializeResult(metadata={"tables": len(counts), **{k: v for k, v in counts.items()}})
 
     return serving_database
-
-
-def ingestion_keys() -> list[dg.AssetKey]:
-    return [a.key for a in INGESTION_ASSETS]

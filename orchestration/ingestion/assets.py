@@ -49,64 +49,82 @@ def report_metadata(report: IngestReport) -> dict:
     return {**totals, "rejected": dg.MetadataValue.md("\n".join(f"- {r}" for r in rejected) or "none")}
 
 
-def build_system_asset(system: str) -> dg.AssetsDefinition:
-    key = dg.AssetKey(["raw", system])
-    deps = [] if system == "reference" else [dg.AssetKey(["raw", "reference"])]
-    tables = ", ".join(f"raw.{e.table}" for e in entities_for(system))
+def table_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", table])
 
-    @dg.asset(
-        key=key,
-        group_name=GROUP,
-        deps=deps,
-        kinds={"duckdb", "python"},
-        description=f"{SYSTEM_DESCRIPTIONS[system]}. Loads {tables}.",
-        check_specs=[dg.AssetCheckSpec("rows_reconcile", asset=key, blocking=True,
-                                       description="rows_received = rows_loaded + rows_quarantined for every file")],
-    )
+
+def build_system_asset(system: str) -> dg.AssetsDefinition:
+    entities = entities_for(system)
+    keys = [table_key(e.table) for e in entities]
+    deps = [] if system == "reference" else [table_key(e.table) for e in entities_for("reference")]
+    specs = [
+        dg.AssetSpec(key, group_name=GROUP, deps=deps, kinds={"duckdb", "python"},
+                     description=f"{SYSTEM_DESCRIPTIONS[system]}: raw.{e.table} (every delivery, with lineage).")
+        for key, e in zip(keys, entities, strict=True)
+    ]
+    checks = [
+        dg.AssetCheckSpec("rows_reconcile", asset=key, blocking=True,
+                          description="rows_received = rows_loaded + rows_quarantined for every file")
+        for key in keys
+    ]
+
+    @dg.multi_asset(name=f"ingest_{system}", specs=specs, check_specs=checks)
     def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         settings = warehouse.settings
         with warehouse.connect() as con:
             report = ingest_system(con, system, settings.landing_dir, load_pseudonymiser(settings.secrets_dir), context.run_id)
-            check = reconciliation_check(key, report, con)
+            for entity, key in zip(entities, keys, strict=True):
+                part = IngestReport([o for o in report.outcomes if o.raw_table == entity.table])
+                yield dg.MaterializeResult(asset_key=key, metadata=report_metadata(part))
+                yield reconciliation_check(key, part, con)
         context.log.info(f"{system}: {report.totals()}")
-        yield dg.MaterializeResult(metadata=report_metadata(report))
-        yield check
-        # Rejected files fail the asset after the good files were committed, so one bad file
+        # Rejected files fail the step after the good files were committed, so one bad file
         # does not hold back a month's other data but still stops everything downstream.
         report.raise_for_failures()
 
-    _ingest.__name__ = f"raw_{system}"
     return _ingest
 
 
 SYSTEM_ASSETS = [build_system_asset(s) for s in SYSTEMS]
 
-REAL_KEY = dg.AssetKey(["raw", "real_public_data"])
+
+def build_real_data_asset() -> dg.AssetsDefinition:
+    from orchestration.ingestion.real_data import REAL_ENTITIES
+
+    keys = [table_key(e.table) for e in REAL_ENTITIES]
+    specs = [
+        dg.AssetSpec(key, group_name=GROUP, kinds={"duckdb", "python"},
+                     description=f"Real public data: raw.{e.table}.")
+        for key, e in zip(keys, REAL_ENTITIES, strict=True)
+    ]
+
+    @dg.multi_asset(
+        name="ingest_real_public_data",
+        specs=specs,
+        check_specs=[dg.AssetCheckSpec("rows_reconcile", asset=k, blocking=True) for k in keys],
+        description=(
+            "Real public data from GT_REAL_DATA_DIR: Home Office FIRE1001 response times and fire "
+            "stations, ONS population and the LAD to fire authority lookup, and London Fire Brigade "
+            "incidents and mobilisations (loaded into raw.irs__incidents / raw.mobilising__mobilisations "
+            "as service LFB)."
+        ),
+    )
+    def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        settings = warehouse.settings
+        if settings.real_data_dir is None:
+            if settings.require_real_data:
+                raise FileNotFoundError("REQUIRE_REAL_DATA=1 but the real-data folder is absent (set GT_REAL_DATA_DIR)")
+            context.log.warning("real public data folder not found: continuing with demo data only")
+        with warehouse.connect() as con:
+            report = ingest_real_data(con, settings.real_data_dir, load_pseudonymiser(settings.secrets_dir), context.run_id)
+            context.log.info(f"real public data: {report.totals()}")
+            for entity, key in zip(REAL_ENTITIES, keys, strict=True):
+                part = IngestReport([o for o in report.outcomes if o.raw_table == entity.table])
+                yield dg.MaterializeResult(asset_key=key, metadata=report_metadata(part))
+                yield reconciliation_check(key, part, con)
+        report.raise_for_failures()
+
+    return _ingest
 
 
-@dg.asset(
-    key=REAL_KEY,
-    group_name=GROUP,
-    kinds={"duckdb", "python"},
-    description=(
-        "Real public data from GT_REAL_DATA_DIR: London Fire Brigade incidents and mobilisations "
-        "(service LFB), Home Office FIRE1001 response times and fire stations, ONS population "
-        "and the LAD to fire authority lookup."
-    ),
-    check_specs=[dg.AssetCheckSpec("rows_reconcile", asset=REAL_KEY, blocking=True)],
-)
-def raw_real_public_data(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    settings = warehouse.settings
-    if settings.real_data_dir is None:
-        if settings.require_real_data:
-            raise FileNotFoundError("REQUIRE_REAL_DATA=1 but the real-data folder is absent (set GT_REAL_DATA_DIR)")
-        context.log.warning("real public data folder not found: continuing with demo data only")
-    with warehouse.connect() as con:
-        report = ingest_real_data(con, settings.real_data_dir, load_pseudonymiser(settings.secrets_dir), context.run_id)
-        check = reconciliation_check(REAL_KEY, report, con)
-    yield dg.MaterializeResult(metadata=report_metadata(report))
-    yield check
-    report.raise_for_failures()
-
-
-INGESTION_ASSETS = [*SYSTEM_ASSETS, raw_real_public_data]
+INGESTION_ASSETS = [build_real_data_asset(), *SYSTEM_ASSETS]

@@ -351,17 +351,18 @@ def ingest_entity(
         if previous == "loaded":
             report.outcomes.append(FileOutcome(entity.table, rel, "skipped"))
             continue
-        if previous == "rejected":
-            # Already quarantined and logged once; keep failing until the file is fixed.
-            report.outcomes.append(
-                FileOutcome(entity.table, rel, "rejected", message="rejected earlier and still in the landing area")
-            )
-            continue
         delivery_key = entity.stem if entity.delivery == "snapshot" else f"{entity.stem}_{period}"
         try:
             result, error = read_entity_file(entity, path), None
         except SchemaError as exc:
             result, error = None, str(exc)
+        if error is None and result is not None:
+            error = schema_difference(entity, result.columns)
+        if previous == "rejected" and error:
+            # Logged and quarantined once already: keep failing, without a second log row,
+            # until the file (or the contract) is fixed; then it loads like a new file.
+            report.outcomes.append(FileOutcome(entity.table, rel, "rejected", message=f"{error} (rejected earlier)"))
+            continue
         outcome = load_result(
             con, entity, result, file_name=rel, sha=sha, file_bytes=path.stat().st_size,
             service_id=service_id, delivery_key=delivery_key, period=period, revision=revision,

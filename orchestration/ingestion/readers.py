@@ -198,9 +198,14 @@ def _xlsx_value(value: object) -> str | None:
     return _scalar(value)
 
 
-def read_json_records(path: Path, json_path: str) -> ReadResult:
-    """A JSON document; ``json_path`` is ``"key"`` or ``"key[].child"`` (child rows inherit the
-    parent's scalar fields they do not define, e.g. ``activity_id``)."""
+def read_json_records(path: Path, json_path: str, expected: list[str]) -> ReadResult:
+    """A JSON document; ``json_path`` is ``"key"`` or ``"key[].child"``.
+
+    Each record keeps its own fields (so an unexpected field is reported as schema drift) plus
+    the fields its document or parent hold that the contract expects (``financial_year`` at the
+    top, ``activity_id`` on a parent). Lists of objects are children, never values; lists of
+    scalars (labels) are joined with ';'.
+    """
     text, encoding, warnings = decode(path.read_bytes())
     try:
         doc = json.loads(text)
@@ -210,17 +215,24 @@ def read_json_records(path: Path, json_path: str) -> ReadResult:
     top = doc.get(parts[0]) if isinstance(doc, dict) else None
     if not isinstance(top, list):
         raise SchemaError(f"{path.name}: expected a list under {parts[0]!r}")
-    inherited = {k: v for k, v in doc.items() if not isinstance(v, (list, dict))}
+
+    def own(obj: dict) -> dict:
+        return {k: v for k, v in obj.items() if not _is_children(v)}
+
+    def inherited(obj: dict) -> dict:
+        return {k: v for k, v in own(obj).items() if k in expected}
+
+    document = inherited(doc)
     records: list[dict] = []
     numbers: list[int] = []
     for i, item in enumerate(top, start=1):
-        base = {**inherited, **{k: v for k, v in item.items() if not isinstance(v, (list, dict))}}
         if len(parts) == 1:
-            records.append({**base, **{k: v for k, v in item.items() if isinstance(v, list)}})
+            records.append({**document, **own(item)})
             numbers.append(i)
         else:
+            parent = {**document, **inherited(item)}
             for j, child in enumerate(item.get(parts[1]) or [], start=1):
-                records.append({**base, **child})
+                records.append({**parent, **own(child)})
                 numbers.append(i * 1000 + j)  # activity i, update j
     seen: list[str] = []
     for r in records:
@@ -228,7 +240,11 @@ def read_json_records(path: Path, json_path: str) -> ReadResult:
             if k not in seen:
                 seen.append(k)
     values = [[_scalar(r.get(c)) for c in seen] for r in records]
-    return ReadResult(seen, _frame(seen, values, numbers), [], encoding, warnings)
+    return ReadResult(seen or list(expected), _frame(seen or list(expected), values, numbers), [], encoding, warnings)
+
+
+def _is_children(value: object) -> bool:
+    return isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value))
 
 
 class SchemaError(Exception):
@@ -269,5 +285,5 @@ def read_entity_file(entity: Entity, path: Path) -> ReadResult:
         return read_xlsx_sheet(path, entity.sheet)
     if entity.format == "json":
         assert entity.json_path
-        return read_json_records(path, entity.json_path)
+        return read_json_records(path, entity.json_path, [c.name for c in entity.columns])
     raise ValueError(entity.format)

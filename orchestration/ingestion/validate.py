@@ -182,13 +182,13 @@ def validate(
         when = pd.to_datetime(typed[name])
         future = when.notna() & (when > pd.Timestamp(loaded_at))
         if future.any():
-            flag(future, when.map(lambda v, name=name: f"column {name}: {v:%Y-%m-%d} is in the future"))
+            flag(future, when.map(lambda v, name=name: f"column {name}: {v:%Y-%m-%d} is in the future", na_action="ignore"))
     if period_start is not None and entity.period_column:
         name = entity.period_column
         when = pd.to_datetime(typed[name])
         outside = when.notna() & ((when < period_start) | (when >= period_end))
         if outside.any():
-            flag(outside, when.map(lambda v, name=name: f"column {name}: {v:%Y-%m-%d} outside the file's period {period}"))
+            flag(outside, when.map(lambda v, name=name: f"column {name}: {v:%Y-%m-%d} outside the file's period {period}", na_action="ignore"))
 
     for rule in entity.known_codes:
         codes = (known_codes or {}).get((rule.ref_entity, rule.ref_column))
@@ -213,7 +213,10 @@ def validate(
     key_cols = [stored_name(entity.column(k)) for k in entity.key]
     clean_idx = np.flatnonzero([not r for r in reasons])
     if len(clean_idx):
-        keys = good_frame.iloc[clean_idx][key_cols].astype("string").fillna("").agg("|".join, axis=1)
+        key_frame = good_frame.iloc[clean_idx][key_cols].astype("string").fillna("")
+        keys = key_frame[key_cols[0]]
+        for extra in key_cols[1:]:
+            keys = keys + "|" + key_frame[extra]
         dup = keys.duplicated(keep="first").to_numpy()
         if dup.any():
             source_rows = good_frame[ROW_COLUMN].to_numpy()[clean_idx]

@@ -1,0 +1,38 @@
+-- Every KPI x every organisation unit at every level where the KPI is meaningful x every month
+-- the service reports that KPI: the rows a report must show even when nothing happened.
+with kpis as (
+    select * from {{ ref('dim_kpi') }}
+),
+
+units as (
+    select distinct org_unit_id, org_level, org_level_rank, service_id from {{ ref('dim_org_unit') }}
+),
+
+unit_months as (
+    select distinct period_month, org_unit_id
+    from {{ ref('int_org_unit_ancestry_monthly') }}
+    where org_unit_id = ancestor_org_unit_id
+),
+
+reported as (
+    select distinct kpi_code, service_id, period_month from {{ ref('fct_kpi_observations') }}
+),
+
+final as (
+    select
+        reported.kpi_code,
+        units.org_unit_id,
+        units.org_level,
+        units.service_id,
+        reported.period_month
+    from reported
+    inner join kpis on reported.kpi_code = kpis.kpi_code
+    inner join units
+        on reported.service_id = units.service_id
+        and units.org_level_rank >= kpis.lowest_level_rank
+    inner join unit_months
+        on units.org_unit_id = unit_months.org_unit_id
+        and reported.period_month = unit_months.period_month
+)
+
+select * from final

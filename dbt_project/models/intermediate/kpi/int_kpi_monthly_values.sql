@@ -1,0 +1,95 @@
+-- Values, year to date and the same period last year for every grid row.
+with grid as (
+    select * from {{ ref('int_kpi_monthly_grid') }}
+),
+
+rolled as (
+    select * from {{ ref('int_kpi_rolled_up_monthly') }}
+),
+
+kpis as (
+    select * from {{ ref('dim_kpi') }}
+),
+
+dates as (
+    select distinct month_start_date, financial_year, financial_quarter, financial_month_number
+    from {{ ref('dim_date') }}
+),
+
+filled as (
+    select
+        grid.kpi_code,
+        grid.org_unit_id,
+        grid.org_level,
+        grid.service_id,
+        grid.period_month,
+        dates.financial_year,
+        dates.financial_quarter,
+        dates.financial_month_number,
+        coalesce(rolled.numerator, 0) as numerator,
+        rolled.denominator,
+        rolled.denominator_vintage,
+        kpis.multiplier,
+        kpis.is_count,
+        kpis.time_aggregation
+    from grid
+    inner join kpis on grid.kpi_code = kpis.kpi_code
+    inner join dates on grid.period_month = dates.month_start_date
+    left join rolled
+        on grid.kpi_code = rolled.kpi_code
+        and grid.org_unit_id = rolled.org_unit_id
+        and grid.period_month = rolled.period_month
+),
+
+cumulative as (
+    select
+        *,
+        sum(numerator) over year_to_date as numerator_ytd,
+        -- Stock denominators (population, FTE) are averaged over the months, flows are added.
+        case
+            when time_aggregation = 'sum_over_mean' then avg(denominator) over year_to_date
+            else sum(denominator) over year_to_date
+        end as denominator_ytd
+    from filled
+    window year_to_date as (
+        partition by kpi_code, org_unit_id, financial_year
+        order by period_month
+        rows between unbounded preceding and current row
+    )
+),
+
+valued as (
+    select
+        *,
+        case when is_count then numerator else numerator / nullif(denominator, 0) * multiplier end as value,
+        case when is_count then numerator_ytd else numerator_ytd / nullif(denominator_ytd, 0) * multiplier end as value_ytd
+    from cumulative
+),
+
+final as (
+    select
+        current_month.kpi_code,
+        current_month.org_unit_id,
+        current_month.org_level,
+        current_month.service_id,
+        current_month.period_month,
+        current_month.financial_year,
+        current_month.financial_quarter,
+        current_month.financial_month_number,
+        current_month.numerator,
+        current_month.denominator,
+        current_month.value,
+        current_month.numerator_ytd,
+        current_month.denominator_ytd,
+        current_month.value_ytd,
+        last_year.value as value_same_month_last_year,
+        last_year.value_ytd as value_prior_ytd,
+        current_month.denominator_vintage
+    from valued as current_month
+    left join valued as last_year
+        on current_month.kpi_code = last_year.kpi_code
+        and current_month.org_unit_id = last_year.org_unit_id
+        and last_year.period_month = {{ add_months('current_month.period_month', -12) }}
+)
+
+select * from final

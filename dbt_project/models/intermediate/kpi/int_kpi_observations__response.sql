@@ -1,0 +1,48 @@
+-- Response-time KPIs at station x month, valid records only (Home Office exclusions applied).
+with spine as (
+    select * from {{ ref('int_station_months') }}
+),
+
+response as (
+    select * from {{ ref('fct_incident_response') }} where is_valid_response
+),
+
+standards as (
+    select service_id, standard_seconds from {{ ref('response_standards') }}
+),
+
+measured as (
+    select
+        response.station_sk,
+        response.period_month,
+        sum(response.total_response_seconds / 60.0) filter (where response.is_dwelling_fire) as dwelling_fire_minutes,
+        count(*) filter (where response.is_dwelling_fire) as dwelling_fires_valid,
+        count(*) filter (where response.is_potentially_life_threatening
+            and response.total_response_seconds <= standards.standard_seconds) as within_standard,
+        count(*) filter (where response.is_potentially_life_threatening) as life_threatening_valid
+    from response
+    left join standards on response.service_id = standards.service_id
+    group by response.station_sk, response.period_month
+),
+
+joined as (
+    select
+        spine.station_sk,
+        spine.service_id,
+        spine.period_month,
+        coalesce(measured.dwelling_fire_minutes, 0) as dwelling_fire_minutes,
+        coalesce(measured.dwelling_fires_valid, 0) as dwelling_fires_valid,
+        coalesce(measured.within_standard, 0) as within_standard,
+        coalesce(measured.life_threatening_valid, 0) as life_threatening_valid
+    from spine
+    left join measured
+        on spine.station_sk = measured.station_sk
+        and spine.period_month = measured.period_month
+),
+
+final as (
+    select 'RESP_ADF_MEAN_MIN' as kpi_code, station_sk as org_unit_id, service_id, period_month, cast(dwelling_fire_minutes as double) as numerator, cast(dwelling_fires_valid as double) as denominator, cast(null as varchar) as denominator_vintage from joined
+    union all select 'RESP_STD_MET_PCT', station_sk, service_id, period_month, within_standard, life_threatening_valid, null from joined
+)
+
+select * from final

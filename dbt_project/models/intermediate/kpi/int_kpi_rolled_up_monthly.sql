@@ -1,0 +1,35 @@
+-- Roll every observation up to each of its ancestors as they were that month by adding
+-- numerators and denominators: a group's rate is the ratio of its sums, never a mean of
+-- station rates.
+with observations as (
+    select * from {{ ref('fct_kpi_observations') }}
+),
+
+ancestry as (
+    select * from {{ ref('int_org_unit_ancestry_monthly') }}
+),
+
+final as (
+    select
+        observations.kpi_code,
+        ancestry.ancestor_org_unit_id as org_unit_id,
+        ancestry.ancestor_level as org_level,
+        observations.service_id,
+        observations.period_month,
+        sum(observations.numerator) as numerator,
+        sum(observations.denominator) as denominator,
+        max(observations.denominator_vintage) as denominator_vintage,
+        count(*) as count_observations
+    from observations
+    inner join ancestry
+        on observations.org_unit_id = ancestry.org_unit_id
+        and observations.period_month = ancestry.period_month
+    group by
+        observations.kpi_code,
+        ancestry.ancestor_org_unit_id,
+        ancestry.ancestor_level,
+        observations.service_id,
+        observations.period_month
+)
+
+select * from final

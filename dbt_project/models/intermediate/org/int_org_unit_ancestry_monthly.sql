@@ -1,0 +1,60 @@
+-- For each month, every organisation unit with itself and each of its ancestors as they were
+-- that month (the station version valid on the first of the month decides its group).
+-- Roll-ups join facts to this and sum numerators and denominators per ancestor.
+with units as (
+    select * from {{ ref('dim_org_unit') }}
+),
+
+months as (
+    select * from {{ ref('int_reporting_months') }}
+),
+
+station_months as (
+    select
+        months.period_month,
+        units.org_unit_id as station_unit_id,
+        units.parent_org_unit_id as group_unit_id,
+        units.service_id
+    from months
+    inner join units
+        on units.org_level = 'station'
+        and units.valid_from <= months.period_month
+        and (units.valid_to is null or units.valid_to > months.period_month)
+),
+
+watch_months as (
+    select
+        station_months.period_month,
+        watches.org_unit_id as watch_unit_id,
+        station_months.station_unit_id,
+        station_months.group_unit_id,
+        station_months.service_id
+    from station_months
+    inner join units as watches
+        on watches.org_level = 'watch'
+        and watches.parent_org_unit_id = station_months.station_unit_id
+),
+
+pairs as (
+    select period_month, watch_unit_id as org_unit_id, watch_unit_id as ancestor_org_unit_id, 'watch' as ancestor_level from watch_months
+    union all select period_month, watch_unit_id, station_unit_id, 'station' from watch_months
+    union all select period_month, watch_unit_id, group_unit_id, 'group' from watch_months
+    union all select period_month, watch_unit_id, service_id, 'service' from watch_months
+    union all select period_month, station_unit_id, station_unit_id, 'station' from station_months
+    union all select period_month, station_unit_id, group_unit_id, 'group' from station_months
+    union all select period_month, station_unit_id, service_id, 'service' from station_months
+    union all select distinct period_month, group_unit_id, group_unit_id, 'group' from station_months
+    union all select distinct period_month, group_unit_id, service_id, 'service' from station_months
+    union all select distinct period_month, service_id, service_id, 'service' from station_months
+),
+
+final as (
+    select
+        period_month,
+        org_unit_id,
+        ancestor_org_unit_id,
+        ancestor_level
+    from pairs
+)
+
+select * from final

@@ -1,0 +1,134 @@
+-- The organisation hierarchy service -> group -> station -> watch with history: a station
+-- that moves group has one row per version (valid_from inclusive, valid_to exclusive).
+with stations as (
+    select * from {{ ref('stg_reference__stations') }}
+),
+
+services as (
+    select * from {{ ref('services') }}
+),
+
+watch_slots as (
+    select 1 as slot union all select 2 union all select 3 union all select 4
+    union all select 5 union all select 6 union all select 7
+),
+
+service_units as (
+    select
+        stations.service_id as org_unit_id,
+        'service' as org_level,
+        cast(null as varchar) as parent_org_unit_id,
+        stations.service_id,
+        coalesce(max(services.service_name), stations.service_id) as org_unit_name,
+        cast(null as varchar) as group_id,
+        cast(null as varchar) as station_id,
+        cast(null as varchar) as watch_name,
+        cast(null as varchar) as duty_system,
+        min(stations.valid_from) as valid_from,
+        cast(null as date) as valid_to
+    from stations
+    left join services on stations.service_id = services.service_id
+    group by stations.service_id
+),
+
+group_units as (
+    select
+        service_id || '-' || group_id as org_unit_id,
+        'group' as org_level,
+        service_id as parent_org_unit_id,
+        service_id,
+        max(group_name) as org_unit_name,
+        group_id,
+        cast(null as varchar) as station_id,
+        cast(null as varchar) as watch_name,
+        cast(null as varchar) as duty_system,
+        min(valid_from) as valid_from,
+        case when count(*) filter (where valid_to is null) > 0 then null else max(valid_to) end as valid_to
+    from stations
+    group by service_id, group_id
+),
+
+station_units as (
+    select
+        station_sk as org_unit_id,
+        'station' as org_level,
+        service_id || '-' || group_id as parent_org_unit_id,
+        service_id,
+        station_name as org_unit_name,
+        group_id,
+        station_id,
+        cast(null as varchar) as watch_name,
+        duty_system,
+        valid_from,
+        valid_to
+    from stations
+),
+
+station_watches as (
+    select distinct
+        stations.station_sk,
+        stations.station_id,
+        stations.station_name,
+        stations.service_id,
+        trim(split_part(stations.watches, ';', watch_slots.slot)) as watch_name
+    from stations
+    cross join watch_slots
+    where stations.watches is not null
+),
+
+-- On-call crews are a unit too, so on-call staff and their activity roll up through them.
+on_call_crews as (
+    select distinct station_sk, station_id, station_name, service_id, 'On-call' as watch_name
+    from stations
+    where duty_system in ('on_call', 'day_crewed')
+),
+
+watch_units as (
+    select
+        watches.station_sk || '-' || upper(replace(watches.watch_name, '-', '')) as org_unit_id,
+        'watch' as org_level,
+        watches.station_sk as parent_org_unit_id,
+        watches.service_id,
+        watches.station_name || ' ' || watches.watch_name as org_unit_name,
+        min(stations.group_id) as group_id,
+        watches.station_id,
+        watches.watch_name,
+        min(stations.duty_system) as duty_system,
+        min(stations.valid_from) as valid_from,
+        case when count(*) filter (where stations.valid_to is null) > 0 then null else max(stations.valid_to) end as valid_to
+    from (
+        select * from station_watches where watch_name <> ''
+        union
+        select * from on_call_crews
+    ) as watches
+    inner join stations on watches.station_sk = stations.station_sk
+    group by watches.station_sk, watches.station_id, watches.station_name, watches.service_id, watches.watch_name
+),
+
+unioned as (
+    select * from service_units
+    union all select * from group_units
+    union all select * from station_units
+    union all select * from watch_units
+),
+
+final as (
+    select
+        org_unit_id || '@' || cast(valid_from as varchar) as org_unit_version_sk,
+        org_unit_id,
+        parent_org_unit_id,
+        service_id,
+        org_level,
+        case org_level when 'watch' then 1 when 'station' then 2 when 'group' then 3 else 4 end as org_level_rank,
+        org_unit_name,
+        group_id,
+        station_id,
+        watch_name,
+        duty_system,
+        valid_from,
+        valid_to,
+        valid_to is null as is_current
+    from unioned
+)
+
+select * from final

@@ -1,0 +1,169 @@
+-- Each service against its comparators on response times, by financial year and fire type:
+-- from Home Office FIRE1001 (the service itself, its rural/urban and metropolitan groupings,
+-- its comparator group and England) and from the services held in this warehouse.
+with fire1001 as (
+    select
+        replace(financial_year, '/', '-') as financial_year,
+        fire_type,
+        location_level,
+        location_category,
+        frs_name,
+        count_incidents,
+        total_response_minutes,
+        call_handling_minutes,
+        crew_turnout_minutes,
+        drive_minutes,
+        is_partial_year
+    from {{ ref('stg_home_office__fire1001_annual') }}
+),
+
+categories as (
+    select * from {{ ref('stg_home_office__frs_categories') }}
+),
+
+services as (
+    select * from {{ ref('services') }}
+),
+
+comparator_groups as (
+    select * from {{ ref('comparator_groups') }}
+),
+
+response as (
+    select * from {{ ref('fct_incident_response') }} where is_valid_response
+),
+
+dates as (
+    select distinct month_start_date, financial_year from {{ ref('dim_date') }}
+),
+
+own_rows as (
+    select
+        services.service_id,
+        'service' as comparator_type,
+        fire1001.location_category as comparator_name,
+        fire1001.*
+    from services
+    inner join fire1001 on fire1001.location_level = 'frs' and fire1001.frs_name = services.fire1001_name
+),
+
+grouping_rows as (
+    select
+        services.service_id,
+        case when fire1001.location_category in ('Metropolitan', 'Non-metropolitan') then 'metropolitan_category' else 'urban_rural_category' end as comparator_type,
+        fire1001.location_category as comparator_name,
+        fire1001.*
+    from services
+    inner join categories on categories.frs_name = services.fire1001_name
+    inner join fire1001
+        on fire1001.location_level = 'grouping'
+        and fire1001.location_category in (categories.urban_rural_category, categories.metropolitan_category)
+),
+
+england_rows as (
+    select services.service_id, 'england' as comparator_type, 'England' as comparator_name, fire1001.*
+    from services
+    cross join fire1001
+    where fire1001.location_level = 'national'
+),
+
+-- A comparator group's figure weights each member by its incidents (a mean of means would not).
+group_rows as (
+    select
+        comparator_groups.service_id,
+        'comparator_group' as comparator_type,
+        comparator_groups.comparator_group as comparator_name,
+        fire1001.financial_year,
+        fire1001.fire_type,
+        sum(fire1001.count_incidents) as count_incidents,
+        sum(fire1001.total_response_minutes * fire1001.count_incidents) / nullif(sum(fire1001.count_incidents), 0) as total_response_minutes,
+        sum(fire1001.call_handling_minutes * fire1001.count_incidents) / nullif(sum(fire1001.count_incidents), 0) as call_handling_minutes,
+        sum(fire1001.crew_turnout_minutes * fire1001.count_incidents) / nullif(sum(fire1001.count_incidents), 0) as crew_turnout_minutes,
+        sum(fire1001.drive_minutes * fire1001.count_incidents) / nullif(sum(fire1001.count_incidents), 0) as drive_minutes,
+        bool_or(fire1001.is_partial_year) as is_partial_year,
+        count(distinct fire1001.frs_name) as count_members
+    from comparator_groups
+    inner join fire1001
+        on fire1001.location_level = 'frs'
+        and fire1001.frs_name = comparator_groups.frs_name
+    group by comparator_groups.service_id, comparator_groups.comparator_group, fire1001.financial_year, fire1001.fire_type
+),
+
+-- The services in this warehouse, measured the FIRE1001 way: mean total response to primary
+-- fires and to dwelling fires, after the Home Office exclusions.
+warehouse_measures as (
+    select
+        response.service_id as measured_service_id,
+        dates.financial_year,
+        fire_types.fire_type,
+        count(*) as count_incidents,
+        avg(response.total_response_seconds) / 60.0 as total_response_minutes,
+        avg(response.call_handling_seconds) / 60.0 as call_handling_minutes,
+        avg(response.turnout_seconds) / 60.0 as crew_turnout_minutes,
+        avg(response.drive_seconds) / 60.0 as drive_minutes
+    from response
+    inner join dates on response.period_month = dates.month_start_date
+    inner join (select 'Primary' as fire_type union all select 'Dwellings') as fire_types
+        on response.incident_category = 'primary_fire'
+        and (fire_types.fire_type = 'Primary' or response.is_dwelling_fire)
+    group by response.service_id, dates.financial_year, fire_types.fire_type
+),
+
+warehouse_rows as (
+    select
+        services.service_id,
+        case when warehouse_measures.measured_service_id = services.service_id then 'service' else 'warehouse_service' end as comparator_type,
+        warehouse_measures.measured_service_id as comparator_name,
+        warehouse_measures.financial_year,
+        warehouse_measures.fire_type,
+        warehouse_measures.count_incidents,
+        warehouse_measures.total_response_minutes,
+        warehouse_measures.call_handling_minutes,
+        warehouse_measures.crew_turnout_minutes,
+        warehouse_measures.drive_minutes,
+        false as is_partial_year
+    from services
+    cross join warehouse_measures
+),
+
+unioned as (
+    select service_id, comparator_type, comparator_name, financial_year, fire_type, count_incidents, total_response_minutes,
+        call_handling_minutes, crew_turnout_minutes, drive_minutes, is_partial_year, 'FIRE1001' as source
+    from own_rows
+    union all
+    select service_id, comparator_type, comparator_name, financial_year, fire_type, count_incidents, total_response_minutes,
+        call_handling_minutes, crew_turnout_minutes, drive_minutes, is_partial_year, 'FIRE1001'
+    from grouping_rows
+    union all
+    select service_id, comparator_type, comparator_name, financial_year, fire_type, count_incidents, total_response_minutes,
+        call_handling_minutes, crew_turnout_minutes, drive_minutes, is_partial_year, 'FIRE1001'
+    from england_rows
+    union all
+    select service_id, comparator_type, comparator_name, financial_year, fire_type, count_incidents, total_response_minutes,
+        call_handling_minutes, crew_turnout_minutes, drive_minutes, is_partial_year, 'FIRE1001'
+    from group_rows
+    union all
+    select service_id, comparator_type, comparator_name, financial_year, fire_type, count_incidents, total_response_minutes,
+        call_handling_minutes, crew_turnout_minutes, drive_minutes, is_partial_year, 'warehouse'
+    from warehouse_rows
+),
+
+final as (
+    select
+        service_id || '|' || source || '|' || comparator_type || '|' || comparator_name || '|' || financial_year || '|' || fire_type as benchmark_sk,
+        service_id,
+        source,
+        comparator_type,
+        comparator_name,
+        financial_year,
+        fire_type,
+        cast(count_incidents as bigint) as count_incidents,
+        total_response_minutes,
+        call_handling_minutes,
+        crew_turnout_minutes,
+        drive_minutes,
+        is_partial_year
+    from unioned
+)
+
+select * from final

@@ -1,0 +1,99 @@
+-- Every KPI x every organisation unit at every level where it is meaningful x month, with
+-- target, RAG, variance, year to date, direction of travel and SPC signal. The one table the
+-- monthly snapshot, analysts and exports read.
+with monthly as (
+    select * from {{ ref('int_kpi_monthly_values') }}
+),
+
+targets as (
+    select * from {{ ref('int_kpi_targets_cascaded') }}
+),
+
+spc as (
+    select * from {{ ref('int_kpi_monthly_spc') }}
+),
+
+kpis as (
+    select * from {{ ref('dim_kpi') }}
+),
+
+units as (
+    select org_unit_id, max(org_unit_name) as org_unit_name from {{ ref('dim_org_unit') }} group by org_unit_id
+),
+
+targeted as (
+    select
+        monthly.*,
+        kpis.polarity,
+        kpis.tolerance_pct,
+        kpis.unit,
+        kpis.is_small_count_spc,
+        kpis.priority_id,
+        case
+            when kpis.target_basis = 'period_sum' then targets.annual_target / 12.0
+            else targets.annual_target
+        end as target,
+        case
+            when kpis.target_basis = 'period_sum' then targets.annual_target * monthly.financial_month_number / 12.0
+            else targets.annual_target
+        end as target_ytd,
+        targets.target_source
+    from monthly
+    inner join kpis on monthly.kpi_code = kpis.kpi_code
+    left join targets
+        on monthly.kpi_code = targets.kpi_code
+        and monthly.org_unit_id = targets.org_unit_id
+        and monthly.financial_year = targets.financial_year
+),
+
+final as (
+    select
+        targeted.kpi_code || '|' || targeted.org_unit_id || '|' || cast(targeted.period_month as varchar) as kpi_month_sk,
+        targeted.kpi_code,
+        targeted.org_unit_id,
+        targeted.org_level,
+        targeted.service_id,
+        targeted.priority_id,
+        units.org_unit_name,
+        targeted.period_month,
+        targeted.financial_year,
+        targeted.financial_quarter,
+        targeted.numerator,
+        targeted.denominator,
+        targeted.value,
+        targeted.target,
+        targeted.tolerance_pct as tolerance,
+        targeted.target_source,
+        -- Small counts (deaths, injuries) are judged by SPC; no RAG below service level.
+        case
+            when targeted.is_small_count_spc and targeted.org_level <> 'service' then null
+            else {{ rag_status('targeted.value', 'targeted.target', 'targeted.polarity', 'targeted.tolerance_pct') }}
+        end as rag_status,
+        targeted.value - targeted.target as variance,
+        targeted.numerator_ytd,
+        targeted.denominator_ytd,
+        targeted.value_ytd,
+        targeted.target_ytd,
+        case
+            when targeted.is_small_count_spc and targeted.org_level <> 'service' then null
+            else {{ rag_status('targeted.value_ytd', 'targeted.target_ytd', 'targeted.polarity', 'targeted.tolerance_pct') }}
+        end as rag_status_ytd,
+        targeted.value_prior_ytd,
+        targeted.value_same_month_last_year,
+        {{ direction_of_travel('targeted.value', 'targeted.value_same_month_last_year', 'targeted.polarity') }} as direction_of_travel,
+        spc.spc_centre_line,
+        spc.spc_lower_limit,
+        spc.spc_upper_limit,
+        spc.spc_signal,
+        targeted.denominator_vintage,
+        targeted.unit,
+        targeted.polarity
+    from targeted
+    left join units on targeted.org_unit_id = units.org_unit_id
+    left join spc
+        on targeted.kpi_code = spc.kpi_code
+        and targeted.org_unit_id = spc.org_unit_id
+        and targeted.period_month = spc.period_month
+)
+
+select * from final

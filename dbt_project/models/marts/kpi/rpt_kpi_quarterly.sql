@@ -1,0 +1,120 @@
+-- Every KPI x unit x financial quarter, with target, RAG, year to date and the same quarter in
+-- each of the four previous years (the quarterly review's five-year view).
+with monthly as (
+    select * from {{ ref('int_kpi_monthly_values') }}
+),
+
+kpis as (
+    select * from {{ ref('dim_kpi') }}
+),
+
+targets as (
+    select * from {{ ref('int_kpi_targets_cascaded') }}
+),
+
+quarters as (
+    select
+        monthly.kpi_code,
+        monthly.org_unit_id,
+        monthly.org_level,
+        monthly.service_id,
+        monthly.financial_year,
+        monthly.financial_quarter,
+        min(monthly.period_month) as quarter_start_month,
+        max(monthly.period_month) as quarter_last_month,
+        count(*) as count_months,
+        sum(monthly.numerator) as numerator,
+        case
+            when max(kpis.time_aggregation) = 'sum_over_mean' then avg(monthly.denominator)
+            else sum(monthly.denominator)
+        end as denominator,
+        max(monthly.denominator_vintage) as denominator_vintage
+    from monthly
+    inner join kpis on monthly.kpi_code = kpis.kpi_code
+    group by monthly.kpi_code, monthly.org_unit_id, monthly.org_level, monthly.service_id, monthly.financial_year, monthly.financial_quarter
+),
+
+valued as (
+    select
+        quarters.*,
+        case
+            when kpis.is_count then quarters.numerator
+            else quarters.numerator / nullif(quarters.denominator, 0) * kpis.multiplier
+        end as value,
+        ytd.value_ytd,
+        ytd.value_prior_ytd,
+        kpis.polarity,
+        kpis.tolerance_pct,
+        kpis.is_small_count_spc,
+        kpis.unit,
+        kpis.priority_id,
+        case when kpis.target_basis = 'period_sum' then targets.annual_target / 4.0 else targets.annual_target end as target,
+        targets.target_source
+    from quarters
+    inner join kpis on quarters.kpi_code = kpis.kpi_code
+    left join monthly as ytd
+        on quarters.kpi_code = ytd.kpi_code
+        and quarters.org_unit_id = ytd.org_unit_id
+        and quarters.quarter_last_month = ytd.period_month
+    left join targets
+        on quarters.kpi_code = targets.kpi_code
+        and quarters.org_unit_id = targets.org_unit_id
+        and quarters.financial_year = targets.financial_year
+),
+
+final as (
+    select
+        current_quarter.kpi_code || '|' || current_quarter.org_unit_id || '|' || current_quarter.financial_year
+            || '|' || current_quarter.financial_quarter as kpi_quarter_sk,
+        current_quarter.kpi_code,
+        current_quarter.org_unit_id,
+        current_quarter.org_level,
+        current_quarter.service_id,
+        current_quarter.priority_id,
+        current_quarter.financial_year,
+        current_quarter.financial_quarter,
+        current_quarter.financial_year || ' ' || current_quarter.financial_quarter as financial_quarter_label,
+        current_quarter.quarter_start_month,
+        current_quarter.count_months,
+        current_quarter.count_months = 3 or current_quarter.kpi_code = 'PLAN_ON_TRACK_PCT' as is_complete_quarter,
+        current_quarter.numerator,
+        current_quarter.denominator,
+        current_quarter.value,
+        current_quarter.target,
+        current_quarter.tolerance_pct as tolerance,
+        current_quarter.target_source,
+        case
+            when current_quarter.is_small_count_spc and current_quarter.org_level <> 'service' then null
+            else {{ rag_status('current_quarter.value', 'current_quarter.target', 'current_quarter.polarity', 'current_quarter.tolerance_pct') }}
+        end as rag_status,
+        current_quarter.value - current_quarter.target as variance,
+        current_quarter.value_ytd,
+        current_quarter.value_prior_ytd,
+        one_year_ago.value as value_1y_ago,
+        two_years_ago.value as value_2y_ago,
+        three_years_ago.value as value_3y_ago,
+        four_years_ago.value as value_4y_ago,
+        {{ direction_of_travel('current_quarter.value', 'one_year_ago.value', 'current_quarter.polarity') }} as direction_of_travel,
+        current_quarter.denominator_vintage,
+        current_quarter.unit,
+        current_quarter.polarity
+    from valued as current_quarter
+    left join valued as one_year_ago
+        on current_quarter.kpi_code = one_year_ago.kpi_code
+        and current_quarter.org_unit_id = one_year_ago.org_unit_id
+        and one_year_ago.quarter_start_month = {{ add_months('current_quarter.quarter_start_month', -12) }}
+    left join valued as two_years_ago
+        on current_quarter.kpi_code = two_years_ago.kpi_code
+        and current_quarter.org_unit_id = two_years_ago.org_unit_id
+        and two_years_ago.quarter_start_month = {{ add_months('current_quarter.quarter_start_month', -24) }}
+    left join valued as three_years_ago
+        on current_quarter.kpi_code = three_years_ago.kpi_code
+        and current_quarter.org_unit_id = three_years_ago.org_unit_id
+        and three_years_ago.quarter_start_month = {{ add_months('current_quarter.quarter_start_month', -36) }}
+    left join valued as four_years_ago
+        on current_quarter.kpi_code = four_years_ago.kpi_code
+        and current_quarter.org_unit_id = four_years_ago.org_unit_id
+        and four_years_ago.quarter_start_month = {{ add_months('current_quarter.quarter_start_month', -48) }}
+)
+
+select * from final

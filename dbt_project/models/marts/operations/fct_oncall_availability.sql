@@ -1,0 +1,19 @@
+-- One row per on-call appliance per day: hours available out of 24.
+with availability as (
+    select * from {{ ref('stg_availability__oncall_availability') }}
+),
+
+final as (
+    select
+        appliance_sk || '|' || cast(availability_date as varchar) as availability_sk,
+        appliance_sk,
+        service_id,
+        station_sk,
+        availability_date,
+        {{ month_start('availability_date') }} as period_month,
+        hours_available,
+        24.0 as hours_in_day
+    from availability
+)
+
+select * from final

@@ -1,0 +1,87 @@
+"""dbt assets: one ``@dbt_assets`` over the whole project, sources wired to ingestion assets."""
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.resources import WarehouseResource
+from orchestration.settings import REPO_ROOT
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+# dbt sources are the raw tables the ingestion assets write (``raw/<system>__<entity>``);
+# the audit log has no asset of its own and shows as an external asset.
+def source_asset_key(source_name: str, table: str) -> dg.AssetKey:
+    if source_name == "audit":
+        return dg.AssetKey(["audit", table])
+    return dg.AssetKey(["raw", f"{source_name}__{table}"])
+
+
+@cache
+def dbt_project() -> DbtProject:
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def ensure_manifest(project: DbtProject) -> Path:
+    """``@dbt_assets`` needs target/manifest.json at import; build it with ``dbt parse`` if absent."""
+    if not project.manifest_path.exists():
+        from dbt.cli.main import dbtRunner
+
+        os.environ.setdefault("DO_NOT_TRACK", "1")
+        result = dbtRunner().invoke(
+            ["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"]
+        )
+        if not result.success:
+            raise RuntimeError(f"dbt parse failed: {result.exception}")
+    return project.manifest_path
+
+
+def dbt_build_args(as_of: str, full_refresh: bool = False) -> list[str]:
+    """Arguments for the pipeline's dbt build: the reporting cut-off as a var."""
+    args = ["build", "--vars", json.dumps({"as_of": as_of})]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+class GoldenThreadTranslator(DagsterDbtTranslator):
+    """dbt folder -> asset key prefix and group; sources -> the ingestion asset that loads them."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if unique_id.startswith("source."):
+            props = manifest["sources"][unique_id]
+            return spec.replace_attributes(key=source_asset_key(props["source_name"], props["name"]))
+        props = manifest["nodes"][unique_id]
+        layer = props["fqn"][1] if props["resource_type"] == "model" and len(props["fqn"]) > 2 else "seeds"
+        return spec.replace_attributes(key=dg.AssetKey([layer, props["name"]]), group_name=f"dbt_{layer}")
+
+
+def build_dbt_assets() -> dg.AssetsDefinition:
+    project = dbt_project()
+
+    @dbt_assets(manifest=ensure_manifest(project), project=project, dagster_dbt_translator=GoldenThreadTranslator())
+    def golden_thread_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        settings = warehouse.settings
+        # dbt's profile reads the warehouse path from GT_DATA_DIR.
+        os.environ["GT_DATA_DIR"] = str(settings.data_dir)
+        yield from dbt.cli(dbt_build_args(settings.as_of.isoformat()), context=context).stream()
+
+    return golden_thread_dbt
+
+
+def dbt_resource() -> DbtCliResource:
+    # The dbt installed beside this interpreter (.venv/bin/dbt), whether or not .venv is on PATH.
+    executable = Path(sys.executable).parent / "dbt"
+    return DbtCliResource(
+        project_dir=dbt_project(),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=str(executable) if executable.exists() else "dbt",
+    )
