@@ -12,7 +12,10 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: help setup data pipeline run serve ui test lint clean
+DBT := $(VENV)/bin/dbt --no-use-colors
+DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
+
+.PHONY: help setup manifest data pipeline run serve ui test lint clean browser docs dq-report
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,10 +28,21 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed ## create .venv and install the pinned dependencies
 
+# Dagster's @dbt_assets reads dbt's manifest when the code location is imported.
+manifest: setup ## parse the dbt project (target/manifest.json)
+	$(DBT) parse $(DBT_DIRS) --quiet
+
+# Browser tests drive Debian's Chromium; install it once if it is missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium for the browser tests"; \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+		echo "could not install chromium: browser tests will be skipped"; }
+
 data: setup ## write simulated source extracts into data/landing if it is empty
 	$(PY) -m orchestration.cli demo-data
 
-pipeline: data ## run the whole pipeline without serving (non-zero exit on failure)
+pipeline: data manifest ## run the whole pipeline without serving (non-zero exit on failure)
 	$(PY) -m orchestration.cli pipeline
 
 run: pipeline serve ## set up, run the pipeline, then serve the app on http://127.0.0.1:$(PORT)
@@ -37,12 +51,15 @@ serve: setup ## serve the Streamlit app (reads data/serving.duckdb read-only)
 	$(VENV)/bin/streamlit run apps/streamlit/streamlit_app.py --server.address 127.0.0.1 \
 		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
-ui: setup ## open the Dagster UI on http://127.0.0.1:3000
+ui: manifest ## open the Dagster UI on http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME)
 	cd $(CURDIR) && $(VENV)/bin/dg dev --host 127.0.0.1 --port 3000
 
-test: setup ## run the whole test suite
+test: manifest browser ## run the whole test suite
 	$(PY) -m pytest
+
+docs: manifest ## build dbt docs (catalog from the warehouse) under dbt_project/target
+	GT_DATA_DIR=$(GT_DATA_DIR) $(DBT) docs generate $(DBT_DIRS)
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check orchestration expectations apps tests

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from orchestration.publish import published_tables, publish
+from orchestration.publish import publish, published_tables
 from orchestration.resources import WarehouseResource
 
 

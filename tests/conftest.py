@@ -25,3 +25,58 @@ def real_data_dir() -> Path:
             pytest.fail(f"REQUIRE_REAL_DATA=1 but the real-data folder {path} is absent")
         pytest.skip(f"real-data folder {path} is absent")
     return path
+
+
+def run_pipeline(data_dir: Path, real_dir: Path | None, job: str = "golden_thread"):
+    """Run a Dagster job in-process against ``data_dir`` with an ephemeral instance."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+
+    saved = dict(os.environ)
+    os.environ["GT_DATA_DIR"] = str(data_dir)
+    if real_dir is not None:
+        os.environ["GT_REAL_DATA_DIR"] = str(real_dir)
+    try:
+        settings = Settings.from_env()
+        defs = build_definitions(settings)
+        with dg.DagsterInstance.ephemeral() as instance:
+            return defs.resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def simulate(landing_dir: Path, **config) -> dict:
+    from orchestration.simulator import SimulatorConfig, generate
+
+    return generate(SimulatorConfig(**config), landing_dir)
+
+
+@pytest.fixture(scope="session")
+def demo_pipeline(tmp_path_factory, real_data_dir) -> Path:
+    """Two years of clean simulated data plus the real public data, through the whole job twice.
+
+    Returns the data directory; the first run's counts are saved beside it for the
+    idempotency test.
+    """
+    import json
+
+    import duckdb
+
+    data_dir = tmp_path_factory.mktemp("demo")
+    simulate(data_dir / "landing", years=2)
+    first = run_pipeline(data_dir, real_data_dir)
+    assert first.success, "first pipeline run failed"
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        counts = {
+            f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchall()[0][0]
+            for s, t in con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema in ('raw', 'audit', 'marts') and table_type = 'BASE TABLE'"
+            ).fetchall()
+        }
+    (data_dir / "first_run_counts.json").write_text(json.dumps(counts))
+    second = run_pipeline(data_dir, real_data_dir)
+    assert second.success, "second pipeline run failed"
+    return data_dir

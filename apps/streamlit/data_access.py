@@ -20,7 +20,7 @@ def serving_path() -> Path:
     return data_dir / "serving.duckdb"
 
 
-def query(sql: str, params: list | None = None) -> pd.DataFrame:
+def query(sql: str, params: list | dict | None = None) -> pd.DataFrame:
     path = serving_path()
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist yet: run `make pipeline` first")
@@ -96,4 +96,637 @@ def quarantine_reasons(system: str | None = None) -> pd.DataFrame:
         order by rows desc
         """,
         [system, system],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reports. The marts hold every KPI figure (value, target, RAG, variance, YTD, direction, SPC);
+# the queries below only select, join and order them for display.
+# --------------------------------------------------------------------------------------------
+
+# rpt_kpi_monthly / rpt_kpi_quarterly should be unique on their surrogate keys, but some rows
+# arrive duplicated (RESP_STD_MET_PCT at the time of writing). Showing a KPI twice would be
+# wrong, so every read keeps one row per key; the data-quality page reports the duplicates.
+def _monthly(where: str) -> str:
+    return f"""
+        select * from marts.rpt_kpi_monthly
+        where {where}
+        qualify row_number() over (partition by kpi_month_sk order by kpi_month_sk) = 1
+    """
+
+
+def _quarterly(where: str) -> str:
+    return f"""
+        select * from marts.rpt_kpi_quarterly
+        where {where}
+        qualify row_number() over (partition by kpi_quarter_sk order by kpi_quarter_sk) = 1
+    """
+
+
+# A unit belongs to the hierarchy as it stood in the reported month (stations move group).
+_VALID_AT = "{u}.valid_from <= {m} and ({u}.valid_to is null or {u}.valid_to >= {m})"
+
+_KPI_COLUMNS = """
+    k.kpi_name, k.definition, k.numerator_definition, k.denominator_definition, k.multiplier,
+    k.tolerance_pct, k.owner_role, k.decimals, k.display_order, k.is_small_count_spc,
+    k.frequency, p.priority_name
+"""
+
+
+def table_exists(schema: str, table: str) -> bool:
+    df = query(
+        "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    )
+    return bool(df.n.iloc[0])
+
+
+def table_columns(schema: str, table: str) -> list[str]:
+    df = query(
+        """
+        select column_name from information_schema.columns
+        where table_schema = ? and table_name = ? order by ordinal_position
+        """,
+        [schema, table],
+    )
+    return df.column_name.tolist()
+
+
+def as_of():
+    return publish_info().get("as_of")
+
+
+def services() -> pd.DataFrame:
+    return query(
+        """
+        select org_unit_id as service_id, org_unit_name as service_name
+        from marts.dim_org_unit
+        where org_level = 'service' and is_current
+        order by service_id
+        """
+    )
+
+
+def kpi_catalogue() -> pd.DataFrame:
+    return query(
+        """
+        select k.*, p.priority_name
+        from marts.dim_kpi as k
+        left join marts.dim_priority as p using (priority_id)
+        order by k.display_order
+        """
+    )
+
+
+def priorities() -> pd.DataFrame:
+    return query("select * from marts.dim_priority order by priority_id")
+
+
+# ---- periods --------------------------------------------------------------------------------
+
+def months(service_id: str) -> list:
+    df = query(
+        """
+        select distinct period_month from marts.rpt_kpi_monthly
+        where service_id = ? and org_level = 'service'
+        order by period_month desc
+        """,
+        [service_id],
+    )
+    return [d.date() if hasattr(d, "date") else d for d in df.period_month]
+
+
+def default_month(service_id: str):
+    """The latest month before the as-of month: the as-of month itself is incomplete."""
+    df = query(
+        """
+        select max(r.period_month) as period_month
+        from marts.rpt_kpi_monthly as r, meta.publish_info as p
+        where r.service_id = ? and r.org_level = 'service'
+          and r.period_month < date_trunc('month', p.as_of)
+        """,
+        [service_id],
+    )
+    value = df.period_month.iloc[0] if len(df) else None
+    if value is None or pd.isna(value):
+        all_months = months(service_id)
+        return all_months[0] if all_months else None
+    return value.date() if hasattr(value, "date") else value
+
+
+def quarters(service_id: str) -> pd.DataFrame:
+    return query(
+        """
+        select financial_year, financial_quarter, any_value(financial_quarter_label) as label,
+               bool_and(is_complete_quarter) as is_complete_quarter,
+               min(quarter_start_month) as quarter_start_month
+        from marts.rpt_kpi_quarterly
+        where service_id = ? and org_level = 'service'
+        group by all
+        order by financial_year desc, financial_quarter desc
+        """,
+        [service_id],
+    )
+
+
+def default_quarter(service_id: str) -> tuple[str, str] | None:
+    df = quarters(service_id)
+    complete = df[df.is_complete_quarter]
+    row = (complete if len(complete) else df).head(1)
+    return (row.financial_year.iloc[0], row.financial_quarter.iloc[0]) if len(row) else None
+
+
+def quarter_months(financial_year: str, financial_quarter: str) -> list:
+    df = query(
+        """
+        select distinct month_start_date from marts.dim_date
+        where financial_year = ? and financial_quarter = ?
+        order by 1
+        """,
+        [financial_year, financial_quarter],
+    )
+    return [d.date() if hasattr(d, "date") else d for d in df.month_start_date]
+
+
+# ---- organisation ---------------------------------------------------------------------------
+
+def org_units(service_id: str, month) -> pd.DataFrame:
+    """Every unit of a service as the hierarchy stood in that month."""
+    return query(
+        f"""
+        select org_unit_id, parent_org_unit_id, org_level, org_level_rank, org_unit_name,
+               watch_name, duty_system
+        from marts.dim_org_unit as u
+        where service_id = $service and {_VALID_AT.format(u="u", m="$month")}
+        order by org_level_rank desc, org_unit_name
+        """,
+        {"service": service_id, "month": month},
+    )
+
+
+def unit_path(org_unit_id: str, month) -> pd.DataFrame:
+    """The unit and its ancestors, service first."""
+    return query(
+        f"""
+        with recursive path as (
+            select org_unit_id, parent_org_unit_id, org_level, org_level_rank, org_unit_name
+            from marts.dim_org_unit as u
+            where org_unit_id = $unit and {_VALID_AT.format(u="u", m="$month")}
+            union all
+            select u.org_unit_id, u.parent_org_unit_id, u.org_level, u.org_level_rank, u.org_unit_name
+            from marts.dim_org_unit as u
+            inner join path on u.org_unit_id = path.parent_org_unit_id
+            where {_VALID_AT.format(u="u", m="$month")}
+        )
+        select * from path order by org_level_rank desc
+        """,
+        {"unit": org_unit_id, "month": month},
+    )
+
+
+_DESCENDANTS = f"""
+    with recursive tree as (
+        select org_unit_id, org_level from marts.dim_org_unit as u
+        where org_unit_id = $unit and {_VALID_AT.format(u="u", m="$month")}
+        union all
+        select u.org_unit_id, u.org_level from marts.dim_org_unit as u
+        inner join tree on u.parent_org_unit_id = tree.org_unit_id
+        where {_VALID_AT.format(u="u", m="$month")}
+    )
+"""
+
+
+# ---- monthly snapshot -----------------------------------------------------------------------
+
+def monthly_kpis(org_unit_id: str, month, history_months: int = 13) -> pd.DataFrame:
+    """Every KPI reported for one unit and month, with its definition and a trend history.
+
+    ``history`` is the list of monthly values from ``history_months - 1`` months before up to
+    the month itself, read from the mart's own history rows.
+    """
+    return query(
+        f"""
+        with window_rows as (
+            {_monthly("org_unit_id = $unit and period_month between "
+                      "cast($month as date) - to_months($back) and cast($month as date)")}
+        ),
+        history as (
+            select kpi_code, list(value order by period_month) as history
+            from window_rows group by kpi_code
+        )
+        select r.*, {_KPI_COLUMNS}, h.history
+        from window_rows as r
+        inner join marts.dim_kpi as k using (kpi_code)
+        left join marts.dim_priority as p on p.priority_id = r.priority_id
+        left join history as h using (kpi_code)
+        where r.period_month = $month
+        order by r.priority_id, k.display_order
+        """,
+        {"unit": org_unit_id, "month": month, "back": history_months - 1},
+    )
+
+
+def child_unit_kpis(org_unit_id: str, month, kpi_code: str | None = None) -> pd.DataFrame:
+    """The KPI rows of a unit's direct children (as the hierarchy stood that month)."""
+    return query(
+        f"""
+        with children as (
+            select org_unit_id from marts.dim_org_unit as u
+            where parent_org_unit_id = $unit and {_VALID_AT.format(u="u", m="$month")}
+        ),
+        rows as ({_monthly("period_month = $month and ($kpi is null or kpi_code = $kpi)")})
+        select r.*, {_KPI_COLUMNS}
+        from rows as r
+        inner join children using (org_unit_id)
+        inner join marts.dim_kpi as k using (kpi_code)
+        left join marts.dim_priority as p on p.priority_id = r.priority_id
+        order by k.display_order, r.org_unit_name
+        """,
+        {"unit": org_unit_id, "month": month, "kpi": kpi_code},
+    )
+
+
+def kpi_history(org_unit_id: str, kpi_code: str) -> pd.DataFrame:
+    return query(
+        f"""
+        select period_month, value, target, rag_status, spc_centre_line, spc_lower_limit,
+               spc_upper_limit, spc_signal
+        from ({_monthly("org_unit_id = $unit and kpi_code = $kpi")})
+        order by period_month
+        """,
+        {"unit": org_unit_id, "kpi": kpi_code},
+    )
+
+
+# ---- station and watch profile --------------------------------------------------------------
+
+def unit_profile(org_unit_id: str, month) -> pd.DataFrame:
+    """Every KPI of one unit beside the same KPI for its parent and for the service."""
+    return query(
+        f"""
+        with unit as (
+            select * from marts.dim_org_unit as u
+            where org_unit_id = $unit and {_VALID_AT.format(u="u", m="$month")}
+        ),
+        rows as ({_monthly("period_month = $month and service_id = (select service_id from unit)")})
+        select r.kpi_code, r.org_unit_id, r.org_unit_name, r.org_level, r.priority_id, r.period_month,
+               r.value, r.target, r.rag_status, r.variance, r.value_ytd, r.target_ytd, r.rag_status_ytd,
+               r.value_prior_ytd, r.value_same_month_last_year, r.direction_of_travel, r.spc_signal,
+               r.unit, r.polarity, r.target_source,
+               parent.org_unit_name as parent_name, parent.value as parent_value,
+               parent.rag_status as parent_rag_status,
+               service.value as service_value, service.rag_status as service_rag_status,
+               {_KPI_COLUMNS}
+        from rows as r
+        inner join unit on r.org_unit_id = unit.org_unit_id
+        left join rows as parent
+            on parent.kpi_code = r.kpi_code and parent.org_unit_id = unit.parent_org_unit_id
+        left join rows as service
+            on service.kpi_code = r.kpi_code and service.org_unit_id = unit.service_id
+        inner join marts.dim_kpi as k on k.kpi_code = r.kpi_code
+        left join marts.dim_priority as p on p.priority_id = r.priority_id
+        order by r.priority_id, k.display_order
+        """,
+        {"unit": org_unit_id, "month": month},
+    )
+
+
+def unit_trend(org_unit_id: str, kpi_code: str, month, months_back: int = 12) -> pd.DataFrame:
+    """One KPI over time for a unit, its parent and the service (long format, for a chart)."""
+    return query(
+        f"""
+        with unit as (
+            select * from marts.dim_org_unit as u
+            where org_unit_id = $unit and {_VALID_AT.format(u="u", m="$month")}
+        ),
+        rows as ({_monthly("kpi_code = $kpi and period_month between "
+                           "cast($month as date) - to_months($back) and cast($month as date)")})
+        select r.period_month, r.org_unit_name, r.org_level, r.value, r.target
+        from rows as r, unit
+        where r.org_unit_id in (unit.org_unit_id, unit.parent_org_unit_id, unit.service_id)
+        order by r.org_level, r.period_month
+        """,
+        {"unit": org_unit_id, "kpi": kpi_code, "month": month, "back": months_back},
+    )
+
+
+# ---- quarterly review -----------------------------------------------------------------------
+
+def quarterly_kpis(org_unit_id: str, financial_year: str, financial_quarter: str) -> pd.DataFrame:
+    return query(
+        f"""
+        select r.*, {_KPI_COLUMNS}
+        from ({_quarterly("org_unit_id = $unit and financial_year = $fy and financial_quarter = $q")}) as r
+        inner join marts.dim_kpi as k using (kpi_code)
+        left join marts.dim_priority as p on p.priority_id = r.priority_id
+        order by r.priority_id, k.display_order
+        """,
+        {"unit": org_unit_id, "fy": financial_year, "q": financial_quarter},
+    )
+
+
+def quarterly_five_year(org_unit_id: str, financial_year: str, financial_quarter: str) -> pd.DataFrame:
+    """The same quarter in each of the last five years, from the mart's value_Ny_ago columns."""
+    return query(
+        f"""
+        with r as ({_quarterly("org_unit_id = $unit and financial_year = $fy and financial_quarter = $q")}),
+        long as (
+            unpivot r on value_4y_ago, value_3y_ago, value_2y_ago, value_1y_ago, value
+            into name years_ago value quarter_value
+        )
+        select kpi_code,
+               case years_ago when 'value' then 0 else cast(regexp_extract(years_ago, '(\\d)', 1) as integer) end
+                   as years_ago,
+               quarter_value as value
+        from long
+        order by kpi_code, years_ago desc
+        """,
+        {"unit": org_unit_id, "fy": financial_year, "q": financial_quarter},
+    )
+
+
+def quarterly_history(org_unit_id: str, kpi_code: str) -> pd.DataFrame:
+    return query(
+        f"""
+        select financial_year, financial_quarter, financial_quarter_label, is_complete_quarter,
+               value, target, rag_status
+        from ({_quarterly("org_unit_id = $unit and kpi_code = $kpi")})
+        order by financial_year, financial_quarter
+        """,
+        {"unit": org_unit_id, "kpi": kpi_code},
+    )
+
+
+def best_practice(service_id: str, financial_year: str, financial_quarter: str, top_n: int = 3) -> pd.DataFrame:
+    """Top stations per KPI by value in the direction of its polarity, beside the service value."""
+    return query(
+        f"""
+        with rows as ({_quarterly("service_id = $service and financial_year = $fy and financial_quarter = $q")}),
+        service as (select kpi_code, value as service_value from rows where org_level = 'service'),
+        names as (select org_unit_id, max(org_unit_name) as org_unit_name from marts.dim_org_unit group by 1),
+        ranked as (
+            select r.kpi_code, r.org_unit_id, names.org_unit_name, r.value, r.target, r.rag_status,
+                   r.numerator, r.denominator, r.polarity,
+                   row_number() over (
+                       partition by r.kpi_code
+                       order by case when r.polarity = 'up' then r.value else -r.value end desc,
+                                names.org_unit_name
+                   ) as rank
+            from rows as r
+            left join names using (org_unit_id)
+            where r.org_level = 'station' and r.value is not null and r.polarity in ('up', 'down')
+        )
+        select ranked.*, service.service_value, ranked.value - service.service_value as gap_to_service,
+               {_KPI_COLUMNS}
+        from ranked
+        left join service using (kpi_code)
+        inner join marts.dim_kpi as k using (kpi_code)
+        left join marts.dim_priority as p on p.priority_id = k.priority_id
+        where ranked.rank <= $top
+        order by k.display_order, ranked.rank
+        """,
+        {"service": service_id, "fy": financial_year, "q": financial_quarter, "top": top_n},
+    )
+
+
+def benchmarks(service_id: str) -> pd.DataFrame:
+    return query(
+        """
+        select source, comparator_type, comparator_name, financial_year, fire_type, count_incidents,
+               total_response_minutes, call_handling_minutes, crew_turnout_minutes, drive_minutes,
+               is_partial_year
+        from marts.rpt_benchmarks
+        where service_id = ?
+        order by fire_type, comparator_type, financial_year
+        """,
+        [service_id],
+    )
+
+
+def plan_activities(service_id: str, financial_year: str, financial_quarter: str) -> pd.DataFrame:
+    return query(
+        """
+        select a.activity_id, a.title, a.priority_id, p.priority_name, a.labels,
+               coalesce(a.is_hmicfrs_area_for_improvement, false) as is_hmicfrs_area_for_improvement,
+               a.directorate, a.owner_role, a.status, coalesce(a.is_on_track_or_complete, false) as is_on_track_or_complete,
+               coalesce(a.is_overdue, false) as is_overdue,
+               a.due_date, a.is_rolled_over, a.definition_of_done, a.commentary, a.updated_date
+        from marts.fct_plan_activity_status as a
+        left join marts.dim_priority as p using (priority_id)
+        where a.service_id = ? and a.financial_year = ? and a.financial_quarter = ?
+        order by a.priority_id, a.activity_id
+        """,
+        [service_id, financial_year, financial_quarter],
+    )
+
+
+def deep_dive_actions(service_id: str) -> pd.DataFrame:
+    return query(
+        """
+        select action_number, deep_dive, area_for_review, contact_role, update_due_date, notes,
+               status, coalesce(is_overdue, false) as is_overdue
+        from marts.fct_deep_dive_actions
+        where service_id = ?
+        order by action_number
+        """,
+        [service_id],
+    )
+
+
+# ---- golden thread --------------------------------------------------------------------------
+
+def golden_thread(service_id: str) -> pd.DataFrame:
+    return query(
+        """
+        select g.priority_id, g.priority_name, g.element_type, g.element_id, g.element_name,
+               g.owner_role, g.latest_period, g.latest_value, g.latest_target, g.status,
+               g.gap_type, g.is_gap, k.unit, k.polarity, k.decimals
+        from marts.rpt_golden_thread as g
+        left join marts.dim_kpi as k
+            on g.element_type = 'kpi' and k.kpi_code = g.element_id
+        where g.service_id = ?
+        order by g.priority_id,
+                 case g.element_type when 'gap' then 0 when 'activity' then 1 else 2 end,
+                 k.display_order, g.element_id
+        """,
+        [service_id],
+    )
+
+
+# ---- data quality and lineage ---------------------------------------------------------------
+
+def monthly_duplicate_keys() -> pd.DataFrame:
+    """Report-mart rows that break their grain (shown to auditors; the reports keep one)."""
+    return query(
+        """
+        select 'rpt_kpi_monthly' as mart, kpi_code, count(*) as rows, count(distinct kpi_month_sk) as keys
+        from marts.rpt_kpi_monthly group by kpi_code having count(*) > count(distinct kpi_month_sk)
+        union all
+        select 'rpt_kpi_quarterly', kpi_code, count(*), count(distinct kpi_quarter_sk)
+        from marts.rpt_kpi_quarterly group by kpi_code having count(*) > count(distinct kpi_quarter_sk)
+        order by 1, 2
+        """
+    )
+
+
+def kpi_dq_columns() -> list[str]:
+    """The data-quality columns rpt_kpi_monthly carries in this publish (none in early versions)."""
+    return [c for c in table_columns("marts", "rpt_kpi_monthly") if c in ("dq_status", "dq_note")]
+
+
+def kpi_dq_flags(service_id: str, month) -> pd.DataFrame:
+    """KPI values the pre-publish checks marked, when the marts carry dq_status / dq_note."""
+    cols = kpi_dq_columns()
+    if not cols:
+        return pd.DataFrame(columns=["kpi_code", "org_unit_id", "org_unit_name", "value", *cols])
+    filt = "dq_status is not null and dq_status not in ('pass', 'ok')" if "dq_status" in cols else "dq_note is not null"
+    return query(
+        f"""
+        select kpi_code, org_unit_id, org_unit_name, org_level, value, {", ".join(cols)}
+        from ({_monthly("service_id = $service and period_month = $month")})
+        where {filt}
+        order by kpi_code, org_unit_id
+        """,
+        {"service": service_id, "month": month},
+    )
+
+
+def dq_results(limit: int = 2000) -> pd.DataFrame | None:
+    """audit.dq_results when the pipeline publishes it; None otherwise."""
+    if not table_exists("audit", "dq_results"):
+        return None
+    cols = table_columns("audit", "dq_results")
+    order = next((c for c in ("run_at", "checked_at", "created_at", "finished_at") if c in cols), None)
+    return query(
+        f"select * from audit.dq_results {'order by ' + order + ' desc' if order else ''} limit ?",
+        [limit],
+    )
+
+
+def kpi_observations(kpi_code: str, org_unit_id: str, month) -> pd.DataFrame:
+    """The lowest-grain numerators and denominators the unit's KPI value was built from."""
+    return query(
+        f"""
+        {_DESCENDANTS}
+        select o.org_unit_id, u.org_unit_name, tree.org_level, o.period_month, o.numerator,
+               o.denominator, o.denominator_vintage
+        from marts.fct_kpi_observations as o
+        inner join tree using (org_unit_id)
+        left join marts.dim_org_unit as u
+            on u.org_unit_id = o.org_unit_id and {_VALID_AT.format(u="u", m="$month")}
+        where o.kpi_code = $kpi and o.period_month = $month
+        order by o.org_unit_id
+        """,
+        {"kpi": kpi_code, "unit": org_unit_id, "month": month},
+    )
+
+
+# Which fact records each KPI counts: the record-level selection the KPI models apply
+# (dbt_project/models/intermediate/kpi/int_kpi_observations__*.sql). Incident and response
+# facts are at station grain; the others carry the unit they were recorded against.
+_INCIDENT_SELECTION = {
+    "INC_TOTAL": "true",
+    "PRI_FIRES_10K": "is_primary_fire",
+    "ADF_10K_DWELL": "is_accidental_dwelling_fire",
+    "ADF_INJ_100K": "is_accidental_dwelling_fire and count_injuries_excl_precautionary > 0",
+    "FIRE_DEATHS": "count_fatalities > 0 and incident_category in ('primary_fire', 'secondary_fire', 'chimney_fire')",
+    "ADF_CONFINED_PCT": "is_accidental_dwelling_fire",
+    "AFA_1K_NONDOM": "is_afa_non_domestic",
+    "DELIB_PRI_10K": "is_deliberate_primary_excl_vehicle",
+    "DELIB_VEH_10K": "is_deliberate_vehicle_fire",
+    "RTC_ATTENDED": "is_rtc",
+}
+_RESPONSE_SELECTION = {
+    "RESP_ADF_MEAN_MIN": "is_dwelling_fire",
+    "RESP_STD_MET_PCT": "is_potentially_life_threatening",
+}
+_OTHER_SELECTION = {
+    "HFSV_DONE": ("marts.fct_home_fire_safety_visits", "org_unit_id", "true", "visit_date"),
+    "HFSV_HIGH_RISK_PCT": ("marts.fct_home_fire_safety_visits", "org_unit_id", "true", "visit_date"),
+    "FSA_DONE": ("marts.fct_fire_safety_audits", "org_unit_id", "true", "audit_date"),
+    "FSA_UNSAT_PCT": ("marts.fct_fire_safety_audits", "org_unit_id", "true", "audit_date"),
+    "ONCALL_AVAIL_PCT": ("marts.fct_oncall_availability", "station_sk", "true", "availability_date"),
+    "SAFEGUARD_REFS": ("marts.fct_safeguarding_referrals", "station_sk", "is_made", "referral_date"),
+}
+
+
+def kpi_record_source(kpi_code: str) -> str | None:
+    if kpi_code in _INCIDENT_SELECTION:
+        return "marts.fct_incidents"
+    if kpi_code in _RESPONSE_SELECTION:
+        return "marts.fct_incident_response"
+    if kpi_code in _OTHER_SELECTION:
+        return _OTHER_SELECTION[kpi_code][0]
+    return None
+
+
+def kpi_source_records(kpi_code: str, org_unit_id: str, month, limit: int = 5000) -> dict[str, pd.DataFrame]:
+    """The fact records behind one KPI value: ``included`` and, where rules drop records,
+    ``excluded`` with the reason. Empty dict when the KPI has no record-level fact."""
+    params = {"unit": org_unit_id, "month": month, "limit": limit}
+    if kpi_code in _INCIDENT_SELECTION:
+        sql = f"""
+            {_DESCENDANTS}
+            select i.incident_id, i.station_sk, i.call_at, i.incident_category, i.incident_type,
+                   i.property_category, i.property_type, i.motive, i.count_injuries_excl_precautionary,
+                   i.count_fatalities, i.count_appliances, i.is_confined_to_room, i._source_file, i._source_row
+            from marts.fct_incidents as i
+            inner join tree on tree.org_unit_id = i.station_sk
+            where i.period_month = $month and ({_INCIDENT_SELECTION[kpi_code]})
+            order by i.call_at
+            limit $limit
+        """
+        return {"included": query(sql, params)}
+    if kpi_code in _RESPONSE_SELECTION:
+        base = f"""
+            {_DESCENDANTS}
+            select r.incident_sk, r.station_sk, r.incident_category, r.incident_type, r.property_category,
+                   r.response_source, r.call_handling_seconds, r.turnout_seconds, r.drive_seconds,
+                   r.total_response_seconds, r.exclusion_reason, r._batch_id
+            from marts.fct_incident_response as r
+            inner join tree on tree.org_unit_id = r.station_sk
+            where r.period_month = $month and ({_RESPONSE_SELECTION[kpi_code]})
+        """
+        return {
+            "included": query(base + " and r.is_valid_response order by r.incident_sk limit $limit", params),
+            "excluded": query(base + " and not r.is_valid_response order by r.incident_sk limit $limit", params),
+        }
+    if kpi_code in _OTHER_SELECTION:
+        table, unit_column, selection, date_column = _OTHER_SELECTION[kpi_code]
+        sql = f"""
+            {_DESCENDANTS}
+            select f.* from {table} as f
+            inner join tree on tree.org_unit_id = f.{unit_column}
+            where f.period_month = $month and ({selection})
+            order by f.{date_column}
+            limit $limit
+        """
+        return {"included": query(sql, params)}
+    return {}
+
+
+def kpi_lineage_check(kpi_code: str, org_unit_id: str, month) -> pd.DataFrame:
+    """The unit's published numerator and denominator beside the totals of the lowest-grain
+    observations under it: an auditor's check that the roll-up adds up."""
+    return query(
+        f"""
+        {_DESCENDANTS},
+        published as ({_monthly("kpi_code = $kpi and org_unit_id = $unit and period_month = $month")}),
+        observed as (
+            select count(*) as observations, sum(o.numerator) as observed_numerator,
+                   sum(o.denominator) as observed_denominator
+            from marts.fct_kpi_observations as o
+            inner join tree using (org_unit_id)
+            where o.kpi_code = $kpi and o.period_month = $month
+        )
+        select p.value, p.numerator as published_numerator, p.denominator as published_denominator,
+               o.observations, o.observed_numerator, o.observed_denominator,
+               coalesce(abs(p.numerator - o.observed_numerator) < 1e-6, p.numerator is null and o.observed_numerator is null)
+                   as numerator_matches,
+               coalesce(abs(p.denominator - o.observed_denominator) < 1e-6,
+                        p.denominator is null and coalesce(o.observed_denominator, 0) = 0)
+                   as denominator_matches
+        from published as p, observed as o
+        """,
+        {"kpi": kpi_code, "unit": org_unit_id, "month": month},
     )

@@ -1,14 +1,21 @@
 """Golden Thread app: builds the navigation; every page lives in app_pages/."""
 
-import streamlit as st
-
 import data_access as data
+import streamlit as st
 
 st.set_page_config(page_title="Golden Thread", page_icon=":material/timeline:", layout="wide")
 
 pages = {
+    "Reports": [
+        st.Page("app_pages/monthly_snapshot.py", title="Monthly snapshot", icon=":material/calendar_month:", default=True),
+        st.Page("app_pages/quarterly_review.py", title="Quarterly review", icon=":material/query_stats:"),
+        st.Page("app_pages/golden_thread.py", title="Golden thread", icon=":material/account_tree:"),
+        st.Page("app_pages/unit_profile.py", title="Station and watch profile", icon=":material/home_work:"),
+        st.Page("app_pages/commentary.py", title="Owner commentary", icon=":material/edit_note:"),
+    ],
     "Assurance": [
-        st.Page("app_pages/ingestion.py", title="Data ingestion", icon=":material/input:", default=True),
+        st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+        st.Page("app_pages/ingestion.py", title="Data ingestion", icon=":material/input:"),
     ],
 }
 nav = st.navigation(pages)

@@ -114,11 +114,19 @@ def schema_difference(entity: Entity, found: Iterable[str]) -> str | None:
     extra = [c for c in found if c not in expected]
     if not missing and not extra:
         return None
-    renamed = []
-    for m in list(missing):
-        match = difflib.get_close_matches(m, extra, n=1, cutoff=0.5)
+    # A rename usually keeps the column's place in the header; otherwise go by spelling.
+    renamed: list[str] = []
+    unpaired = list(extra)
+    for position, name in enumerate(found):
+        if name in unpaired and position < len(expected) and expected[position] in missing:
+            renamed.append(f"{expected[position]} -> {name}")
+            unpaired.remove(name)
+    paired = {r.split(" -> ")[0] for r in renamed}
+    for m in missing:
+        match = difflib.get_close_matches(m, unpaired, n=1, cutoff=0.5) if m not in paired else []
         if match:
             renamed.append(f"{m} -> {match[0]}")
+            unpaired.remove(match[0])
     parts = []
     if missing:
         parts.append("missing: " + ", ".join(missing))

@@ -1,8 +1,7 @@
 """Ingestion reconciliation: every file received, loaded and quarantined, per source system."""
 
-import streamlit as st
-
 import data_access as data
+import streamlit as st
 
 st.title("Data ingestion")
 st.write(

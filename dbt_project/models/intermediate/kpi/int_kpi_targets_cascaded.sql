@@ -30,7 +30,7 @@ service_targets as (
 ),
 
 explicit_targets as (
-    select kpi_code, org_unit_id, financial_year, cast(target_value as double) as target_value
+    select service_id, kpi_code, org_unit_id, financial_year, cast(target_value as double) as target_value
     from targets
     where org_unit_id is not null and org_unit_id <> service_id
 ),
@@ -39,6 +39,7 @@ explicit_targets as (
 -- service has no such history yet (its first years of data) its whole history is used.
 history_window as (
     select
+        service_targets.service_id,
         service_targets.kpi_code,
         service_targets.financial_year,
         rolled.org_unit_id,
@@ -50,11 +51,12 @@ history_window as (
         and service_targets.service_id = rolled.service_id
         and rolled.period_month < service_targets.year_start
         and rolled.period_month >= {{ add_months('service_targets.year_start', -36) }}
-    group by service_targets.kpi_code, service_targets.financial_year, rolled.org_unit_id
+    group by service_targets.service_id, service_targets.kpi_code, service_targets.financial_year, rolled.org_unit_id
 ),
 
 history_all as (
     select
+        service_targets.service_id,
         service_targets.kpi_code,
         service_targets.financial_year,
         rolled.org_unit_id,
@@ -64,45 +66,49 @@ history_all as (
     inner join rolled
         on service_targets.kpi_code = rolled.kpi_code
         and service_targets.service_id = rolled.service_id
-    group by service_targets.kpi_code, service_targets.financial_year, rolled.org_unit_id
+    group by service_targets.service_id, service_targets.kpi_code, service_targets.financial_year, rolled.org_unit_id
+),
+
+window_has_history as (
+    select service_id, kpi_code, financial_year
+    from history_window
+    where org_unit_id = service_id and numerator > 0
 ),
 
 history as (
     select
+        history_all.service_id,
         history_all.kpi_code,
         history_all.financial_year,
         history_all.org_unit_id,
-        case when window_service.numerator > 0 then history_window.numerator else history_all.numerator end as numerator,
-        case when window_service.numerator > 0 then history_window.denominator else history_all.denominator end as denominator
+        case when window_has_history.kpi_code is not null then history_window.numerator else history_all.numerator end as numerator,
+        case when window_has_history.kpi_code is not null then history_window.denominator else history_all.denominator end as denominator
     from history_all
+    left join window_has_history
+        on history_all.service_id = window_has_history.service_id
+        and history_all.kpi_code = window_has_history.kpi_code
+        and history_all.financial_year = window_has_history.financial_year
     left join history_window
-        on history_all.kpi_code = history_window.kpi_code
+        on history_all.service_id = history_window.service_id
+        and history_all.kpi_code = history_window.kpi_code
         and history_all.financial_year = history_window.financial_year
         and history_all.org_unit_id = history_window.org_unit_id
-    left join service_targets as st
-        on history_all.kpi_code = st.kpi_code
-        and history_all.financial_year = st.financial_year
-    left join history_window as window_service
-        on history_all.kpi_code = window_service.kpi_code
-        and history_all.financial_year = window_service.financial_year
-        and window_service.org_unit_id = st.service_id
 ),
 
 shares as (
     select
+        unit_history.service_id,
         unit_history.kpi_code,
         unit_history.financial_year,
         unit_history.org_unit_id,
         (unit_history.numerator / nullif(service_history.numerator, 0))
             / coalesce(unit_history.denominator / nullif(service_history.denominator, 0), 1.0) as share
     from history as unit_history
-    inner join service_targets
-        on unit_history.kpi_code = service_targets.kpi_code
-        and unit_history.financial_year = service_targets.financial_year
     inner join history as service_history
-        on unit_history.kpi_code = service_history.kpi_code
+        on unit_history.service_id = service_history.service_id
+        and unit_history.kpi_code = service_history.kpi_code
         and unit_history.financial_year = service_history.financial_year
-        and service_history.org_unit_id = service_targets.service_id
+        and service_history.org_unit_id = service_history.service_id
 ),
 
 final as (
@@ -129,11 +135,13 @@ final as (
         on unit_years.kpi_code = service_targets.kpi_code
         and unit_years.service_id = service_targets.service_id
     left join explicit_targets
-        on unit_years.kpi_code = explicit_targets.kpi_code
+        on unit_years.service_id = explicit_targets.service_id
+        and unit_years.kpi_code = explicit_targets.kpi_code
         and unit_years.org_unit_id = explicit_targets.org_unit_id
         and service_targets.financial_year = explicit_targets.financial_year
     left join shares
-        on unit_years.kpi_code = shares.kpi_code
+        on unit_years.service_id = shares.service_id
+        and unit_years.kpi_code = shares.kpi_code
         and unit_years.org_unit_id = shares.org_unit_id
         and service_targets.financial_year = shares.financial_year
 )

@@ -5,6 +5,9 @@
     on_schema_change='fail',
 ) }}
 
+-- depends_on: {{ ref('stg_irs__incidents') }}
+-- depends_on: {{ ref('stg_mobilising__mobilisations') }}
+
 -- One row per incident: first appliance, response components and, where the Home Office
 -- rules exclude it from response-time figures, the reason.
 with response as (

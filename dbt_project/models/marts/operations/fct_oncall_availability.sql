@@ -12,7 +12,8 @@ final as (
         availability_date,
         {{ month_start('availability_date') }} as period_month,
         hours_available,
-        24.0 as hours_in_day
+        -- A bare 24.0 is a DECIMAL(3,1) literal; hours are doubles everywhere else.
+        cast(24 as double) as hours_in_day
     from availability
 )
 

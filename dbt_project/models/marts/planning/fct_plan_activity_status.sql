@@ -22,7 +22,8 @@ final as (
             when 'Q3' then {{ add_months("cast(left(activities.financial_year, 4) || '-04-01' as date)", 8) }}
             else {{ add_months("cast(left(activities.financial_year, 4) || '-04-01' as date)", 11) }}
         end as period_month,
-        activities.priority_id,
+        -- Staging reads it as BIGINT; dim_priority.priority_id is an integer.
+        cast(activities.priority_id as integer) as priority_id,
         activities.title,
         activities.labels,
         activities.labels like '%HMICFRS AI%' as is_hmicfrs_area_for_improvement,

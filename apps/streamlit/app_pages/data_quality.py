@@ -1,0 +1,140 @@
+"""Data quality, for auditors: is every figure built from accurate, complete data, and how?
+
+Reconciliation of every extract received (received = loaded + quarantined), the quarantined rows
+with their reasons, a drill-through from any published KPI value to the observations and source
+records it was computed from (and those excluded, with the reason), and the quality checks.
+"""
+
+import data_access as data
+import formatting as fmt
+import streamlit as st
+import ui
+
+ui.page_header("Data quality", "For auditors: reconciliation, quarantine, and lineage from a KPI value to its records.")
+
+tabs = st.tabs(["KPI drill-through", "Reconciliation", "Quarantine", "Quality checks"])
+
+# ---- KPI value → observations → source records ----------------------------------------------
+with tabs[0]:
+    left, right = st.columns(2)
+    service = ui.select_service(left)
+    month = ui.select_month(service, right)
+    unit = ui.select_unit(service, month)
+    ui.sync_url(service=service, month=month.isoformat(), unit=unit)
+    st.markdown(f"##### {ui.breadcrumb(unit, month)} · {fmt.month_label(month)}")
+    kpis = data.monthly_kpis(unit, month, history_months=1)
+    if kpis.empty:
+        st.info("No KPI is reported for this unit in this month.")
+    else:
+        kpi_code = ui.select_kpi(kpis[["kpi_code", "kpi_name"]], "KPI value to trace", state_key="dq_kpi")
+        row = kpis.set_index("kpi_code").loc[kpi_code].to_dict() | {"kpi_code": kpi_code}
+        tile, facts = st.columns([1, 2])
+        ui.kpi_metric(row, tile, with_chart=False)
+        facts.markdown(
+            f"**Formula:** {fmt.formula_text(row)}  \n"
+            f"**Published numerator:** {fmt.fmt_number(row['numerator'], 2)} · "
+            f"**denominator:** {fmt.fmt_number(row['denominator'], 2)}"
+            + ("" if fmt.is_missing(row.get("denominator_vintage")) else f" ({row['denominator_vintage']})")
+            + f"  \n**Source systems:** {data.kpi_catalogue().set_index('kpi_code').loc[kpi_code, 'source_systems']}"
+        )
+        if "dq_status" in row or "dq_note" in row:
+            status, note = row.get("dq_status"), row.get("dq_note")
+            if not fmt.is_missing(status) and str(status) not in ("pass", "ok"):
+                facts.warning(f"Data-quality flag: {status}" + ("" if fmt.is_missing(note) else f" — {note}"))
+
+        check = data.kpi_lineage_check(kpi_code, unit, month)
+        st.markdown("**1. Roll-up: the value is the sum of lowest-grain numerators over the sum of denominators**")
+        if not check.empty:
+            c = check.iloc[0]
+            ok = bool(c.numerator_matches) and bool(c.denominator_matches)
+            (st.success if ok else st.error)(
+                f"{int(c.observations or 0)} observation(s) under this unit: numerator "
+                f"{fmt.fmt_number(c.observed_numerator, 2)}, denominator {fmt.fmt_number(c.observed_denominator, 2)} — "
+                + ("matches the published figures." if ok else "does NOT match the published figures.")
+            )
+        observations = data.kpi_observations(kpi_code, unit, month)
+        ui.show_table(observations, f"observations_{kpi_code}_{unit}_{month:%Y-%m}", key="dq_observations")
+
+        source = data.kpi_record_source(kpi_code)
+        st.markdown(f"**2. Source records** {'(' + source + ')' if source else ''}")
+        records = data.kpi_source_records(kpi_code, unit, month)
+        if not records:
+            st.caption("This KPI is built from monthly aggregates (workforce, HR, competence, planning or data-quality "
+                       "results), not from individual records: the observations above are its lowest grain.")
+        else:
+            included = records["included"]
+            st.caption(f"{len(included):,} record(s) counted" + (" (first 5,000 shown)" if len(included) >= 5000 else ""))
+            ui.show_table(included, f"records_{kpi_code}_{unit}_{month:%Y-%m}", key="dq_included")
+            if "excluded" in records:
+                excluded = records["excluded"]
+                st.markdown("**3. Records excluded, with the reason** (Home Office response-time rules)")
+                if excluded.empty:
+                    st.success("No records were excluded.")
+                else:
+                    reasons = excluded.exclusion_reason.value_counts().rename_axis("exclusion_reason").reset_index(name="records")
+                    st.dataframe(reasons, hide_index=True)
+                    ui.show_table(excluded, f"excluded_{kpi_code}_{unit}_{month:%Y-%m}", key="dq_excluded")
+
+# ---- reconciliation ---------------------------------------------------------------------------
+with tabs[1]:
+    summary = data.ingestion_by_system()
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Files", f"{int(summary.files.sum()):,}", border=True)
+    c2.metric("Rows received", f"{int(summary.rows_received.sum()):,}", border=True)
+    c3.metric("Rows quarantined", f"{int(summary.rows_quarantined.sum()):,}", border=True)
+    c4.metric("Files rejected", f"{int(summary.files_rejected.sum()):,}", border=True)
+    if summary.reconciles.all():
+        st.success("Every file reconciles: rows received = rows loaded + rows quarantined.")
+    else:
+        st.error("Some files do not reconcile: investigate before relying on the figures.")
+    st.markdown("**By source system**")
+    ui.show_table(summary, "ingestion_by_system", key="dq_systems")
+    system = st.selectbox("Source system", ["(all)", *summary.system.tolist()], key="dq_system")
+    st.markdown("**By file**")
+    files = data.ingestion_files(None if system == "(all)" else system)
+    ui.show_table(files, f"ingestion_files_{system.strip('()')}", key="dq_files")
+
+# ---- quarantine -------------------------------------------------------------------------------
+with tabs[2]:
+    system = st.session_state.get("dq_system", "(all)")
+    chosen = None if system == "(all)" else system
+    st.caption(f"Source system: {system} (change it on the Reconciliation tab).")
+    reasons = data.quarantine_reasons(chosen)
+    if reasons.empty:
+        st.success("No rows quarantined.")
+    else:
+        ui.show_table(reasons, "quarantine_reasons", key="dq_reasons")
+        st.markdown("**Samples** (the raw row as received and why it was held back)")
+        ui.show_table(data.quarantine_sample(chosen), "quarantine_sample", key="dq_quarantine")
+
+# ---- quality checks ---------------------------------------------------------------------------
+with tabs[3]:
+    st.markdown("**Report marts keep their grain**")
+    duplicates = data.monthly_duplicate_keys()
+    if duplicates.empty:
+        st.success("rpt_kpi_monthly and rpt_kpi_quarterly have one row per KPI, unit and period.")
+    else:
+        st.warning("Some report rows are duplicated in the published marts; the reports show each once. "
+                   "Ask the data engineer to fix the model.")
+        ui.show_table(duplicates, "mart_duplicate_keys", key="dq_duplicates")
+
+    st.markdown("**KPI values marked by the pre-publish checks**")
+    if not data.kpi_dq_columns():
+        st.caption("This publish does not carry data-quality marks on KPI values (rpt_kpi_monthly has no dq_status).")
+    else:
+        service = st.session_state.get("service") or data.services().service_id.iloc[0]
+        month = st.session_state.get("month") or data.default_month(service)
+        flags = data.kpi_dq_flags(service, month)
+        if flags.empty:
+            st.success(f"No KPI value for {service} in {fmt.month_label(month)} carries a warning.")
+        else:
+            ui.show_table(flags, f"kpi_dq_flags_{service}", key="dq_flags")
+
+    st.markdown("**Data-quality check results** (Great Expectations suites on each batch and on the marts)")
+    results = data.dq_results()
+    if results is None:
+        st.caption("This publish does not include audit.dq_results yet.")
+    elif results.empty:
+        st.caption("No check results recorded.")
+    else:
+        ui.show_table(results, "dq_results", key="dq_results")

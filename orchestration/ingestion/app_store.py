@@ -1,0 +1,54 @@
+"""Reads the app's append-only commentary store (SQLite) so the pipeline can ingest it like a source.
+
+The Streamlit app writes GT_DATA_DIR/app_store/commentary.sqlite (apps/streamlit/commentary_store.py);
+this module only reads it, read-only, and never holds the file open.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pandas as pd
+
+COMMENTARY_FILE = "commentary.sqlite"
+
+# Kept equal to apps/streamlit/commentary_store.COLUMNS (tests/apps checks it).
+COMMENTARY_COLUMNS = [
+    "commentary_id",
+    "service_id",
+    "kpi_code",
+    "org_unit_id",
+    "period_month",
+    "author",
+    "commentary",
+    "action",
+    "action_owner",
+    "action_due_date",
+    "created_at",
+]
+
+
+def commentary_path(app_store_dir: Path) -> Path:
+    return Path(app_store_dir) / COMMENTARY_FILE
+
+
+def read_commentary(store_path: Path) -> pd.DataFrame:
+    """Every commentary row, oldest first, as stored.
+
+    ``commentary_id`` is an integer; ``period_month`` and ``action_due_date`` are ISO dates and
+    ``created_at`` an ISO 8601 UTC timestamp, all as text. A missing file gives an empty frame
+    with the same columns.
+    """
+    store_path = Path(store_path)
+    if not store_path.exists():
+        return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "commentary_id" else "string") for c in COMMENTARY_COLUMNS})
+    with closing(sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=10)) as con:
+        df = pd.read_sql_query(
+            f"select {', '.join(COMMENTARY_COLUMNS)} from commentary order by commentary_id", con
+        )
+    df["commentary_id"] = df["commentary_id"].astype("Int64")
+    for col in COMMENTARY_COLUMNS[1:]:
+        df[col] = df[col].astype("string")
+    return df
