@@ -15,7 +15,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 DBT := $(VENV)/bin/dbt --no-use-colors
 DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
 
-.PHONY: help setup manifest data pipeline run serve ui test lint clean browser docs dq-report
+.PHONY: help setup manifest data pipeline run serve ui test lint clean browser docs dq-report share share-list
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,13 @@ ui: manifest ## open the Dagster UI on http://127.0.0.1:3000
 
 test: manifest browser ## run the whole test suite
 	$(PY) -m pytest
+
+share: setup ## partner extract under data/shared (PARTNER="Essex Police"; make share-list for partners)
+	@test -n "$(PARTNER)" || { echo 'usage: make share PARTNER="<partner name>"  (make share-list)'; exit 2; }
+	$(PY) -m orchestration.sharing --partner "$(PARTNER)"
+
+share-list: setup ## list information sharing agreements and their status
+	$(PY) -m orchestration.sharing --list
 
 docs: manifest ## build dbt docs (catalog from the warehouse) under dbt_project/target
 	GT_DATA_DIR=$(GT_DATA_DIR) $(DBT) docs generate $(DBT_DIRS)

@@ -8,6 +8,7 @@ from orchestration.ingestion.assets import INGESTION_ASSETS
 from orchestration.publish_asset import build_publish_asset
 from orchestration.resources import WarehouseResource
 from orchestration.sensors import build_landing_sensor
+from orchestration.sharing_asset import partner_extracts
 from orchestration.settings import Settings
 
 PIPELINE_JOB = "golden_thread"
@@ -17,15 +18,19 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     dbt = build_dbt_assets()
     upstream = [key for a in (*INGESTION_ASSETS, dbt) for key in a.keys]
-    assets = [*INGESTION_ASSETS, dbt, build_publish_asset(upstream)]
+    assets = [*INGESTION_ASSETS, dbt, build_publish_asset(upstream), partner_extracts]
     pipeline = dg.define_asset_job(
         PIPELINE_JOB,
-        selection=dg.AssetSelection.all(),
+        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("sharing"),
         description="Ingest every source system, build, check and publish serving.duckdb.",
     )
     ingestion = dg.define_asset_job(
         "ingest_everything", selection=dg.AssetSelection.groups("ingestion"),
         description="Ingest every source system into raw.* (no build or publish).",
+    )
+    sharing = dg.define_asset_job(
+        "partner_extracts", selection=dg.AssetSelection.groups("sharing"),
+        description="Write partner extracts for every active information sharing agreement.",
     )
     monthly = dg.ScheduleDefinition(
         name="monthly_close", job=pipeline, cron_schedule="0 6 3 * *",
@@ -33,7 +38,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=assets,
-        jobs=[pipeline, ingestion],
+        jobs=[pipeline, ingestion, sharing],
         schedules=[monthly],
         sensors=[build_landing_sensor(pipeline)],
         resources={"warehouse": WarehouseResource.from_settings(settings), "dbt": dbt_resource()},

@@ -52,3 +52,39 @@ def read_commentary(store_path: Path) -> pd.DataFrame:
     for col in COMMENTARY_COLUMNS[1:]:
         df[col] = df[col].astype("string")
     return df
+
+
+# ----------------------------------------------------------------------------- ingestion
+# The commentary store is ingested like any source: through the contract, the ingestion log
+# and quarantine. Authors and action owners are people, so they are pseudonymised.
+from orchestration.ingestion.contracts import Column, Entity  # noqa: E402
+
+COMMENTARY_ENTITY = Entity(
+    "app", "commentary", "commentary", "csv", "snapshot",
+    (
+        Column("commentary_id", "int", required=True),
+        Column("service_id", required=True),
+        Column("kpi_code", required=True),
+        Column("org_unit_id", required=True),
+        Column("period_month", "date", required=True),
+        Column("author", required=True, pseudonymise=True),
+        Column("commentary", required=True),
+        Column("action"),
+        Column("action_owner", pseudonymise=True),
+        Column("action_due_date", "date"),
+        Column("created_at", "timestamp", required=True),
+    ),
+    key=("commentary_id",),
+)
+
+
+def commentary_read_result(store_path: Path):
+    """The store as a ReadResult for the engine: every value text, row number = commentary_id."""
+    from orchestration.ingestion.readers import ROW_COLUMN, ReadResult
+
+    frame = read_commentary(store_path)
+    records = frame.astype(object).where(frame.notna(), None)
+    for column in COMMENTARY_COLUMNS:
+        records[column] = [None if v is None else str(v) for v in records[column]]
+    records[ROW_COLUMN] = frame["commentary_id"].astype("int64").to_numpy() if len(frame) else []
+    return ReadResult(list(COMMENTARY_COLUMNS), records.reset_index(drop=True))

@@ -4,7 +4,13 @@
 import dagster as dg
 
 from orchestration.ingestion.contracts import SYSTEMS, entities_for
-from orchestration.ingestion.engine import IngestReport, ingest_real_data, ingest_system, load_pseudonymiser
+from orchestration.ingestion.engine import (
+    IngestReport,
+    ingest_app_store,
+    ingest_real_data,
+    ingest_system,
+    load_pseudonymiser,
+)
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse import scalar
 
@@ -127,4 +133,26 @@ def build_real_data_asset() -> dg.AssetsDefinition:
     return _ingest
 
 
-INGESTION_ASSETS = [build_real_data_asset(), *SYSTEM_ASSETS]
+COMMENTARY_KEY = table_key("app__commentary")
+
+
+@dg.asset(
+    key=COMMENTARY_KEY,
+    group_name=GROUP,
+    kinds={"duckdb", "sqlite"},
+    description=(
+        "Owner commentary and actions written in the app (data/app_store/commentary.sqlite, append-only), "
+        "ingested like any source; authors and action owners pseudonymised."
+    ),
+    check_specs=[dg.AssetCheckSpec("rows_reconcile", asset=COMMENTARY_KEY, blocking=True)],
+)
+def raw_app__commentary(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    settings = warehouse.settings
+    with warehouse.connect() as con:
+        report = ingest_app_store(con, settings.app_store_dir, load_pseudonymiser(settings.secrets_dir), context.run_id)
+        yield dg.MaterializeResult(metadata=report_metadata(report))
+        yield reconciliation_check(COMMENTARY_KEY, report, con)
+    report.raise_for_failures()
+
+
+INGESTION_ASSETS = [build_real_data_asset(), *SYSTEM_ASSETS, raw_app__commentary]

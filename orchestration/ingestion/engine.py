@@ -139,7 +139,9 @@ def schema_difference(entity: Entity, found: Iterable[str]) -> str | None:
 
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     cols = [f'"{stored_name(c)}" {DUCKDB_TYPES[c.type]}' for c in entity.loaded_columns]
-    cols += [f"{name} {kind}" for name, kind in LINEAGE_DDL]
+    own = {stored_name(c) for c in entity.loaded_columns}
+    # A source that carries its own service_id (the app store) keeps it; others get the folder's.
+    cols += [f"{name} {kind}" for name, kind in LINEAGE_DDL if name not in own]
     con.execute(f"create table if not exists raw.{entity.table} ({', '.join(cols)})")
     # Current rows: the latest delivery of each month (monthly) or the latest extract
     # (snapshot); raw keeps every delivery for audit.
@@ -293,7 +295,8 @@ def load_result(
     try:
         if loaded:
             frame = good.copy()
-            frame["service_id"] = service_id
+            if service_id is not None or "service_id" not in frame.columns:
+                frame["service_id"] = service_id
             frame["_source_file"] = file_name
             frame["_file_sha256"] = sha
             frame["_batch_id"] = batch_id
@@ -434,7 +437,43 @@ def ingest_real_data(
     return report
 
 
+def ingest_app_store(
+    con: duckdb.DuckDBPyConnection,
+    app_store_dir: Path,
+    pseudonymise: Pseudonymiser,
+    run_id: str | None = None,
+) -> IngestReport:
+    """Load the app's commentary store (append-only SQLite) as a snapshot source.
+
+    Unchanged since the last load (same content hash) means nothing to do.
+    """
+    from orchestration.ingestion.app_store import COMMENTARY_ENTITY, commentary_path, commentary_read_result
+
+    ensure_audit_schema(con)
+    ensure_raw_table(con, COMMENTARY_ENTITY)
+    report = IngestReport()
+    path = commentary_path(app_store_dir)
+    if not path.exists():
+        return report
+    result = commentary_read_result(path)
+    # Hash the rows, not the SQLite file, whose bytes change without any new commentary.
+    sha = hashlib.sha256(result.records.to_csv(index=False).encode()).hexdigest()
+    label = "app_store/commentary.sqlite"
+    if _previous(con, COMMENTARY_ENTITY, sha) == "loaded":
+        report.outcomes.append(FileOutcome(COMMENTARY_ENTITY.table, label, "skipped"))
+        return report
+    report.outcomes.append(
+        load_result(
+            con, COMMENTARY_ENTITY, result, file_name=label, sha=sha, file_bytes=path.stat().st_size,
+            service_id=None, delivery_key="commentary", period=dt.date.today().isoformat(), revision=1,
+            pseudonymise=pseudonymise, run_id=run_id or uuid.uuid4().hex,
+        )
+    )
+    return report
+
+
 __all__ = [
+    "ingest_app_store",
     "ingest_real_data",
     "ENTITIES", "FileOutcome", "IngestReport", "IngestionError", "ingest_entity", "ingest_system",
     "load_pseudonymiser", "load_result", "landed_files", "schema_difference", "sha256_file",

@@ -73,10 +73,15 @@ def _cast(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
         typed = pd.to_datetime(stripped.where(ok), format="%Y-%m-%d", errors="coerce")
         return typed.dt.date.where(typed.notna(), None), present & typed.isna()
     if column.type == "timestamp":
-        ok = stripped.str.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?").fillna(False)
-        normalised = stripped.where(ok.astype(bool)).str.replace("T", " ", regex=False)
-        typed = pd.to_datetime(normalised, format="ISO8601", errors="coerce")
-        return typed, present & typed.isna()
+        pattern = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
+        ok = stripped.str.fullmatch(pattern).fillna(False).astype(bool)
+        # Offsets are converted to UTC; timestamps without one are kept as given (local time).
+        zoned = ok & stripped.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).fillna(False).astype(bool)
+        plain = pd.to_datetime(stripped.where(ok & ~zoned).str.replace("T", " ", regex=False), format="ISO8601", errors="coerce")
+        if zoned.any():
+            utc = pd.to_datetime(stripped.where(zoned), format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
+            plain = plain.where(~zoned, utc.astype(plain.dtype))
+        return plain, present & plain.isna()
     if column.type == "bool":
         lowered = stripped.str.lower()
         typed = pd.Series(
@@ -204,7 +209,7 @@ def validate(
     for c in entity.loaded_columns:
         values = typed[c.name]
         if c.pseudonymise:
-            values = values.map(lambda v: None if v is None or v is pd.NA else pseudonymise(service_id, str(v).strip()))
+            values = values.map(lambda v: None if pd.isna(v) else pseudonymise(service_id, str(v).strip()))
         out_cols[stored_name(c)] = values
     good_frame = pd.DataFrame(out_cols, index=frame.index)
     good_frame[ROW_COLUMN] = frame[ROW_COLUMN].to_numpy()
@@ -245,9 +250,9 @@ def _raw_texts(entity: Entity, rows: pd.DataFrame, service_id: str, pseudonymise
     for record in rows.drop(columns=[ROW_COLUMN]).to_dict(orient="records"):
         safe = {}
         for k, v in record.items():
-            if k in personal and v is not None:
+            if k in personal and not pd.isna(v):
                 v = REDACTED
-            elif k in hashed and v is not None:
+            elif k in hashed and not pd.isna(v):
                 v = pseudonymise(service_id, str(v).strip())
             safe[k] = v
         texts.append(json.dumps(safe, ensure_ascii=False, default=str))

@@ -12,6 +12,14 @@ lookup as (
     select * from {{ ref('int_org_unit_lookup') }}
 ),
 
+-- Each service's history starts with its own organisation (not another service's data).
+service_starts as (
+    select service_id, min(valid_from) as first_day
+    from {{ ref('dim_org_unit') }}
+    where org_level = 'service'
+    group by service_id
+),
+
 in_post as (
     select
         staff.staff_sk,
@@ -26,9 +34,11 @@ in_post as (
         staff.ethnicity,
         staff.fte
     from staff
+    inner join service_starts on staff.service_id = service_starts.service_id
     inner join months
         on staff.start_date < months.next_month
         and (staff.leave_date is null or staff.leave_date >= months.next_month)
+        and months.next_month > service_starts.first_day
 ),
 
 final as (

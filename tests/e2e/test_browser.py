@@ -1,0 +1,225 @@
+"""The app in a real browser: `streamlit run` on a free localhost port, driven by Playwright with
+Debian's /usr/bin/chromium. Visits every page, writes a commentary and sees it in the monthly
+snapshot, drills down to a station and a watch, and saves screenshots to tests/e2e/screenshots/.
+
+Skipped when /usr/bin/chromium is absent, unless REQUIRE_BROWSER=1 (then it fails).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apps"))
+from app_fixtures import APP_SCRIPT, REPO_ROOT, build_serving_dir  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGES = [  # (sidebar link, page title)
+    ("Monthly snapshot", "Monthly snapshot"),
+    ("Quarterly review", "Quarterly review"),
+    ("Golden thread", "Golden thread"),
+    ("Station and watch profile", "Station and watch profile"),
+    ("Owner commentary", "Owner commentary"),
+    ("Data quality", "Data quality"),
+    ("Data ingestion", "Data ingestion"),
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {CHROMIUM} is absent (apt-get install -y chromium)")
+        pytest.skip(f"{CHROMIUM} is absent: install it with `apt-get install -y chromium` to run the browser test")
+    return CHROMIUM
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_data(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The browser test's own GT_DATA_DIR: a copy of the pipeline's serving database."""
+    serving = build_serving_dir(tmp_path_factory.mktemp("gt_pipeline"))
+    data_dir = tmp_path_factory.mktemp("gt_browser_data")
+    shutil.copy2(serving / "serving.duckdb", data_dir / "serving.duckdb")
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def server(server_data: Path) -> Iterator[str]:
+    """`streamlit run` in its own process group on a free port."""
+    data_dir = server_data
+    port = free_port()
+    log = (data_dir / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "GT_DATA_DIR": str(data_dir)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, stopped as a whole below
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start:\n{(data_dir / 'streamlit.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        log.close()
+
+
+def wait_ready(page, timeout: float = 60.0) -> None:
+    """Wait until the script run has finished (the status widget gone for a while) and tables are drawn."""
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    while True:  # a rerun can start a moment after a click: require a quiet second
+        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        now = time.monotonic()
+        if running:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= 1.0:
+            break
+        if now > deadline:
+            raise TimeoutError("the app was still running after the timeout")
+        page.wait_for_timeout(100)
+    for frame in page.locator('[data-testid="stDataFrame"]').all()[:4]:
+        if frame.is_visible():
+            frame.locator("canvas").first.wait_for(state="attached", timeout=timeout * 1000)
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label`` (a combobox in this Streamlit)."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+    wait_ready(page)
+
+
+def go_to(page, link: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=link).click()
+    wait_ready(page)
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def station_with_watches(data_dir: Path) -> tuple[str, str, str]:
+    """Names of (group, station, watch) for the first current simulated station that has watches."""
+    import duckdb
+
+    con = duckdb.connect(str(data_dir / "serving.duckdb"), read_only=True)
+    try:
+        return con.execute(
+            """
+            select g.org_unit_name, s.org_unit_name, min(w.org_unit_name)
+            from marts.dim_org_unit as w
+            join marts.dim_org_unit as s on s.org_unit_id = w.parent_org_unit_id and s.is_current
+            join marts.dim_org_unit as g on g.org_unit_id = s.parent_org_unit_id and g.is_current
+            where w.org_level = 'watch' and w.is_current and w.service_id = 'ESX'
+            group by g.org_unit_name, s.org_unit_name, s.org_unit_id order by s.org_unit_id limit 1
+            """
+        ).fetchone()
+    finally:
+        con.close()
+
+
+def test_every_page_commentary_and_drill_down_in_a_browser(server: str, server_data: Path, chromium: Path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=LAUNCH_ARGS)
+        try:
+            # Tall: Streamlit scrolls inside its main block, so a full-page shot is one viewport.
+            page = browser.new_page(viewport={"width": 1440, "height": 2200})
+            page.goto(server)
+            wait_ready(page)
+
+            # Every page, through the sidebar navigation.
+            for number, (link, title) in enumerate(PAGES, start=1):
+                go_to(page, link)
+                assert page.locator('[data-testid="stMain"] h1').first.inner_text().strip() == title
+                assert "Data as of" in page.locator('[data-testid="stSidebar"]').inner_text()
+                shot(page, f"{number:02d}_{link.lower().replace(' ', '_')}")
+
+            # A commentary for an off-target KPI at service level, then seen in the monthly snapshot.
+            go_to(page, "Owner commentary")
+            text = f"Browser test commentary {time.time():.0f}: rise within SPC limits."
+            page.get_by_role("textbox", name="Your name and role", exact=True).fill("E. Tester, Area Manager")
+            page.get_by_role("textbox", name="Commentary", exact=True).fill(text)
+            page.get_by_role("textbox", name="Action", exact=True).fill("Review at the next performance board.")
+            page.get_by_role("button", name="Save commentary").click()
+            wait_ready(page)
+            assert "Saved as entry" in page.locator('[data-testid="stMain"]').inner_text()
+            shot(page, "08_commentary_saved")
+            go_to(page, "Monthly snapshot")
+            assert text in page.locator('[data-testid="stMain"]').inner_text()
+
+            # Drill down service → group → station → watch with the selectors.
+            group, station, watch = station_with_watches(server_data)
+            choose(page, "Group", group)
+            choose(page, "Station", station)
+            main = page.locator('[data-testid="stMain"]').inner_text()
+            assert f"{station} (station)" in main and f"{group} (group)" in main
+            shot(page, "09_monthly_station")
+            choose(page, "Watch", watch)
+            assert f"{watch} (watch)" in page.locator('[data-testid="stMain"]').inner_text()
+            shot(page, "10_monthly_watch")
+
+            # The selection carries over to the profile page.
+            choose(page, "Watch", "(all watches)")
+            go_to(page, "Station and watch profile")
+            assert f"{station} (station)" in page.locator('[data-testid="stMain"]').inner_text()
+            shot(page, "11_profile_station")
+        finally:
+            browser.close()
