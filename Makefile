@@ -58,6 +58,9 @@ ui: manifest ## open the Dagster UI on http://127.0.0.1:3000
 test: manifest browser ## run the whole test suite
 	$(PY) -m pytest
 
+dq-report: setup ## inject faults of every class and print what ingestion and the data-quality suites caught
+	$(PY) -m orchestration.dq_report
+
 share: setup ## partner extract under data/shared (PARTNER="Essex Police"; make share-list for partners)
 	@test -n "$(PARTNER)" || { echo 'usage: make share PARTNER="<partner name>"  (make share-list)'; exit 2; }
 	$(PY) -m orchestration.sharing --partner "$(PARTNER)"

@@ -17,7 +17,9 @@ from orchestration.settings import Settings
 def landing_is_empty(landing_dir: Path) -> bool:
     if not landing_dir.is_dir():
         return True
-    return not any(p.is_file() for d in landing_dir.iterdir() if d.is_dir() and not d.name.startswith("_") for p in d.rglob("*"))
+    return not any(
+        p.is_file() for d in landing_dir.iterdir() if d.is_dir() and not d.name.startswith("_") for p in d.rglob("*")
+    )
 
 
 def cmd_demo_data(settings: Settings, force: bool = False) -> int:

@@ -15,6 +15,8 @@ from orchestration.resources import WarehouseResource
 from orchestration.settings import REPO_ROOT
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+RAW_QUALITY_GATE = dg.AssetKey(["quality", "raw_batches_validated"])
+
 
 # dbt sources are the raw tables the ingestion assets write (``raw/<system>__<entity>``);
 # the audit log has no asset of its own and shows as an external asset.
@@ -61,7 +63,11 @@ class GoldenThreadTranslator(DagsterDbtTranslator):
             return spec.replace_attributes(key=source_asset_key(props["source_name"], props["name"]))
         props = manifest["nodes"][unique_id]
         layer = props["fqn"][1] if props["resource_type"] == "model" and len(props["fqn"]) > 2 else "seeds"
-        return spec.replace_attributes(key=dg.AssetKey([layer, props["name"]]), group_name=f"dbt_{layer}")
+        spec = spec.replace_attributes(key=dg.AssetKey([layer, props["name"]]), group_name=f"dbt_{layer}")
+        if layer == "staging":
+            # Nothing is built from a landed batch until its data-quality suite has passed.
+            spec = spec.merge_attributes(deps=[RAW_QUALITY_GATE])
+        return spec
 
 
 def build_dbt_assets() -> dg.AssetsDefinition:

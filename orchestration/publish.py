@@ -15,8 +15,9 @@ import duckdb
 from orchestration.warehouse import connect
 
 # (schema, table) pairs copied to serving; "*" is every table in the schema. The marts are
-# what readers use; the audit trail lets the app show how each figure was received.
-PUBLISHED = (("marts", "*"), ("audit", "ingestion_log"), ("audit", "quarantine"))
+# what readers use; the audit trail (ingestion log, quarantine, data-quality runs, results
+# and flagged records, sharing log) lets auditors see how each figure was received and checked.
+PUBLISHED = (("marts", "*"), ("audit", "*"))
 
 
 def publish(
@@ -57,7 +58,8 @@ def publish(
                 counts[f"{schema}.{table}"] = con.execute(f"select count(*) from pub.{schema}.{table}").fetchall()[0][0]
             con.execute("create schema if not exists pub.meta")
             con.execute(
-                "create table pub.meta.publish_info as select ? as run_id, ?::date as as_of, ?::timestamp as published_at, ? as tables_published",
+                "create table pub.meta.publish_info as select ? as run_id, ?::date as as_of, "
+                "?::timestamp as published_at, ? as tables_published",
                 [run_id, as_of, dt.datetime.now(dt.UTC).replace(tzinfo=None), len(counts)],
             )
         finally:

@@ -27,7 +27,9 @@ SHARING_KEY = dg.AssetKey(["sharing", "partner_extracts"])
 def partner_extracts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings
     with warehouse.connect() as con:
-        written = share_for_all_active_partners(settings.serving_path, settings.data_dir / "shared", dt.date.today(), con)
+        written = share_for_all_active_partners(
+            settings.serving_path, settings.data_dir / "shared", dt.date.today(), con
+        )
     files = {partner: len(paths) for partner, paths in written.items()}
     context.log.info(f"extract files written per partner: {files}")
     return dg.MaterializeResult(metadata={"partners": len(files), "files": sum(files.values())})

@@ -16,14 +16,29 @@ def settings(tmp_path: Path) -> Settings:
     return Settings.from_env({**os.environ, "GT_DATA_DIR": str(tmp_path / "data")})
 
 
+def _real_data_path() -> Path:
+    return Path(os.environ.get("GT_REAL_DATA_DIR") or REPO_ROOT.parent / "shared" / "data" / "real")
+
+
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
     """../shared/data/real (or GT_REAL_DATA_DIR): skipped when absent, an error in CI."""
-    path = Path(os.environ.get("GT_REAL_DATA_DIR") or REPO_ROOT.parent / "shared" / "data" / "real")
+    path = _real_data_path()
     if not path.is_dir():
         if os.environ.get("REQUIRE_REAL_DATA") == "1":
             pytest.fail(f"REQUIRE_REAL_DATA=1 but the real-data folder {path} is absent")
         pytest.skip(f"real-data folder {path} is absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def optional_real_data_dir() -> Path | None:
+    """The real-data folder if present (None on a newcomer's machine; an error in CI)."""
+    path = _real_data_path()
+    if not path.is_dir():
+        if os.environ.get("REQUIRE_REAL_DATA") == "1":
+            pytest.fail(f"REQUIRE_REAL_DATA=1 but the real-data folder {path} is absent")
+        return None
     return path
 
 
@@ -54,8 +69,9 @@ def simulate(landing_dir: Path, **config) -> dict:
 
 
 @pytest.fixture(scope="session")
-def demo_pipeline(tmp_path_factory, real_data_dir) -> Path:
-    """Two years of clean simulated data plus the real public data, through the whole job twice.
+def demo_pipeline(tmp_path_factory, optional_real_data_dir) -> Path:
+    """Two years of clean simulated data plus the real public data (where present), through the
+    whole job twice. Shared by the end-to-end, app and browser tests: the pipeline is built once.
 
     Returns the data directory; the first run's counts are saved beside it for the
     idempotency test.
@@ -66,7 +82,7 @@ def demo_pipeline(tmp_path_factory, real_data_dir) -> Path:
 
     data_dir = tmp_path_factory.mktemp("demo")
     simulate(data_dir / "landing", years=2)
-    first = run_pipeline(data_dir, real_data_dir)
+    first = run_pipeline(data_dir, optional_real_data_dir)
     assert first.success, "first pipeline run failed"
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         counts = {
@@ -77,6 +93,7 @@ def demo_pipeline(tmp_path_factory, real_data_dir) -> Path:
             ).fetchall()
         }
     (data_dir / "first_run_counts.json").write_text(json.dumps(counts))
-    second = run_pipeline(data_dir, real_data_dir)
+    (data_dir / "has_real_data").write_text("1" if optional_real_data_dir else "0")
+    second = run_pipeline(data_dir, optional_real_data_dir)
     assert second.success, "second pipeline run failed"
     return data_dir

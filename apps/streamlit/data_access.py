@@ -26,9 +26,16 @@ def query(sql: str, params: list | dict | None = None) -> pd.DataFrame:
         raise FileNotFoundError(f"{path} does not exist yet: run `make pipeline` first")
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute(sql, params or []).df()
+        cursor = con.execute(sql, params or [])
+        dates = [d[0] for d in cursor.description if str(d[1]) == "DATE"]
+        df = cursor.df()
     finally:
         con.close()
+    # DATE columns arrive as timestamps; keep them dates so tables show 2026-10-01, not midnight.
+    for column in dates:
+        if column in df.columns:
+            df[column] = df[column].dt.date
+    return df
 
 
 def is_published() -> bool:
@@ -37,7 +44,9 @@ def is_published() -> bool:
 
 def publish_info() -> dict:
     df = query("select run_id, as_of, published_at, tables_published from meta.publish_info")
-    return df.iloc[0].to_dict() if len(df) else {}
+    if not len(df):
+        return {}
+    return df.iloc[0].to_dict()
 
 
 def ingestion_by_system() -> pd.DataFrame:
@@ -104,6 +113,7 @@ def quarantine_reasons(system: str | None = None) -> pd.DataFrame:
 # the queries below only select, join and order them for display.
 # --------------------------------------------------------------------------------------------
 
+
 # rpt_kpi_monthly / rpt_kpi_quarterly should be unique on their surrogate keys, but some rows
 # arrive duplicated (RESP_STD_MET_PCT at the time of writing). Showing a KPI twice would be
 # wrong, so every read keeps one row per key; the data-quality page reports the duplicates.
@@ -152,10 +162,6 @@ def table_columns(schema: str, table: str) -> list[str]:
     return df.column_name.tolist()
 
 
-def as_of():
-    return publish_info().get("as_of")
-
-
 def services() -> pd.DataFrame:
     return query(
         """
@@ -178,11 +184,8 @@ def kpi_catalogue() -> pd.DataFrame:
     )
 
 
-def priorities() -> pd.DataFrame:
-    return query("select * from marts.dim_priority order by priority_id")
-
-
 # ---- periods --------------------------------------------------------------------------------
+
 
 def months(service_id: str) -> list:
     df = query(
@@ -193,7 +196,7 @@ def months(service_id: str) -> list:
         """,
         [service_id],
     )
-    return [d.date() if hasattr(d, "date") else d for d in df.period_month]
+    return df.period_month.tolist()
 
 
 def default_month(service_id: str):
@@ -211,7 +214,7 @@ def default_month(service_id: str):
     if value is None or pd.isna(value):
         all_months = months(service_id)
         return all_months[0] if all_months else None
-    return value.date() if hasattr(value, "date") else value
+    return value
 
 
 def quarters(service_id: str) -> pd.DataFrame:
@@ -245,10 +248,11 @@ def quarter_months(financial_year: str, financial_quarter: str) -> list:
         """,
         [financial_year, financial_quarter],
     )
-    return [d.date() if hasattr(d, "date") else d for d in df.month_start_date]
+    return df.month_start_date.tolist()
 
 
 # ---- organisation ---------------------------------------------------------------------------
+
 
 def org_units(service_id: str, month) -> pd.DataFrame:
     """Every unit of a service as the hierarchy stood in that month."""
@@ -298,6 +302,7 @@ _DESCENDANTS = f"""
 
 # ---- monthly snapshot -----------------------------------------------------------------------
 
+
 def monthly_kpis(org_unit_id: str, month, history_months: int = 13) -> pd.DataFrame:
     """Every KPI reported for one unit and month, with its definition and a trend history.
 
@@ -307,8 +312,12 @@ def monthly_kpis(org_unit_id: str, month, history_months: int = 13) -> pd.DataFr
     return query(
         f"""
         with window_rows as (
-            {_monthly("org_unit_id = $unit and period_month between "
-                      "cast($month as date) - to_months($back) and cast($month as date)")}
+            {
+            _monthly(
+                "org_unit_id = $unit and period_month between "
+                "cast($month as date) - to_months($back) and cast($month as date)"
+            )
+        }
         ),
         history as (
             select kpi_code, list(value order by period_month) as history
@@ -360,6 +369,7 @@ def kpi_history(org_unit_id: str, kpi_code: str) -> pd.DataFrame:
 
 # ---- station and watch profile --------------------------------------------------------------
 
+
 def unit_profile(org_unit_id: str, month) -> pd.DataFrame:
     """Every KPI of one unit beside the same KPI for its parent and for the service."""
     return query(
@@ -399,8 +409,12 @@ def unit_trend(org_unit_id: str, kpi_code: str, month, months_back: int = 12) ->
             select * from marts.dim_org_unit as u
             where org_unit_id = $unit and {_VALID_AT.format(u="u", m="$month")}
         ),
-        rows as ({_monthly("kpi_code = $kpi and period_month between "
-                           "cast($month as date) - to_months($back) and cast($month as date)")})
+        rows as ({
+            _monthly(
+                "kpi_code = $kpi and period_month between "
+                "cast($month as date) - to_months($back) and cast($month as date)"
+            )
+        })
         select r.period_month, r.org_unit_name, r.org_level, r.value, r.target
         from rows as r, unit
         where r.org_unit_id in (unit.org_unit_id, unit.parent_org_unit_id, unit.service_id)
@@ -411,6 +425,7 @@ def unit_trend(org_unit_id: str, kpi_code: str, month, months_back: int = 12) ->
 
 
 # ---- quarterly review -----------------------------------------------------------------------
+
 
 def quarterly_kpis(org_unit_id: str, financial_year: str, financial_quarter: str) -> pd.DataFrame:
     return query(
@@ -466,7 +481,7 @@ def best_practice(service_id: str, financial_year: str, financial_quarter: str, 
         names as (select org_unit_id, max(org_unit_name) as org_unit_name from marts.dim_org_unit group by 1),
         ranked as (
             select r.kpi_code, r.org_unit_id, names.org_unit_name, r.value, r.target, r.rag_status,
-                   r.numerator, r.denominator, r.polarity,
+                   r.numerator, r.denominator, r.polarity, r.unit,
                    row_number() over (
                        partition by r.kpi_code
                        order by case when r.polarity = 'up' then r.value else -r.value end desc,
@@ -474,6 +489,7 @@ def best_practice(service_id: str, financial_year: str, financial_quarter: str, 
                    ) as rank
             from rows as r
             left join names using (org_unit_id)
+            inner join marts.dim_kpi as kpi on kpi.kpi_code = r.kpi_code and not kpi.is_small_count_spc
             where r.org_level = 'station' and r.value is not null and r.polarity in ('up', 'down')
         )
         select ranked.*, service.service_value, ranked.value - service.service_value as gap_to_service,
@@ -508,7 +524,8 @@ def plan_activities(service_id: str, financial_year: str, financial_quarter: str
         """
         select a.activity_id, a.title, a.priority_id, p.priority_name, a.labels,
                coalesce(a.is_hmicfrs_area_for_improvement, false) as is_hmicfrs_area_for_improvement,
-               a.directorate, a.owner_role, a.status, coalesce(a.is_on_track_or_complete, false) as is_on_track_or_complete,
+               a.directorate, a.owner_role, a.status,
+               coalesce(a.is_on_track_or_complete, false) as is_on_track_or_complete,
                coalesce(a.is_overdue, false) as is_overdue,
                a.due_date, a.is_rolled_over, a.definition_of_done, a.commentary, a.updated_date
         from marts.fct_plan_activity_status as a
@@ -535,6 +552,7 @@ def deep_dive_actions(service_id: str) -> pd.DataFrame:
 
 # ---- golden thread --------------------------------------------------------------------------
 
+
 def golden_thread(service_id: str) -> pd.DataFrame:
     return query(
         """
@@ -554,6 +572,7 @@ def golden_thread(service_id: str) -> pd.DataFrame:
 
 
 # ---- data quality and lineage ---------------------------------------------------------------
+
 
 def monthly_duplicate_keys() -> pd.DataFrame:
     """Report-mart rows that break their grain (shown to auditors; the reports keep one)."""
@@ -721,8 +740,8 @@ def kpi_lineage_check(kpi_code: str, org_unit_id: str, month) -> pd.DataFrame:
         )
         select p.value, p.numerator as published_numerator, p.denominator as published_denominator,
                o.observations, o.observed_numerator, o.observed_denominator,
-               coalesce(abs(p.numerator - o.observed_numerator) < 1e-6, p.numerator is null and o.observed_numerator is null)
-                   as numerator_matches,
+               coalesce(abs(p.numerator - o.observed_numerator) < 1e-6,
+                        p.numerator is null and o.observed_numerator is null) as numerator_matches,
                coalesce(abs(p.denominator - o.observed_denominator) < 1e-6,
                         p.denominator is null and coalesce(o.observed_denominator, 0) = 0)
                    as denominator_matches

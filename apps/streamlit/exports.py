@@ -15,7 +15,9 @@ def _exportable(df: pd.DataFrame) -> pd.DataFrame:
         if isinstance(series.dtype, pd.DatetimeTZDtype):
             out[col] = series.dt.tz_convert("UTC").dt.tz_localize(None)
         elif series.dtype == object and series.map(lambda v: isinstance(v, (list, tuple, dict))).any():
-            out[col] = series.map(lambda v: ", ".join("" if x is None else str(x) for x in v) if isinstance(v, (list, tuple)) else v)
+            out[col] = series.map(
+                lambda v: ", ".join("" if x is None else str(x) for x in v) if isinstance(v, (list, tuple)) else v
+            )
     return out
 
 

@@ -10,8 +10,16 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-RAG_LABELS = {"red": "🔴 Red", "amber": "🟠 Amber", "green": "🟢 Green", "context": "⚪ Context"}
+RAG_LABELS = {"red": "Red", "amber": "Amber", "green": "Green", "context": "Context"}
 RAG_COLOURS = {"red": "#c62828", "amber": "#ef8f00", "green": "#2e7d32"}
+# Streamlit Markdown: a coloured dot. Not emoji: they need a colour-emoji font the reader's
+# machine may lack (Debian's chromium shows empty boxes).
+RAG_MARKERS = {"red": ":red[●]", "amber": ":orange[●]", "green": ":green[●]", None: ":gray[○]"}
+RAG_CELL_STYLES = {
+    "Red": "background-color: #fdecea; color: #b71c1c; font-weight: 600",
+    "Amber": "background-color: #fff4e0; color: #a15c00; font-weight: 600",
+    "Green": "background-color: #e8f5e9; color: #1b5e20; font-weight: 600",
+}
 OFF_TARGET = ("red", "amber")
 
 DIRECTION_LABELS = {
@@ -104,6 +112,15 @@ def rag_label(rag) -> str:
     return "—" if is_missing(rag) else RAG_LABELS.get(str(rag), str(rag))
 
 
+def rag_marker(rag) -> str:
+    """A coloured dot for Streamlit Markdown (labels, captions)."""
+    return RAG_MARKERS[None] if is_missing(rag) else RAG_MARKERS.get(str(rag), RAG_MARKERS[None])
+
+
+def rag_md(rag) -> str:
+    return f"{rag_marker(rag)} {rag_label(rag)}"
+
+
 def direction_label(direction) -> str:
     return "—" if is_missing(direction) else DIRECTION_LABELS.get(str(direction), str(direction))
 
@@ -164,10 +181,7 @@ def add_display_columns(df: pd.DataFrame, columns: Mapping[str, str]) -> pd.Data
         if source not in out.columns:
             continue
         fmt = fmt_delta if new.startswith("Δ") or source in ("variance", "gap_to_service") else fmt_value
-        out[new] = [
-            fmt(v, d, u) or "—"
-            for v, d, u in zip(out[source], decimals, units, strict=True)
-        ]
+        out[new] = [fmt(v, d, u) or "—" for v, d, u in zip(out[source], decimals, units, strict=True)]
     if "rag_status" in out.columns:
         out["RAG"] = out["rag_status"].map(rag_label)
     if "direction_of_travel" in out.columns:
@@ -186,3 +200,9 @@ def clean_history(values) -> list[float | None]:
     if not isinstance(values, (list, tuple)):
         return []
     return [None if is_missing(v) or (isinstance(v, float) and math.isnan(v)) else float(v) for v in list(values)]
+
+
+def sparkline_values(values) -> list[float]:
+    """The numbers of a history for a chart cell or tile, months without a value left out
+    (Streamlit's chart columns and st.metric accept numbers only)."""
+    return [v for v in clean_history(values) if v is not None]

@@ -7,7 +7,9 @@ st.set_page_config(page_title="Golden Thread", page_icon=":material/timeline:", 
 
 pages = {
     "Reports": [
-        st.Page("app_pages/monthly_snapshot.py", title="Monthly snapshot", icon=":material/calendar_month:", default=True),
+        st.Page(
+            "app_pages/monthly_snapshot.py", title="Monthly snapshot", icon=":material/calendar_month:", default=True
+        ),
         st.Page("app_pages/quarterly_review.py", title="Quarterly review", icon=":material/query_stats:"),
         st.Page("app_pages/golden_thread.py", title="Golden thread", icon=":material/account_tree:"),
         st.Page("app_pages/unit_profile.py", title="Station and watch profile", icon=":material/home_work:"),

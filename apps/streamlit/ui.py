@@ -16,10 +16,12 @@ import pandas as pd
 import streamlit as st
 
 ALL = ""  # "no narrower unit chosen" in the drill-down selectors
+PLURAL = {"group": "groups", "station": "stations", "watch": "watches"}
 URL_KEYS = ("service", "month", "unit", "quarter", "kpi")
 
 
 # ---- page scaffolding -----------------------------------------------------------------------
+
 
 def page_header(title: str, intro: str | None = None) -> None:
     """Title, a one-line purpose and the as-of date; stops the page when nothing is published."""
@@ -185,16 +187,16 @@ def select_unit(service_id: str, month, container=None) -> str:
         if children.empty:
             break
         level = str(children.org_level.iloc[0])
-        parent_name = by_id.at[parent, "org_unit_name"] if parent in by_id.index else parent
         options = [ALL, *children.org_unit_id.tolist()]
         value = path[depth] if depth < len(path) else ALL
         widget_key = f"w_unit_{depth}"
         st.session_state[widget_key] = value
+        all_label = f"(all {PLURAL.get(level, level + 's')})"
         column.selectbox(
             level.title(),
             options,
             key=widget_key,
-            format_func=lambda x, p=parent_name: f"(all of {p})" if x == ALL else by_id.at[x, "org_unit_name"],
+            format_func=lambda x, all_label=all_label: all_label if x == ALL else by_id.at[x, "org_unit_name"],
             on_change=_unit_changed,
             args=(widget_key, parent),
         )
@@ -216,24 +218,53 @@ def drill_to(org_unit_id: str) -> None:
 
 # ---- KPI display ----------------------------------------------------------------------------
 
+
 def kpi_metric(row, container=None, with_chart: bool = True) -> None:
     """One KPI as a tile: value, variance against target coloured by polarity, 13-month trend."""
     container = container or st
     row = dict(row)
     rag = row.get("rag_status")
-    label = ("" if fmt.is_missing(rag) else fmt.rag_label(rag).split(" ")[0] + " ") + str(row.get("kpi_name"))
+    label = ("" if fmt.is_missing(rag) else fmt.rag_marker(rag) + " ") + str(row.get("kpi_name"))
     target = row.get("target")
-    history = fmt.clean_history(row.get("history")) if with_chart else []
+    history = fmt.sparkline_values(row.get("history")) if with_chart else []
     container.metric(
         label,
         fmt.fmt_value(row.get("value"), row.get("decimals"), row.get("unit")),
         delta=fmt.fmt_delta(row.get("variance"), row.get("decimals"), row.get("unit")),
         delta_color=fmt.delta_color(row.get("polarity")),
-        delta_description=None if fmt.is_missing(target) else f"vs target {fmt.fmt_value(target, row.get('decimals'), row.get('unit'))}",
+        delta_description=None
+        if fmt.is_missing(target)
+        else f"vs target {fmt.fmt_value(target, row.get('decimals'), row.get('unit'))}",
         help=fmt.kpi_help(row),
         border=True,
-        chart_data=history if len([v for v in history if v is not None]) > 1 else None,
+        chart_data=history if len(history) > 1 else None,
     )
+
+
+def rag_summary(kpis: pd.DataFrame) -> None:
+    """Four tiles: how many KPIs are red, amber, green and without a RAG."""
+    counts = kpis.rag_status.value_counts()
+    columns = st.columns(4)
+    for column, rag in zip(columns[:3], ("red", "amber", "green"), strict=True):
+        column.metric(fmt.rag_md(rag), int(counts.get(rag, 0)), border=True)
+    columns[3].metric(
+        f"{fmt.rag_marker(None)} No RAG",
+        int(kpis.rag_status.isna().sum()),
+        border=True,
+        help="Context measures, and small counts (deaths, injuries) below service level, which SPC judges instead.",
+    )
+
+
+def full_height(rows: int) -> int:
+    """A dataframe height that shows every row without an inner scrollbar (report tables are short)."""
+    return 38 + 35 * max(rows, 1)
+
+
+def styled(df: pd.DataFrame):
+    """Colour the RAG column's cells (tables cannot render Markdown)."""
+    if "RAG" not in df.columns:
+        return df
+    return df.style.map(lambda v: fmt.RAG_CELL_STYLES.get(v, ""), subset=["RAG"])
 
 
 def kpi_definitions(kpis: pd.DataFrame, key: str) -> None:
@@ -248,6 +279,7 @@ def kpi_definitions(kpis: pd.DataFrame, key: str) -> None:
 
 
 # ---- exports --------------------------------------------------------------------------------
+
 
 def download_table(df: pd.DataFrame, name: str, key: str | None = None) -> None:
     """CSV and XLSX download buttons for a table; the files are built only when clicked."""
@@ -279,5 +311,5 @@ def show_table(df: pd.DataFrame, name: str, key: str | None = None, **dataframe_
     """st.dataframe plus its download buttons."""
     dataframe_kwargs.setdefault("hide_index", True)
     dataframe_kwargs.setdefault("width", "stretch")
-    st.dataframe(df, **dataframe_kwargs)
+    st.dataframe(styled(df), **dataframe_kwargs)
     download_table(df, name, key)

@@ -43,7 +43,8 @@ def read_commentary(store_path: Path) -> pd.DataFrame:
     """
     store_path = Path(store_path)
     if not store_path.exists():
-        return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "commentary_id" else "string") for c in COMMENTARY_COLUMNS})
+        dtypes = {c: "Int64" if c == "commentary_id" else "string" for c in COMMENTARY_COLUMNS}
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
     with closing(sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=10)) as con:
         df = pd.read_sql_query(
             f"select {', '.join(COMMENTARY_COLUMNS)} from commentary order by commentary_id", con

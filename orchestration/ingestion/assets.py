@@ -1,6 +1,5 @@
 """Dagster ingestion assets: one per source system, each reconciling every file it loads."""
 
-
 import dagster as dg
 
 from orchestration.ingestion.contracts import SYSTEMS, entities_for
@@ -64,13 +63,22 @@ def build_system_asset(system: str) -> dg.AssetsDefinition:
     keys = [table_key(e.table) for e in entities]
     deps = [] if system == "reference" else [table_key(e.table) for e in entities_for("reference")]
     specs = [
-        dg.AssetSpec(key, group_name=GROUP, deps=deps, kinds={"duckdb", "python"},
-                     description=f"{SYSTEM_DESCRIPTIONS[system]}: raw.{e.table} (every delivery, with lineage).")
+        dg.AssetSpec(
+            key,
+            group_name=GROUP,
+            deps=deps,
+            kinds={"duckdb", "python"},
+            description=f"{SYSTEM_DESCRIPTIONS[system]}: raw.{e.table} (every delivery, with lineage).",
+        )
         for key, e in zip(keys, entities, strict=True)
     ]
     checks = [
-        dg.AssetCheckSpec("rows_reconcile", asset=key, blocking=True,
-                          description="rows_received = rows_loaded + rows_quarantined for every file")
+        dg.AssetCheckSpec(
+            "rows_reconcile",
+            asset=key,
+            blocking=True,
+            description="rows_received = rows_loaded + rows_quarantined for every file",
+        )
         for key in keys
     ]
 
@@ -78,7 +86,9 @@ def build_system_asset(system: str) -> dg.AssetsDefinition:
     def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         settings = warehouse.settings
         with warehouse.connect() as con:
-            report = ingest_system(con, system, settings.landing_dir, load_pseudonymiser(settings.secrets_dir), context.run_id)
+            report = ingest_system(
+                con, system, settings.landing_dir, load_pseudonymiser(settings.secrets_dir), context.run_id
+            )
             for entity, key in zip(entities, keys, strict=True):
                 part = IngestReport([o for o in report.outcomes if o.raw_table == entity.table])
                 yield dg.MaterializeResult(asset_key=key, metadata=report_metadata(part))
@@ -99,8 +109,7 @@ def build_real_data_asset() -> dg.AssetsDefinition:
 
     keys = [table_key(e.table) for e in REAL_ENTITIES]
     specs = [
-        dg.AssetSpec(key, group_name=GROUP, kinds={"duckdb", "python"},
-                     description=f"Real public data: raw.{e.table}.")
+        dg.AssetSpec(key, group_name=GROUP, kinds={"duckdb", "python"}, description=f"Real public data: raw.{e.table}.")
         for key, e in zip(keys, REAL_ENTITIES, strict=True)
     ]
 
@@ -122,7 +131,9 @@ def build_real_data_asset() -> dg.AssetsDefinition:
                 raise FileNotFoundError("REQUIRE_REAL_DATA=1 but the real-data folder is absent (set GT_REAL_DATA_DIR)")
             context.log.warning("real public data folder not found: continuing with demo data only")
         with warehouse.connect() as con:
-            report = ingest_real_data(con, settings.real_data_dir, load_pseudonymiser(settings.secrets_dir), context.run_id)
+            report = ingest_real_data(
+                con, settings.real_data_dir, load_pseudonymiser(settings.secrets_dir), context.run_id
+            )
             context.log.info(f"real public data: {report.totals()}")
             for entity, key in zip(REAL_ENTITIES, keys, strict=True):
                 part = IngestReport([o for o in report.outcomes if o.raw_table == entity.table])

@@ -99,12 +99,30 @@ INCIDENT_TYPES = (
     # fires
     "fire",
     # false alarms
-    "malicious", "good_intent", "apparatus",
+    "malicious",
+    "good_intent",
+    "apparatus",
     # special services
-    "rtc", "flooding", "lift_release", "assist_other_agency", "animal_rescue", "medical",
-    "effecting_entry", "hazmat", "water_rescue", "other_special_service",
+    "rtc",
+    "flooding",
+    "lift_release",
+    "assist_other_agency",
+    "animal_rescue",
+    "medical",
+    "effecting_entry",
+    "hazmat",
+    "water_rescue",
+    "other_special_service",
 )
-PROPERTY_CATEGORIES = ("dwelling", "other_residential", "non_domestic", "vehicle", "outdoor", "outdoor_structure", "other")
+PROPERTY_CATEGORIES = (
+    "dwelling",
+    "other_residential",
+    "non_domestic",
+    "vehicle",
+    "outdoor",
+    "outdoor_structure",
+    "other",
+)
 MOTIVES = ("accidental", "deliberate", "not_known")
 WATCHES = ("Red", "White", "Blue", "Green", "Day", "On-call")
 DUTY_SYSTEMS = ("wholetime", "on_call", "day_crewed")
@@ -121,7 +139,11 @@ _WARD = KnownCode("ward_code", "wards", "ward_code")
 ENTITIES: tuple[Entity, ...] = (
     # ---------------------------------------------------------------- reference
     Entity(
-        "reference", "stations", "stations", "csv", "snapshot",
+        "reference",
+        "stations",
+        "stations",
+        "csv",
+        "snapshot",
         (
             C("station_id", required=True),
             C("station_name", required=True),
@@ -138,7 +160,11 @@ ENTITIES: tuple[Entity, ...] = (
         key=("station_id", "valid_from"),
     ),
     Entity(
-        "reference", "wards", "wards", "csv", "snapshot",
+        "reference",
+        "wards",
+        "wards",
+        "csv",
+        "snapshot",
         (
             C("ward_code", required=True),
             C("ward_name", required=True),
@@ -153,7 +179,11 @@ ENTITIES: tuple[Entity, ...] = (
         key=("ward_code",),
     ),
     Entity(
-        "reference", "appliances", "appliances", "csv", "snapshot",
+        "reference",
+        "appliances",
+        "appliances",
+        "csv",
+        "snapshot",
         (
             C("appliance_id", required=True),
             C("station_id", required=True),
@@ -164,7 +194,11 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # ---------------------------------------------------------------- irs
     Entity(
-        "irs", "incidents", "incidents", "csv", "monthly",
+        "irs",
+        "incidents",
+        "incidents",
+        "csv",
+        "monthly",
         (
             C("incident_id", required=True),
             C("call_at", "timestamp", required=True),
@@ -194,7 +228,11 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # ---------------------------------------------------------------- mobilising
     Entity(
-        "mobilising", "mobilisations", "mobilisations", "jsonl", "monthly",
+        "mobilising",
+        "mobilisations",
+        "mobilisations",
+        "jsonl",
+        "monthly",
         (
             C("mobilisation_id", required=True),
             C("incident_id", required=True),
@@ -215,7 +253,11 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # ---------------------------------------------------------------- hr (one workbook, three sheets)
     Entity(
-        "hr", "staff", "hr_extract", "xlsx", "snapshot",
+        "hr",
+        "staff",
+        "hr_extract",
+        "xlsx",
+        "snapshot",
         (
             C("staff_number", required=True, pseudonymise=True),
             C("first_name", personal=True),
@@ -237,7 +279,11 @@ ENTITIES: tuple[Entity, ...] = (
         known_codes=(_STATION,),
     ),
     Entity(
-        "hr", "absences", "hr_extract", "xlsx", "snapshot",
+        "hr",
+        "absences",
+        "hr_extract",
+        "xlsx",
+        "snapshot",
         (
             C("absence_id", required=True),
             C("staff_number", required=True, pseudonymise=True),
@@ -251,7 +297,11 @@ ENTITIES: tuple[Entity, ...] = (
         not_future=("start_date",),
     ),
     Entity(
-        "hr", "cases", "hr_extract", "xlsx", "snapshot",
+        "hr",
+        "cases",
+        "hr_extract",
+        "xlsx",
+        "snapshot",
         (
             C("case_id", required=True),
             C("staff_number", required=True, pseudonymise=True),
@@ -265,7 +315,11 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # ---------------------------------------------------------------- competence
     Entity(
-        "competence", "records", "competence", "csv", "snapshot",
+        "competence",
+        "records",
+        "competence",
+        "csv",
+        "snapshot",
         (
             C("record_id", required=True),
             C("staff_number", required=True, pseudonymise=True),
@@ -278,7 +332,11 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # ---------------------------------------------------------------- prevention
     Entity(
-        "prevention", "home_fire_safety_visits", "hfsv", "csv", "monthly",
+        "prevention",
+        "home_fire_safety_visits",
+        "hfsv",
+        "csv",
+        "monthly",
         (
             C("visit_id", required=True),
             C("visit_date", "date", required=True),
@@ -296,7 +354,11 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # ---------------------------------------------------------------- protection
     Entity(
-        "protection", "fire_safety_audits", "audits", "csv", "monthly",
+        "protection",
+        "fire_safety_audits",
+        "audits",
+        "csv",
+        "monthly",
         (
             C("audit_id", required=True),
             C("audit_date", "date", required=True),
@@ -316,7 +378,11 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # ---------------------------------------------------------------- availability
     Entity(
-        "availability", "oncall_availability", "oncall_availability", "csv", "monthly",
+        "availability",
+        "oncall_availability",
+        "oncall_availability",
+        "csv",
+        "monthly",
         (
             C("station_id", required=True),
             C("appliance_id", required=True),
@@ -330,7 +396,11 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # ---------------------------------------------------------------- safeguarding
     Entity(
-        "safeguarding", "referrals", "referrals", "csv", "monthly",
+        "safeguarding",
+        "referrals",
+        "referrals",
+        "csv",
+        "monthly",
         (
             C("referral_id", required=True),
             C("referral_date", "date", required=True),
@@ -347,7 +417,11 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # ---------------------------------------------------------------- planner
     Entity(
-        "planner", "activities", "annual_plan", "json", "financial_year",
+        "planner",
+        "activities",
+        "annual_plan",
+        "json",
+        "financial_year",
         (
             C("activity_id", required=True),
             C("financial_year", required=True),
@@ -365,7 +439,11 @@ ENTITIES: tuple[Entity, ...] = (
         json_path="activities",
     ),
     Entity(
-        "planner", "activity_updates", "annual_plan", "json", "financial_year",
+        "planner",
+        "activity_updates",
+        "annual_plan",
+        "json",
+        "financial_year",
         (
             C("activity_id", required=True),
             C("financial_year", required=True),
@@ -379,7 +457,11 @@ ENTITIES: tuple[Entity, ...] = (
         not_future=("updated_date",),
     ),
     Entity(
-        "planner", "deep_dive_actions", "deep_dive_action_log", "xlsx", "snapshot",
+        "planner",
+        "deep_dive_actions",
+        "deep_dive_action_log",
+        "xlsx",
+        "snapshot",
         (
             C("action_number", required=True),
             C("deep_dive", required=True),
@@ -396,8 +478,16 @@ ENTITIES: tuple[Entity, ...] = (
 )
 
 SYSTEMS: tuple[str, ...] = (
-    "irs", "mobilising", "hr", "competence", "prevention", "protection",
-    "availability", "safeguarding", "planner", "reference",
+    "irs",
+    "mobilising",
+    "hr",
+    "competence",
+    "prevention",
+    "protection",
+    "availability",
+    "safeguarding",
+    "planner",
+    "reference",
 )
 
 # Real public data adapters land in their own raw tables (names in real_data.py) except LFB
@@ -429,7 +519,9 @@ class FaultClass:
 FAULT_CLASSES: tuple[FaultClass, ...] = (
     FaultClass("duplicate", "record", "the same record delivered twice in one file"),
     FaultClass("missing_mandatory", "record", "a required field is empty"),
-    FaultClass("out_of_sequence", "record", "mobilising timestamps not in call → mobilised → mobile → attendance order"),
+    FaultClass(
+        "out_of_sequence", "record", "mobilising timestamps not in call → mobilised → mobile → attendance order"
+    ),
     FaultClass("bad_response_time", "record", "total response time negative or over one hour"),
     FaultClass("future_date", "record", "a date after the extract was produced"),
     FaultClass("unknown_code", "record", "a station or ward code not in the reference data"),

@@ -157,6 +157,21 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     )
 
 
+def all_entities() -> tuple[Entity, ...]:
+    """Every raw table's contract: the source systems, the real public data and the app store."""
+    from orchestration.ingestion.app_store import COMMENTARY_ENTITY
+    from orchestration.ingestion.real_data import REAL_ENTITIES
+
+    return (*ENTITIES, *REAL_ENTITIES, COMMENTARY_ENTITY)
+
+
+def ensure_all_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every raw table (empty where nothing has landed), so dbt's sources always exist."""
+    ensure_audit_schema(con)
+    for e in all_entities():
+        ensure_raw_table(con, e)
+
+
 def known_codes_for(con: duckdb.DuckDBPyConnection, entity: Entity, service_id: str) -> dict[tuple[str, str], set[str]]:
     codes: dict[tuple[str, str], set[str]] = {}
     for rule in entity.known_codes:
@@ -183,8 +198,7 @@ def known_codes_for(con: duckdb.DuckDBPyConnection, entity: Entity, service_id: 
 def _previous(con: duckdb.DuckDBPyConnection, entity: Entity, sha: str) -> str | None:
     return scalar(
         con,
-        "select status from audit.ingestion_log where raw_table = ? and file_sha256 = ? "
-        "order by batch_id desc limit 1",
+        "select status from audit.ingestion_log where raw_table = ? and file_sha256 = ? order by batch_id desc limit 1",
         [entity.table, sha],
     )
 
@@ -317,9 +331,26 @@ def load_result(
         con.execute(
             "insert into audit.ingestion_log values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
-                batch_id, run_id, entity.system, entity.entity, entity.table, service_id, file_name,
-                sha, file_bytes, result.encoding if result else None, period, revision, received,
-                loaded, len(quarantine), status, message, warnings, started, finished,
+                batch_id,
+                run_id,
+                entity.system,
+                entity.entity,
+                entity.table,
+                service_id,
+                file_name,
+                sha,
+                file_bytes,
+                result.encoding if result else None,
+                period,
+                revision,
+                received,
+                loaded,
+                len(quarantine),
+                status,
+                message,
+                warnings,
+                started,
+                finished,
             ],
         )
         con.execute("commit")
@@ -375,9 +406,19 @@ def ingest_entity(
             report.outcomes.append(FileOutcome(entity.table, rel, "rejected", message=f"{error} (rejected earlier)"))
             continue
         outcome = load_result(
-            con, entity, result, file_name=rel, sha=sha, file_bytes=path.stat().st_size,
-            service_id=service_id, delivery_key=delivery_key, period=period, revision=revision,
-            pseudonymise=pseudonymise, run_id=run_id, schema_error=error,
+            con,
+            entity,
+            result,
+            file_name=rel,
+            sha=sha,
+            file_bytes=path.stat().st_size,
+            service_id=service_id,
+            delivery_key=delivery_key,
+            period=period,
+            revision=revision,
+            pseudonymise=pseudonymise,
+            run_id=run_id,
+            schema_error=error,
         )
         report.outcomes.append(outcome)
     return report
@@ -407,11 +448,9 @@ def ingest_real_data(
     The raw tables are created even when the folder is absent so that the warehouse build
     works on a newcomer's machine with demo data only.
     """
-    from orchestration.ingestion.real_data import REAL_ENTITIES, REAL_SOURCES
+    from orchestration.ingestion.real_data import REAL_SOURCES
 
-    ensure_audit_schema(con)
-    for e in (*REAL_ENTITIES, *ENTITIES):
-        ensure_raw_table(con, e)
+    ensure_all_raw_tables(con)
     report = IngestReport()
     if real_dir is None:
         return report
@@ -429,9 +468,19 @@ def ingest_real_data(
             result, error = None, str(exc)
         report.outcomes.append(
             load_result(
-                con, source.entity, result, file_name=label, sha=sha, file_bytes=path.stat().st_size,
-                service_id=source.service_id, delivery_key=source.path, period=None, revision=1,
-                pseudonymise=pseudonymise, run_id=run_id, schema_error=error,
+                con,
+                source.entity,
+                result,
+                file_name=label,
+                sha=sha,
+                file_bytes=path.stat().st_size,
+                service_id=source.service_id,
+                delivery_key=source.path,
+                period=None,
+                revision=1,
+                pseudonymise=pseudonymise,
+                run_id=run_id,
+                schema_error=error,
             )
         )
     return report
@@ -464,9 +513,18 @@ def ingest_app_store(
         return report
     report.outcomes.append(
         load_result(
-            con, COMMENTARY_ENTITY, result, file_name=label, sha=sha, file_bytes=path.stat().st_size,
-            service_id=None, delivery_key="commentary", period=dt.date.today().isoformat(), revision=1,
-            pseudonymise=pseudonymise, run_id=run_id or uuid.uuid4().hex,
+            con,
+            COMMENTARY_ENTITY,
+            result,
+            file_name=label,
+            sha=sha,
+            file_bytes=path.stat().st_size,
+            service_id=None,
+            delivery_key="commentary",
+            period=dt.date.today().isoformat(),
+            revision=1,
+            pseudonymise=pseudonymise,
+            run_id=run_id or uuid.uuid4().hex,
         )
     )
     return report
@@ -475,6 +533,15 @@ def ingest_app_store(
 __all__ = [
     "ingest_app_store",
     "ingest_real_data",
-    "ENTITIES", "FileOutcome", "IngestReport", "IngestionError", "ingest_entity", "ingest_system",
-    "load_pseudonymiser", "load_result", "landed_files", "schema_difference", "sha256_file",
+    "ENTITIES",
+    "FileOutcome",
+    "IngestReport",
+    "IngestionError",
+    "ingest_entity",
+    "ingest_system",
+    "load_pseudonymiser",
+    "load_result",
+    "landed_files",
+    "schema_difference",
+    "sha256_file",
 ]

@@ -1,6 +1,7 @@
 """Measure ingestion against the simulator's ground truth: which injected faults were caught.
 
-A record fault counts as detected when its (file, row[, entity]) is in ``audit.quarantine``;
+A record fault counts as detected when its (file, row[, entity]) is in ``audit.quarantine`` or
+was flagged by a Great Expectations check (``audit.dq_record_flags``);
 a file fault when the log shows the file rejected (schema drift), decoded with a warning
 (encoding) or superseding an earlier delivery (re-delivery).
 """
@@ -27,8 +28,22 @@ def load_manifest(landing_dir: Path) -> pd.DataFrame:
 def detect(con: duckdb.DuckDBPyConnection, manifest: pd.DataFrame) -> pd.DataFrame:
     """The manifest with a ``detected`` flag and how (the quarantine reason or log status)."""
     quarantine = con.execute("select file_name, row_number, entity, reason from audit.quarantine").df()
+    has_flags = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'audit' and table_name = 'dq_record_flags'"
+    ).fetchall()[0][0]
+    flags = (
+        con.execute(
+            "select _source_file, _source_row, any_value(expectation || coalesce(' on ' || column_name, '')) as how "
+            "from audit.dq_record_flags group by 1, 2"
+        ).df()
+        if has_flags
+        else pd.DataFrame(columns=["_source_file", "_source_row", "how"])
+    )
+    by_flag = {(f, int(r)): f"flagged by {how}" for f, r, how in flags.itertuples(index=False) if pd.notna(r)}
     log = con.execute("select file_name, status, message, warnings, encoding from audit.ingestion_log").df()
-    by_row = {(r.file_name, int(r.row_number), r.entity): r.reason for r in quarantine.itertuples() if pd.notna(r.row_number)}
+    by_row = {
+        (r.file_name, int(r.row_number), r.entity): r.reason for r in quarantine.itertuples() if pd.notna(r.row_number)
+    }
     by_row_any = {(f, n): reason for (f, n, _), reason in by_row.items()}
     results = []
     for e in manifest.itertuples():
@@ -44,7 +59,7 @@ def detect(con: duckdb.DuckDBPyConnection, manifest: pd.DataFrame) -> pd.DataFra
             how = "loaded as a later revision, superseding the month" if len(loaded) else None
         elif pd.notna(e.row):
             key = (e.file, int(e.row))
-            how = by_row.get((*key, e.entity)) if e.entity else by_row_any.get(key)
+            how = (by_row.get((*key, e.entity)) if e.entity else by_row_any.get(key)) or by_flag.get(key)
         results.append(how)
     out = manifest.copy()
     out["detected_by"] = results

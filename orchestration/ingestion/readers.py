@@ -53,14 +53,14 @@ def decode(data: bytes) -> tuple[str, str, list[str]]:
         return data.decode("utf-8-sig"), "utf-8", []
     except UnicodeDecodeError as exc:
         text = data.decode("cp1252", errors="replace")
-        return text, "cp1252", [
-            f"not valid UTF-8 (byte {exc.start}); decoded as Windows-1252"
-        ]
+        return text, "cp1252", [f"not valid UTF-8 (byte {exc.start}); decoded as Windows-1252"]
 
 
 def _frame(columns: list[str], rows: list[list[str | None]], row_numbers: list[int]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=columns, dtype=object) if rows else pd.DataFrame(
-        {c: pd.Series([], dtype=object) for c in columns}
+    df = (
+        pd.DataFrame(rows, columns=columns, dtype=object)
+        if rows
+        else pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
     )
     df[ROW_COLUMN] = pd.Series(row_numbers, dtype="int64")
     return df
@@ -91,9 +91,7 @@ def read_csv_text(text: str, *, delimiter: str = ",") -> ReadResult:
             continue
         if len(record) != width:
             raw = "".join(lines[start_line - 1 : end_line]).rstrip("\r\n")
-            malformed.append(
-                Malformed(start_line, f"expected {width} fields, found {len(record)}", raw)
-            )
+            malformed.append(Malformed(start_line, f"expected {width} fields, found {len(record)}", raw))
         else:
             rows.append([v if v != "" else None for v in record])
             numbers.append(start_line)
@@ -158,9 +156,7 @@ def read_xlsx_sheet(path: Path, sheet: str) -> ReadResult:
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
         if sheet not in wb.sheetnames:
-            raise SchemaError(
-                f"{path.name}: worksheet {sheet!r} not found (sheets: {', '.join(wb.sheetnames)})"
-            )
+            raise SchemaError(f"{path.name}: worksheet {sheet!r} not found (sheets: {', '.join(wb.sheetnames)})")
         it = wb[sheet].iter_rows(values_only=True)
         header_row = next(it, None) or ()
         header = [str(h).strip() for h in header_row if h is not None]
@@ -174,8 +170,11 @@ def read_xlsx_sheet(path: Path, sheet: str) -> ReadResult:
             cells = [_xlsx_value(v) for v in values]
             if len(cells) > width and any(v is not None for v in cells[width:]):
                 malformed.append(
-                    Malformed(number, f"values beyond the {width} header columns",
-                              "\t".join("" if v is None else v for v in cells))
+                    Malformed(
+                        number,
+                        f"values beyond the {width} header columns",
+                        "\t".join("" if v is None else v for v in cells),
+                    )
                 )
                 continue
             cells = (cells + [None] * width)[:width]

@@ -77,16 +77,21 @@ def _cast(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
         ok = stripped.str.fullmatch(pattern).fillna(False).astype(bool)
         # Offsets are converted to UTC; timestamps without one are kept as given (local time).
         zoned = ok & stripped.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).fillna(False).astype(bool)
-        plain = pd.to_datetime(stripped.where(ok & ~zoned).str.replace("T", " ", regex=False), format="ISO8601", errors="coerce")
+        plain = pd.to_datetime(
+            stripped.where(ok & ~zoned).str.replace("T", " ", regex=False), format="ISO8601", errors="coerce"
+        )
         if zoned.any():
-            utc = pd.to_datetime(stripped.where(zoned), format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
+            utc = pd.to_datetime(stripped.where(zoned), format="ISO8601", errors="coerce", utc=True).dt.tz_localize(
+                None
+            )
             plain = plain.where(~zoned, utc.astype(plain.dtype))
         return plain, present & plain.isna()
     if column.type == "bool":
         lowered = stripped.str.lower()
         typed = pd.Series(
             np.where(lowered.isin(TRUE_VALUES), True, np.where(lowered.isin(FALSE_VALUES), False, None)),
-            index=values.index, dtype="boolean",
+            index=values.index,
+            dtype="boolean",
         )
         return typed, present & typed.isna()
     raise ValueError(column.type)
@@ -163,7 +168,10 @@ def validate(
             if running is not None:
                 backwards = current.notna() & running.notna() & (current < running)
                 if backwards.any():
-                    flag(backwards, running_name.map(lambda prev, name=name: f"timestamps out of sequence: {name} before {prev}"))
+                    flag(
+                        backwards,
+                        running_name.map(lambda prev, name=name: f"timestamps out of sequence: {name} before {prev}"),
+                    )
                 later = current.notna() & (running.isna() | (current >= running))
                 running = current.where(later, running)
                 running_name = running_name.where(~later, name)
@@ -187,13 +195,22 @@ def validate(
         when = pd.to_datetime(typed[name])
         future = when.notna() & (when > pd.Timestamp(loaded_at))
         if future.any():
-            flag(future, when.map(lambda v, name=name: f"column {name}: {v:%Y-%m-%d} is in the future", na_action="ignore"))
+            flag(
+                future,
+                when.map(lambda v, name=name: f"column {name}: {v:%Y-%m-%d} is in the future", na_action="ignore"),
+            )
     if period_start is not None and entity.period_column:
         name = entity.period_column
         when = pd.to_datetime(typed[name])
         outside = when.notna() & ((when < period_start) | (when >= period_end))
         if outside.any():
-            flag(outside, when.map(lambda v, name=name: f"column {name}: {v:%Y-%m-%d} outside the file's period {period}", na_action="ignore"))
+            flag(
+                outside,
+                when.map(
+                    lambda v, name=name: f"column {name}: {v:%Y-%m-%d} outside the file's period {period}",
+                    na_action="ignore",
+                ),
+            )
 
     for rule in entity.known_codes:
         codes = (known_codes or {}).get((rule.ref_entity, rule.ref_column))
@@ -202,7 +219,10 @@ def validate(
         s = typed[rule.column]
         unknown = s.notna() & ~s.isin(codes)
         if unknown.any():
-            flag(unknown, s.map(lambda v, rule=rule: f"column {rule.column}: code {_describe(v)} not in {rule.ref_entity}"))
+            flag(
+                unknown,
+                s.map(lambda v, rule=rule: f"column {rule.column}: code {_describe(v)} not in {rule.ref_entity}"),
+            )
 
     # Pseudonymise before the duplicate check so stored keys are what we compare.
     out_cols: dict[str, pd.Series] = {}

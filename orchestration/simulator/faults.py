@@ -222,10 +222,8 @@ def apply_fault(planned: Planned, entity: Entity, fmt: str, row: Row, as_of: dt.
     if cls == "unknown_code":
         rule = _pick(entity.known_codes, u[0])
         old = row[idx[rule.column]]
-        if rule.ref_entity == "wards":
-            value = f"E05999{int(u[1] * 1000):03d}"
-        else:
-            value = f"ZZ{10 + int(u[1] * 90)}"
+        wards = rule.ref_entity == "wards"
+        value = f"E05999{int(u[1] * 1000):03d}" if wards else f"ZZ{10 + int(u[1] * 90)}"
         row[idx[rule.column]] = value
         return Applied(
             f"{rule.column} {value!r} is not in reference {rule.ref_entity} (was {old!r})",

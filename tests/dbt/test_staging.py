@@ -10,10 +10,8 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
-from orchestration.ingestion import contracts, real_data
-from orchestration.ingestion.engine import ensure_raw_table
+from orchestration.ingestion.engine import ensure_all_raw_tables
 from orchestration.settings import REPO_ROOT
-from orchestration.warehouse import ensure_audit_schema
 
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 LOADED_AT = dt.datetime(2024, 4, 2, 6, 0)
@@ -202,9 +200,7 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     data_dir = tmp_path_factory.mktemp("gt_data")
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
     try:
-        ensure_audit_schema(con)
-        for entity in (*contracts.ENTITIES, *real_data.REAL_ENTITIES):
-            ensure_raw_table(con, entity)
+        ensure_all_raw_tables(con)
         for table, rows in ROWS.items():
             _insert(con, table, rows)
     finally:

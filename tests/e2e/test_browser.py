@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apps"))
-from app_fixtures import APP_SCRIPT, REPO_ROOT, build_serving_dir  # noqa: E402
+from app_fixtures import APP_SCRIPT, REPO_ROOT, prebuilt_serving_dir  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -63,9 +63,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server_data(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def server_data(chromium: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
     """The browser test's own GT_DATA_DIR: a copy of the pipeline's serving database."""
-    serving = build_serving_dir(tmp_path_factory.mktemp("gt_pipeline"))
+    serving = prebuilt_serving_dir() or request.getfixturevalue("demo_pipeline")
     data_dir = tmp_path_factory.mktemp("gt_browser_data")
     shutil.copy2(serving / "serving.duckdb", data_dir / "serving.duckdb")
     return data_dir
@@ -78,9 +78,23 @@ def server(server_data: Path) -> Iterator[str]:
     port = free_port()
     log = (data_dir / "streamlit.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(APP_SCRIPT),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
         cwd=REPO_ROOT,
         env={**os.environ, "GT_DATA_DIR": str(data_dir)},
         stdout=log,
@@ -139,7 +153,9 @@ def wait_ready(page, timeout: float = 60.0) -> None:
 
 def choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the selectbox labelled ``label`` (a combobox in this Streamlit)."""
-    page.get_by_role("combobox", name=label, exact=True).click()
+    box = page.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    box.fill(option)  # filter the list first: long lists are virtualised
     page.get_by_role("option", name=option, exact=True).first.click()
     wait_ready(page)
 

@@ -23,8 +23,18 @@ def write_store(path, rows):
         )
 
 
-ROW = ("ESX", "RTC_ATTENDED", "ESX", "2026-09-01", "Wilhelmina Fotheringay", "Up on last year; harvest traffic.",
-       "Joint patrols with police", "Bartholomew Quince", "2026-12-31", "2026-10-05T09:30:00+00:00")
+ROW = (
+    "ESX",
+    "RTC_ATTENDED",
+    "ESX",
+    "2026-09-01",
+    "Wilhelmina Fotheringay",
+    "Up on last year; harvest traffic.",
+    "Joint patrols with police",
+    "Bartholomew Quince",
+    "2026-12-31",
+    "2026-10-05T09:30:00+00:00",
+)
 
 
 def test_commentary_is_loaded_once_and_authors_never_reach_the_warehouse(settings):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.dbt import GoldenThreadTranslator, dbt_build_args, dbt_project, source_asset_key
+from orchestration.dbt import GoldenThreadTranslator, dbt_build_args, dbt_project
 from orchestration.definitions import PIPELINE_JOB, build_definitions
 from orchestration.ingestion.contracts import ENTITIES
 from orchestration.settings import REPO_ROOT
@@ -45,7 +45,10 @@ def test_translator_and_build_args_are_pure():
 def test_dg_check_defs_passes(tmp_path):
     dg_cli = Path(sys.executable).parent / "dg"
     result = subprocess.run(
-        [str(dg_cli), "check", "defs"], cwd=REPO_ROOT, capture_output=True, text=True,
+        [str(dg_cli), "check", "defs"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
         env={"GT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DO_NOT_TRACK": "1"},
         timeout=300,
     )

@@ -70,9 +70,12 @@ def test_windows_1252_file_loads_with_its_accents(faulty):
     data, _, manifest, _, _ = faulty
     entry = manifest[manifest.fault_class == "encoding_cp1252"].iloc[0]
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
-        names = {r[0] for r in con.execute(
-            "select distinct property_type from raw.irs__incidents where _source_file = ?", [entry.file]
-        ).fetchall()}
+        names = {
+            r[0]
+            for r in con.execute(
+                "select distinct property_type from raw.irs__incidents where _source_file = ?", [entry.file]
+            ).fetchall()
+        }
     assert any("é" in (n or "") for n in names)
 
 
@@ -87,5 +90,7 @@ def test_redelivery_supersedes_the_month_and_raw_keeps_history(faulty):
                 f"select {column}, _source_file from raw_current.irs__incidents where incident_id = ?", [e.record_key]
             ).fetchall()
             assert len(current) == 1 and str(current[0][0]) == str(e.extra["value"]) and current[0][1] == e.file
-            history = con.execute("select count(*) from raw.irs__incidents where incident_id = ?", [e.record_key]).fetchall()
+            history = con.execute(
+                "select count(*) from raw.irs__incidents where incident_id = ?", [e.record_key]
+            ).fetchall()
             assert history[0][0] == 2

@@ -31,7 +31,11 @@ INC_HEADER = (
 
 def inc(i: str, when: str = "2024-03-05 10:00:00", station: str = "S01", ward: str = "W1", **kw: str) -> str:
     values = {
-        "category": "primary_fire", "type": "fire", "prop": "dwelling", "serious": "0", "appl": "2",
+        "category": "primary_fire",
+        "type": "fire",
+        "prop": "dwelling",
+        "serious": "0",
+        "appl": "2",
     } | kw
     return (
         f"{i},{when},{station},{ward},{values['category']},{values['type']},{values['prop']},House,accidental,Y,N,"
@@ -100,7 +104,8 @@ def test_each_row_rule_quarantines_with_a_reason(warehouse, landing, settings):
     assert "outside the file's period 2024-03" in reasons[10]
     assert "'explosion' is not an allowed code" in reasons[11]
     loaded = warehouse.execute(
-        "select incident_id, service_id, _source_file, _source_row, _file_sha256 is not null, _batch_id from raw.irs__incidents"
+        "select incident_id, service_id, _source_file, _source_row, _file_sha256 is not null, _batch_id "
+        "from raw.irs__incidents"
     ).fetchall()
     assert loaded == [("A1", "T1", "irs/T1/incidents_2024-03.csv", 2, True, 3)]
 
@@ -135,8 +140,12 @@ def test_mobilising_sequence_and_bounds(warehouse, landing, settings):
 def test_schema_drift_rejects_the_file_naming_columns(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
-    drifted = INC_HEADER.replace("ward_code", "ward").replace(",rescues", "") 
-    land(landing, "irs/T1/incidents_2024-03.csv", drifted + "A1,2024-03-05 10:00:00,S01,W1,primary_fire,fire,dwelling,House,accidental,Y,N,0,0,0,0,0,2,\n")
+    drifted = INC_HEADER.replace("ward_code", "ward").replace(",rescues", "")
+    land(
+        landing,
+        "irs/T1/incidents_2024-03.csv",
+        drifted + "A1,2024-03-05 10:00:00,S01,W1,primary_fire,fire,dwelling,House,accidental,Y,N,0,0,0,0,0,2,\n",
+    )
     report = ingest_entity(warehouse, entity("irs__incidents"), landing, key)
     (outcome,) = report.failures
     assert "missing: ward_code, rescues" in outcome.message
@@ -144,11 +153,17 @@ def test_schema_drift_rejects_the_file_naming_columns(warehouse, landing, settin
     assert "probably renamed: ward_code -> ward" in outcome.message
     with pytest.raises(Exception, match=r"irs/T1/incidents_2024-03.csv: columns do not match"):
         report.raise_for_failures()
-    log = warehouse.execute("select rows_received, rows_loaded, rows_quarantined, status from audit.ingestion_log where raw_table='irs__incidents'").fetchall()
+    log = warehouse.execute(
+        "select rows_received, rows_loaded, rows_quarantined, status from audit.ingestion_log "
+        "where raw_table='irs__incidents'"
+    ).fetchall()
     assert log == [(1, 0, 1, "rejected")]
     # Still failing on the next run, without logging the same file twice.
     again = ingest_entity(warehouse, entity("irs__incidents"), landing, key)
-    assert again.failures and warehouse.execute("select count(*) from audit.ingestion_log where status='rejected'").fetchone()[0] == 1
+    assert (
+        again.failures
+        and warehouse.execute("select count(*) from audit.ingestion_log where status='rejected'").fetchone()[0] == 1
+    )
 
 
 def test_windows_1252_file_is_decoded_with_a_warning(warehouse, landing, settings):
@@ -156,9 +171,13 @@ def test_windows_1252_file_is_decoded_with_a_warning(warehouse, landing, setting
     text = STATIONS.replace("Alpha", "Café – £")
     land(landing, "reference/T1/stations_2024-04-30.csv", text, encoding="cp1252")
     ingest_system(warehouse, "reference", landing, key)
-    name = warehouse.execute("select station_name from raw_current.reference__stations where station_id='S01'").fetchone()[0]
+    name = warehouse.execute(
+        "select station_name from raw_current.reference__stations where station_id='S01'"
+    ).fetchone()[0]
     assert name == "Café – £"
-    warnings = warehouse.execute("select warnings, encoding from audit.ingestion_log where file_name like '%04-30%'").fetchone()
+    warnings = warehouse.execute(
+        "select warnings, encoding from audit.ingestion_log where file_name like '%04-30%'"
+    ).fetchone()
     assert "decoded as Windows-1252" in warnings[0] and warnings[1] == "cp1252"
 
 
@@ -201,8 +220,40 @@ def test_staff_names_never_reach_the_warehouse(warehouse, settings):
     ws.title = "Staff"
     staff = entity("hr__staff")
     ws.append([c.name for c in staff.columns])
-    ws.append(["T100", "Zebedee", "Quixotic", "wholetime", "Firefighter", "Y", "female", "white", None, "Red", 1, "2020-01-01", None])
-    ws.append(["T101", "Ysolde", "Marchbanks", "wholetime", "Firefighter", "Y", "male", "white", None, "Red", "full", "2020-01-01", None])
+    ws.append(
+        [
+            "T100",
+            "Zebedee",
+            "Quixotic",
+            "wholetime",
+            "Firefighter",
+            "Y",
+            "female",
+            "white",
+            None,
+            "Red",
+            1,
+            "2020-01-01",
+            None,
+        ]
+    )
+    ws.append(
+        [
+            "T101",
+            "Ysolde",
+            "Marchbanks",
+            "wholetime",
+            "Firefighter",
+            "Y",
+            "male",
+            "white",
+            None,
+            "Red",
+            "full",
+            "2020-01-01",
+            None,
+        ]
+    )
     for sheet, ent in (("Absence", "hr__absences"), ("Cases", "hr__cases")):
         wb.create_sheet(sheet).append([c.name for c in entity(ent).columns])
     path = settings.landing_dir / "hr/T1/hr_extract_2024-03-31.xlsx"
@@ -210,7 +261,12 @@ def test_staff_names_never_reach_the_warehouse(warehouse, settings):
     wb.save(path)
     report = ingest_system(warehouse, "hr", settings.landing_dir, key)
     assert not report.failures
-    columns = [r[0] for r in warehouse.execute("select column_name from information_schema.columns where table_name='hr__staff'").fetchall()]
+    columns = [
+        r[0]
+        for r in warehouse.execute(
+            "select column_name from information_schema.columns where table_name='hr__staff'"
+        ).fetchall()
+    ]
     assert "first_name" not in columns and "staff_number" not in columns and "staff_key" in columns
     warehouse.execute("checkpoint")
     dump = Path(settings.warehouse_path).read_bytes()

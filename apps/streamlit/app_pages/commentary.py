@@ -40,7 +40,9 @@ else:
     )
 
     with st.form("commentary_form", clear_on_submit=True):
-        author = st.text_input("Your name and role", key="commentary_author", placeholder="e.g. J. Smith, Area Manager Response")
+        author = st.text_input(
+            "Your name and role", key="commentary_author", placeholder="e.g. J. Smith, Area Manager Response"
+        )
         commentary = st.text_area(
             "Commentary",
             key="commentary_text",

@@ -59,11 +59,15 @@ with tabs[0]:
         st.markdown(f"**2. Source records** {'(' + source + ')' if source else ''}")
         records = data.kpi_source_records(kpi_code, unit, month)
         if not records:
-            st.caption("This KPI is built from monthly aggregates (workforce, HR, competence, planning or data-quality "
-                       "results), not from individual records: the observations above are its lowest grain.")
+            st.caption(
+                "This KPI is built from monthly aggregates (workforce, HR, competence, planning or data-quality "
+                "results), not from individual records: the observations above are its lowest grain."
+            )
         else:
             included = records["included"]
-            st.caption(f"{len(included):,} record(s) counted" + (" (first 5,000 shown)" if len(included) >= 5000 else ""))
+            st.caption(
+                f"{len(included):,} record(s) counted" + (" (first 5,000 shown)" if len(included) >= 5000 else "")
+            )
             ui.show_table(included, f"records_{kpi_code}_{unit}_{month:%Y-%m}", key="dq_included")
             if "excluded" in records:
                 excluded = records["excluded"]
@@ -71,7 +75,11 @@ with tabs[0]:
                 if excluded.empty:
                     st.success("No records were excluded.")
                 else:
-                    reasons = excluded.exclusion_reason.value_counts().rename_axis("exclusion_reason").reset_index(name="records")
+                    reasons = (
+                        excluded.exclusion_reason.value_counts()
+                        .rename_axis("exclusion_reason")
+                        .reset_index(name="records")
+                    )
                     st.dataframe(reasons, hide_index=True)
                     ui.show_table(excluded, f"excluded_{kpi_code}_{unit}_{month:%Y-%m}", key="dq_excluded")
 
@@ -114,8 +122,10 @@ with tabs[3]:
     if duplicates.empty:
         st.success("rpt_kpi_monthly and rpt_kpi_quarterly have one row per KPI, unit and period.")
     else:
-        st.warning("Some report rows are duplicated in the published marts; the reports show each once. "
-                   "Ask the data engineer to fix the model.")
+        st.warning(
+            "Some report rows are duplicated in the published marts; the reports show each once. "
+            "Ask the data engineer to fix the model."
+        )
         ui.show_table(duplicates, "mart_duplicate_keys", key="dq_duplicates")
 
     st.markdown("**KPI values marked by the pre-publish checks**")

@@ -29,10 +29,15 @@ GAP_TEXT = {
     "activity_without_owner": "Activity has no owner",
 }
 thread["gap"] = thread.gap_type.map(lambda g: None if fmt.is_missing(g) else GAP_TEXT.get(g, str(g).replace("_", " ")))
-thread["Latest"] = [fmt.fmt_value(v, d, u) for v, d, u in zip(thread.latest_value, thread.decimals, thread.unit, strict=True)]
-thread["Target"] = [fmt.fmt_value(v, d, u) for v, d, u in zip(thread.latest_target, thread.decimals, thread.unit, strict=True)]
+thread["Latest"] = [
+    fmt.fmt_value(v, d, u) for v, d, u in zip(thread.latest_value, thread.decimals, thread.unit, strict=True)
+]
+thread["Target"] = [
+    fmt.fmt_value(v, d, u) for v, d, u in zip(thread.latest_target, thread.decimals, thread.unit, strict=True)
+]
 thread["Status"] = [
-    fmt.rag_label(s) if t == "kpi" else fmt.status_label(s) for s, t in zip(thread.status, thread.element_type, strict=True)
+    fmt.rag_label(s) if t == "kpi" else fmt.status_label(s)
+    for s, t in zip(thread.status, thread.element_type, strict=True)
 ]
 
 gaps = thread[thread.is_gap.fillna(False)]
@@ -57,9 +62,19 @@ chart["priority"] = chart.priority_id.astype(str) + ". " + chart.priority_name
 chart["branch"] = chart.element_type.map({"activity": "Activities", "kpi": "KPIs", "gap": "Gaps"})
 chart["leaf"] = chart.element_id.fillna(chart.gap).fillna("—")  # ids: short and unique, names repeat
 chart["colour"] = chart.status.fillna(chart.gap_type.map(lambda g: None if fmt.is_missing(g) else "gap")).fillna("none")
-colours = {**fmt.RAG_COLOURS, "on_track": "#2e7d32", "complete": "#1b5e20", "at_risk": "#ef8f00", "off_track": "#c62828",
-           "not_started": "#90a4ae", "deferred": "#b0bec5", "context": "#cfd8dc", "gap": "#b71c1c", "none": "#eceff1",
-           "(?)": "#eceff1"}
+colours = {
+    **fmt.RAG_COLOURS,
+    "on_track": "#2e7d32",
+    "complete": "#1b5e20",
+    "at_risk": "#ef8f00",
+    "off_track": "#c62828",
+    "not_started": "#90a4ae",
+    "deferred": "#b0bec5",
+    "context": "#cfd8dc",
+    "gap": "#b71c1c",
+    "none": "#eceff1",
+    "(?)": "#eceff1",
+}
 fig = px.sunburst(chart, path=["priority", "branch", "leaf"], color="colour", color_discrete_map=colours)
 fig.update_layout(height=560, margin={"l": 0, "r": 0, "t": 0, "b": 0})
 st.plotly_chart(fig, width="stretch")
@@ -69,8 +84,10 @@ for (priority_id, priority_name), rows in thread.groupby(["priority_id", "priori
     label = f"{priority_id}. {priority_name}" + (f" — ⚠ {len(gap_rows)} gap(s)" if len(gap_rows) else "")
     with st.expander(label, expanded=bool(len(gap_rows))):
         for gap in gap_rows.itertuples():
-            st.error(gap.gap + ("" if fmt.is_missing(gap.element_id) else f": {gap.element_name} ({gap.element_id})"),
-                     icon=":material/link_off:")
+            st.error(
+                gap.gap + ("" if fmt.is_missing(gap.element_id) else f": {gap.element_name} ({gap.element_id})"),
+                icon=":material/link_off:",
+            )
         activities = rows[rows.element_type == "activity"]
         kpis = rows[rows.element_type == "kpi"]
         left, right = st.columns(2)
@@ -82,22 +99,35 @@ for (priority_id, priority_name), rows in thread.groupby(["priority_id", "priori
                 activities[["element_id", "element_name", "owner_role", "Status", "latest_period"]],
                 hide_index=True,
                 width="stretch",
-                column_config={"element_id": "Activity", "element_name": "Title", "owner_role": "Owner",
-                               "latest_period": st.column_config.DateColumn("Updated")},
+                column_config={
+                    "element_id": "Activity",
+                    "element_name": "Title",
+                    "owner_role": "Owner",
+                    "latest_period": st.column_config.DateColumn("Updated"),
+                },
             )
         right.markdown("**KPIs**")
         if kpis.empty:
             right.caption("None.")
         else:
             right.dataframe(
-                kpis[["element_name", "owner_role", "Latest", "Target", "Status", "latest_period", "gap"]],
+                ui.styled(
+                    kpis[["element_name", "owner_role", "Latest", "Target", "Status", "latest_period", "gap"]].rename(
+                        columns={"Status": "RAG"}
+                    )
+                ),
                 hide_index=True,
                 width="stretch",
-                column_config={"element_name": "KPI", "owner_role": "Owner",
-                               "latest_period": st.column_config.DateColumn("Period", format="MMM YYYY"),
-                               "gap": "Gap"},
+                column_config={
+                    "element_name": "KPI",
+                    "owner_role": "Owner",
+                    "latest_period": st.column_config.DateColumn("Period", format="MMM YYYY"),
+                    "RAG": "Status",
+                    "gap": "Gap",
+                },
             )
 
 ui.download_table(
     thread.drop(columns=["Latest", "Target", "Status", "decimals"]), f"golden_thread_{service}", key="golden_thread"
 )
+ui.kpi_definitions(data.kpi_catalogue(), key="golden_thread")

@@ -2,6 +2,7 @@
 
 import data_access as data
 import streamlit as st
+import ui
 
 st.title("Data ingestion")
 st.write(
@@ -23,18 +24,18 @@ if not summary.reconciles.all():
     st.error("Some files do not reconcile: investigate before using the data.")
 
 st.subheader("By source system")
-st.dataframe(summary, hide_index=True, width="stretch")
+ui.show_table(summary, "ingestion_by_system", key="ingestion_systems")
 
 system = st.selectbox("Source system", ["(all)", *summary.system.tolist()])
 chosen = None if system == "(all)" else system
 
 st.subheader("Files")
-st.dataframe(data.ingestion_files(chosen), hide_index=True, width="stretch")
+ui.show_table(data.ingestion_files(chosen), "ingestion_files", key="ingestion_files")
 
 st.subheader("Quarantine")
 reasons = data.quarantine_reasons(chosen)
 if reasons.empty:
     st.success("No rows quarantined.")
 else:
-    st.dataframe(reasons, hide_index=True, width="stretch")
-    st.dataframe(data.quarantine_sample(chosen), hide_index=True, width="stretch")
+    ui.show_table(reasons, "quarantine_reasons", key="ingestion_reasons")
+    ui.show_table(data.quarantine_sample(chosen), "quarantine_sample", key="ingestion_quarantine")

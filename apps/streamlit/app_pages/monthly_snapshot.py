@@ -45,12 +45,7 @@ st.download_button(
     help="A self-contained HTML report of this page (exceptions, commentary, every KPI) that prints cleanly.",
 )
 
-counts = kpis.rag_status.value_counts()
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("🔴 Red", int(counts.get("red", 0)), border=True)
-c2.metric("🟠 Amber", int(counts.get("amber", 0)), border=True)
-c3.metric("🟢 Green", int(counts.get("green", 0)), border=True)
-c4.metric("⚪ No RAG", int(kpis.rag_status.isna().sum()), border=True, help="Context measures and small counts below service level.")
+ui.rag_summary(kpis)
 
 # ---- exceptions -----------------------------------------------------------------------------
 st.subheader("Exceptions: KPIs off target")
@@ -70,7 +65,8 @@ for row in exceptions.to_dict("records"):
             f"(was {fmt.fmt_value(row['value_same_month_last_year'], row['decimals'], row['unit'])})  \n"
             f"**Year to date:** {fmt.fmt_value(row['value_ytd'], row['decimals'], row['unit'])} "
             f"against {fmt.fmt_value(row['target_ytd'], row['decimals'], row['unit'])} "
-            f"({fmt.rag_label(row['rag_status_ytd'])}; last year {fmt.fmt_value(row['value_prior_ytd'], row['decimals'], row['unit'])})  \n"
+            f"({fmt.rag_md(row['rag_status_ytd'])}; "
+            f"last year {fmt.fmt_value(row['value_prior_ytd'], row['decimals'], row['unit'])})  \n"
             f"**SPC:** {fmt.spc_label(row['spc_signal'])}"
         )
         if fmt.is_missing(row.get("commentary")):
@@ -91,14 +87,33 @@ for row in exceptions.to_dict("records"):
 st.subheader("All KPIs by plan priority")
 table = fmt.add_display_columns(
     kpis,
-    {"Value": "value", "Target": "target", "Variance": "variance", "Same month last year": "value_same_month_last_year",
-     "YTD": "value_ytd", "Prior YTD": "value_prior_ytd"},
+    {
+        "Value": "value",
+        "Target": "target",
+        "Variance": "variance",
+        "Same month last year": "value_same_month_last_year",
+        "YTD": "value_ytd",
+        "Prior YTD": "value_prior_ytd",
+    },
 )
-table["Trend"] = table.history.map(fmt.clean_history)
-columns = ["kpi_name", "Value", "Target", "RAG", "Variance", "Direction", "Same month last year", "Trend", "SPC",
-           "YTD", "Prior YTD", "owner_role", "commentary"]
+table["Trend"] = table.history.map(fmt.sparkline_values)
+columns = [
+    "kpi_name",
+    "Value",
+    "Target",
+    "RAG",
+    "Variance",
+    "Direction",
+    "Same month last year",
+    "Trend",
+    "SPC",
+    "YTD",
+    "Prior YTD",
+    "owner_role",
+    "commentary",
+]
 config = {
-    "kpi_name": st.column_config.TextColumn("KPI", pinned=True, width="medium"),
+    "kpi_name": st.column_config.TextColumn("KPI", pinned=True, width="large"),
     "Trend": st.column_config.LineChartColumn("13 months", width="small"),
     "owner_role": st.column_config.TextColumn("Owner"),
     "commentary": st.column_config.TextColumn("Commentary", width="large"),
@@ -107,13 +122,43 @@ config = {
 }
 for (priority_id, priority_name), group in table.groupby(["priority_id", "priority_name"], sort=True):
     st.markdown(f"**{priority_id}. {priority_name}**")
-    st.dataframe(group[columns], hide_index=True, width="stretch", column_config=config,
-                 key=f"monthly_priority_{priority_id}")
-export_columns = ["priority_id", "priority_name", "kpi_code", "kpi_name", "org_unit_id", "org_unit_name", "period_month",
-                  "unit", "polarity", "numerator", "denominator", "value", "target", "rag_status", "variance",
-                  "value_same_month_last_year", "direction_of_travel", "value_ytd", "target_ytd", "rag_status_ytd",
-                  "value_prior_ytd", "spc_signal", "owner_role", "commentary", "action", "action_owner",
-                  "action_due_date"]
+    st.dataframe(
+        ui.styled(group[columns]),
+        hide_index=True,
+        width="stretch",
+        column_config=config,
+        height=ui.full_height(len(group)),
+        key=f"monthly_priority_{priority_id}",
+    )
+export_columns = [
+    "priority_id",
+    "priority_name",
+    "kpi_code",
+    "kpi_name",
+    "org_unit_id",
+    "org_unit_name",
+    "period_month",
+    "unit",
+    "polarity",
+    "numerator",
+    "denominator",
+    "value",
+    "target",
+    "rag_status",
+    "variance",
+    "value_same_month_last_year",
+    "direction_of_travel",
+    "value_ytd",
+    "target_ytd",
+    "rag_status_ytd",
+    "value_prior_ytd",
+    "spc_signal",
+    "owner_role",
+    "commentary",
+    "action",
+    "action_owner",
+    "action_due_date",
+]
 ui.download_table(kpis[export_columns], f"monthly_snapshot_{unit}_{month:%Y-%m}", key="monthly_all")
 ui.kpi_definitions(kpis, key="monthly")
 
@@ -127,7 +172,12 @@ children = data.child_unit_kpis(unit, month, kpi_code)
 path = data.unit_path(unit, month)
 if len(path) > 1:
     parent = path.iloc[-2]
-    st.button(f"Up to {parent.org_unit_name}", icon=":material/arrow_upward:", on_click=ui.drill_to, args=(parent.org_unit_id,))
+    st.button(
+        f"Up to {parent.org_unit_name}",
+        icon=":material/arrow_upward:",
+        on_click=ui.drill_to,
+        args=(parent.org_unit_id,),
+    )
 if children.empty:
     st.caption("This KPI is not reported below this unit.")
 else:
@@ -141,7 +191,7 @@ else:
 
     st.caption("Select a row to drill down to that unit.")
     st.dataframe(
-        shown[["org_unit_name", "org_level", "Value", "Target", "RAG", "Variance", "Direction", "SPC"]],
+        ui.styled(shown[["org_unit_name", "org_level", "Value", "Target", "RAG", "Variance", "Direction", "SPC"]]),
         hide_index=True,
         width="stretch",
         on_select=_drill,
@@ -149,22 +199,55 @@ else:
         key=f"drill_{unit}_{kpi_code}_{month}",
         column_config={"org_unit_name": "Unit", "org_level": "Level"},
     )
-    ui.download_table(children[["org_unit_id", "org_unit_name", "org_level", "kpi_code", "value", "target",
-                                "rag_status", "variance", "direction_of_travel", "spc_signal"]],
-                      f"{kpi_code}_{unit}_{month:%Y-%m}_children", key="monthly_children")
+    ui.download_table(
+        children[
+            [
+                "org_unit_id",
+                "org_unit_name",
+                "org_level",
+                "kpi_code",
+                "value",
+                "target",
+                "rag_status",
+                "variance",
+                "direction_of_travel",
+                "spc_signal",
+            ]
+        ],
+        f"{kpi_code}_{unit}_{month:%Y-%m}_children",
+        key="monthly_children",
+    )
 
 history = data.kpi_history(unit, kpi_code)
 if not history.empty:
     fig = go.Figure()
     fig.add_scatter(x=history.period_month, y=history.value, mode="lines+markers", name="Value")
     fig.add_scatter(x=history.period_month, y=history.target, mode="lines", name="Target", line={"dash": "dash"})
-    fig.add_scatter(x=history.period_month, y=history.spc_centre_line, mode="lines", name="SPC centre",
-                    line={"color": "grey", "width": 1})
-    fig.add_scatter(x=history.period_month, y=history.spc_upper_limit, mode="lines", name="SPC limits",
-                    line={"color": "grey", "dash": "dot", "width": 1})
-    fig.add_scatter(x=history.period_month, y=history.spc_lower_limit, mode="lines", showlegend=False,
-                    line={"color": "grey", "dash": "dot", "width": 1})
-    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      title=f"{kpi['kpi_name']} — {path.iloc[-1].org_unit_name if len(path) else unit}",
-                      legend={"orientation": "h"})
+    fig.add_scatter(
+        x=history.period_month,
+        y=history.spc_centre_line,
+        mode="lines",
+        name="SPC centre",
+        line={"color": "grey", "width": 1},
+    )
+    fig.add_scatter(
+        x=history.period_month,
+        y=history.spc_upper_limit,
+        mode="lines",
+        name="SPC limits",
+        line={"color": "grey", "dash": "dot", "width": 1},
+    )
+    fig.add_scatter(
+        x=history.period_month,
+        y=history.spc_lower_limit,
+        mode="lines",
+        showlegend=False,
+        line={"color": "grey", "dash": "dot", "width": 1},
+    )
+    fig.update_layout(
+        height=320,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title=f"{kpi['kpi_name']} — {path.iloc[-1].org_unit_name if len(path) else unit}",
+        legend={"orientation": "h"},
+    )
     st.plotly_chart(fig, width="stretch")

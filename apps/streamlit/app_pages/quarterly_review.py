@@ -14,7 +14,9 @@ import plotly.graph_objects as go
 import streamlit as st
 import ui
 
-ui.page_header("Quarterly review", "In depth: performance against target, analysis, action plans, best practice and benchmarks.")
+ui.page_header(
+    "Quarterly review", "In depth: performance against target, analysis, action plans, best practice and benchmarks."
+)
 
 left, right = st.columns(2)
 service = ui.select_service(left)
@@ -47,27 +49,48 @@ st.download_button(
 if not kpis.is_complete_quarter.all():
     st.warning(f"{year} {quarter} is still in progress: figures cover the months published so far.")
 
-tabs = st.tabs(["Performance", "Five-year trends", "Commentary and actions", "Best practice", "Benchmarks",
-                "Annual Plan", "Deep-dive actions"])
+tabs = st.tabs(
+    [
+        "Performance",
+        "Five-year trends",
+        "Commentary and actions",
+        "Best practice",
+        "Benchmarks",
+        "Annual Plan",
+        "Deep-dive actions",
+    ]
+)
 
 # ---- performance against target -------------------------------------------------------------
 with tabs[0]:
-    counts = kpis.rag_status.value_counts()
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("🔴 Red", int(counts.get("red", 0)), border=True)
-    c2.metric("🟠 Amber", int(counts.get("amber", 0)), border=True)
-    c3.metric("🟢 Green", int(counts.get("green", 0)), border=True)
-    c4.metric("⚪ No RAG", int(kpis.rag_status.isna().sum()), border=True)
+    ui.rag_summary(kpis)
 
     table = fmt.add_display_columns(
         kpis,
-        {"Value": "value", "Target": "target", "Variance": "variance", "YTD": "value_ytd",
-         "Prior YTD": "value_prior_ytd", "Same quarter last year": "value_1y_ago"},
+        {
+            "Value": "value",
+            "Target": "target",
+            "Variance": "variance",
+            "YTD": "value_ytd",
+            "Prior YTD": "value_prior_ytd",
+            "Same quarter last year": "value_1y_ago",
+        },
     )
-    columns = ["kpi_name", "Value", "Target", "RAG", "Variance", "Same quarter last year", "Direction", "YTD",
-               "Prior YTD", "owner_role", "commentary"]
+    columns = [
+        "kpi_name",
+        "Value",
+        "Target",
+        "RAG",
+        "Variance",
+        "Same quarter last year",
+        "Direction",
+        "YTD",
+        "Prior YTD",
+        "owner_role",
+        "commentary",
+    ]
     config = {
-        "kpi_name": st.column_config.TextColumn("KPI", pinned=True, width="medium"),
+        "kpi_name": st.column_config.TextColumn("KPI", pinned=True, width="large"),
         "owner_role": "Owner",
         "commentary": st.column_config.TextColumn("Commentary", width="large"),
         "YTD": st.column_config.TextColumn("YTD", help="Financial year to date (April onwards)."),
@@ -75,14 +98,47 @@ with tabs[0]:
     }
     for (priority_id, priority_name), group in table.groupby(["priority_id", "priority_name"]):
         st.markdown(f"**{priority_id}. {priority_name}**")
-        st.dataframe(group[columns], hide_index=True, width="stretch", column_config=config,
-                     key=f"quarterly_priority_{priority_id}")
+        st.dataframe(
+            ui.styled(group[columns]),
+            hide_index=True,
+            width="stretch",
+            column_config=config,
+            height=ui.full_height(len(group)),
+            key=f"quarterly_priority_{priority_id}",
+        )
     ui.download_table(
-        kpis[["priority_id", "priority_name", "kpi_code", "kpi_name", "financial_year", "financial_quarter",
-              "count_months", "is_complete_quarter", "unit", "polarity", "numerator", "denominator", "value", "target",
-              "rag_status", "variance", "value_ytd", "value_prior_ytd", "value_1y_ago", "value_2y_ago",
-              "value_3y_ago", "value_4y_ago", "direction_of_travel", "owner_role", "commentary", "action",
-              "action_owner", "action_due_date"]],
+        kpis[
+            [
+                "priority_id",
+                "priority_name",
+                "kpi_code",
+                "kpi_name",
+                "financial_year",
+                "financial_quarter",
+                "count_months",
+                "is_complete_quarter",
+                "unit",
+                "polarity",
+                "numerator",
+                "denominator",
+                "value",
+                "target",
+                "rag_status",
+                "variance",
+                "value_ytd",
+                "value_prior_ytd",
+                "value_1y_ago",
+                "value_2y_ago",
+                "value_3y_ago",
+                "value_4y_ago",
+                "direction_of_travel",
+                "owner_role",
+                "commentary",
+                "action",
+                "action_owner",
+                "action_due_date",
+            ]
+        ],
         f"quarterly_review_{service}_{year}_{quarter}",
         key="quarterly_all",
     )
@@ -100,16 +156,21 @@ with tabs[1]:
     )
     shown = trend.copy()
     for y in years:
-        shown[f"{quarter} {y}"] = [fmt.fmt_value(v, d, u) for v, d, u in zip(trend[y], trend.decimals, trend.unit, strict=True)]
-    shown["Trend"] = trend[years].apply(lambda r: fmt.clean_history(list(r)), axis=1)
+        shown[f"{quarter} {y}"] = [
+            fmt.fmt_value(v, d, u) for v, d, u in zip(trend[y], trend.decimals, trend.unit, strict=True)
+        ]
+    shown["Trend"] = trend[years].apply(lambda r: fmt.sparkline_values(list(r)), axis=1)
     shown["Direction"] = trend.direction_of_travel.map(fmt.direction_label)
     st.caption(f"{quarter} of each of the last five financial years (from the mart's value_Ny_ago columns).")
     st.dataframe(
         shown[["kpi_name", *[f"{quarter} {y}" for y in years], "Trend", "Direction"]],
         hide_index=True,
         width="stretch",
-        column_config={"kpi_name": st.column_config.TextColumn("KPI", pinned=True),
-                       "Trend": st.column_config.BarChartColumn("Five years", width="small")},
+        height=ui.full_height(len(shown)),
+        column_config={
+            "kpi_name": st.column_config.TextColumn("KPI", pinned=True),
+            "Trend": st.column_config.LineChartColumn("Five years", width="small"),
+        },
     )
     ui.download_table(trend.drop(columns=["decimals"]), f"five_year_trend_{service}_{year}_{quarter}", key="five_year")
 
@@ -117,12 +178,25 @@ with tabs[1]:
     history = data.quarterly_history(service, kpi_code)
     if not history.empty:
         fig = go.Figure()
-        fig.add_bar(x=history.financial_quarter_label, y=history.value, name="Value",
-                    marker_color=[fmt.RAG_COLOURS.get(r, "#607d8b") for r in history.rag_status])
-        fig.add_scatter(x=history.financial_quarter_label, y=history.target, mode="lines+markers", name="Target",
-                        line={"dash": "dash", "color": "#333"})
-        fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"},
-                          title=kpis.set_index("kpi_code").loc[kpi_code, "kpi_name"])
+        fig.add_bar(
+            x=history.financial_quarter_label,
+            y=history.value,
+            name="Value",
+            marker_color=[fmt.RAG_COLOURS.get(r, "#607d8b") for r in history.rag_status],
+        )
+        fig.add_scatter(
+            x=history.financial_quarter_label,
+            y=history.target,
+            mode="lines+markers",
+            name="Target",
+            line={"dash": "dash", "color": "#333"},
+        )
+        fig.update_layout(
+            height=340,
+            margin={"l": 10, "r": 10, "t": 30, "b": 10},
+            legend={"orientation": "h"},
+            title=kpis.set_index("kpi_code").loc[kpi_code, "kpi_name"],
+        )
         st.plotly_chart(fig, width="stretch")
 
 # ---- commentary and action plans ------------------------------------------------------------
@@ -133,8 +207,18 @@ with tabs[2]:
         st.caption("No commentary has been written for this quarter's service-level KPIs.")
     else:
         ui.show_table(
-            with_comments[["kpi_name", "rag_status", "commentary_month", "author", "commentary", "action",
-                           "action_owner", "action_due_date"]],
+            with_comments[
+                [
+                    "kpi_name",
+                    "rag_status",
+                    "commentary_month",
+                    "author",
+                    "commentary",
+                    "action",
+                    "action_owner",
+                    "action_due_date",
+                ]
+            ],
             f"quarterly_commentary_{service}_{year}_{quarter}",
             key="quarterly_commentary",
         )
@@ -153,8 +237,11 @@ with tabs[2]:
     if at_risk.empty:
         st.caption("None this quarter.")
     else:
-        ui.show_table(at_risk[["activity_id", "title", "priority_name", "owner_role", "status", "due_date", "commentary"]],
-                      f"plan_at_risk_{service}_{year}_{quarter}", key="plan_at_risk")
+        ui.show_table(
+            at_risk[["activity_id", "title", "priority_name", "owner_role", "status", "due_date", "commentary"]],
+            f"plan_at_risk_{service}_{year}_{quarter}",
+            key="plan_at_risk",
+        )
 
 # ---- best practice --------------------------------------------------------------------------
 with tabs[3]:
@@ -162,21 +249,59 @@ with tabs[3]:
     if best.empty:
         st.caption("No station-level values for this quarter.")
     else:
-        st.caption("The three best stations per KPI (in the direction of its polarity) and how far they are from the "
-                   "service as a whole. Small stations can top a rate on small numbers: read with the counts.")
-        shown = fmt.add_display_columns(best, {"Station value": "value", "Service value": "service_value",
-                                               "Δ Gap to service": "gap_to_service"})
+        st.caption(
+            "The three best stations per KPI (in the direction of its polarity) and how far they are from the "
+            "service as a whole. Small stations can top a rate on small numbers: read with the counts. Small-count "
+            "KPIs (deaths, injuries) are left out: SPC, not ranking, judges them."
+        )
+        shown = fmt.add_display_columns(
+            best, {"Station value": "value", "Service value": "service_value", "Δ Gap to service": "gap_to_service"}
+        )
         st.dataframe(
-            shown[["kpi_name", "rank", "org_unit_name", "Station value", "Service value", "Δ Gap to service", "RAG",
-                   "numerator", "denominator"]],
+            ui.styled(
+                shown[
+                    [
+                        "kpi_name",
+                        "rank",
+                        "org_unit_name",
+                        "Station value",
+                        "Service value",
+                        "Δ Gap to service",
+                        "RAG",
+                        "numerator",
+                        "denominator",
+                    ]
+                ]
+            ),
             hide_index=True,
             width="stretch",
-            column_config={"kpi_name": st.column_config.TextColumn("KPI", pinned=True), "org_unit_name": "Station",
-                           "rank": "Rank"},
+            height=ui.full_height(len(shown)),
+            column_config={
+                "kpi_name": st.column_config.TextColumn("KPI", pinned=True),
+                "org_unit_name": "Station",
+                "rank": "Rank",
+            },
         )
-        ui.download_table(best[["kpi_code", "kpi_name", "rank", "org_unit_id", "org_unit_name", "value", "service_value",
-                                "gap_to_service", "rag_status", "numerator", "denominator", "polarity"]],
-                          f"best_practice_{service}_{year}_{quarter}", key="best_practice")
+        ui.download_table(
+            best[
+                [
+                    "kpi_code",
+                    "kpi_name",
+                    "rank",
+                    "org_unit_id",
+                    "org_unit_name",
+                    "value",
+                    "service_value",
+                    "gap_to_service",
+                    "rag_status",
+                    "numerator",
+                    "denominator",
+                    "polarity",
+                ]
+            ],
+            f"best_practice_{service}_{year}_{quarter}",
+            key="best_practice",
+        )
 
 # ---- benchmarks -----------------------------------------------------------------------------
 with tabs[4]:
@@ -185,20 +310,36 @@ with tabs[4]:
         st.caption("No benchmark data for this service.")
     else:
         b1, b2 = st.columns(2)
-        fire_types = sorted(bench.fire_type.unique(), key=lambda f: (f not in ("Primary", "Dwellings"), f))
+        fire_types = sorted(bench.fire_type.unique(), key=lambda f: ({"Primary": 0, "Dwellings": 1}.get(f, 2), f))
         fire_type = b1.selectbox("Fire type", fire_types, key="bench_fire_type")
-        measures = {"total_response_minutes": "Total response time (minutes)", "call_handling_minutes": "Call handling",
-                    "crew_turnout_minutes": "Crew turnout", "drive_minutes": "Drive time",
-                    "count_incidents": "Incidents"}
+        measures = {
+            "total_response_minutes": "Total response time (minutes)",
+            "call_handling_minutes": "Call handling",
+            "crew_turnout_minutes": "Crew turnout",
+            "drive_minutes": "Drive time",
+            "count_incidents": "Incidents",
+        }
         measure = b2.selectbox("Measure", list(measures), format_func=measures.get, key="bench_measure")
         chosen = bench[bench.fire_type == fire_type].copy()
         chosen["series"] = chosen.comparator_type.str.replace("_", " ") + ": " + chosen.comparator_name
-        fig = px.line(chosen, x="financial_year", y=measure, color="series", markers=True,
-                      labels={"financial_year": "Financial year", measure: measures[measure], "series": ""})
-        fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"orientation": "h", "y": -0.25})
+        fig = px.line(
+            chosen,
+            x="financial_year",
+            y=measure,
+            color="series",
+            markers=True,
+            labels={"financial_year": "Financial year", measure: measures[measure], "series": ""},
+        )
+        fig.update_layout(
+            height=380, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"orientation": "h", "y": -0.25}
+        )
+        # Financial years ("2019-20") are labels: plotly would otherwise read them as year-month dates.
+        fig.update_xaxes(type="category", categoryorder="category ascending")
         st.plotly_chart(fig, width="stretch")
-        st.caption("Home Office FIRE1001 (service, family group, rural/urban and metropolitan category, England); "
-                   "'warehouse' rows are computed from this platform's own incident data.")
+        st.caption(
+            "Home Office FIRE1001 (service, family group, rural/urban and metropolitan category, England); "
+            "'warehouse' rows are computed from this platform's own incident data."
+        )
         ui.show_table(chosen.drop(columns=["series"]), f"benchmarks_{service}_{fire_type}", key="benchmarks")
 
 # ---- annual plan highlight report -----------------------------------------------------------
@@ -212,12 +353,23 @@ with tabs[5]:
         p2.metric("On track or complete", int(plan.is_on_track_or_complete.sum()), border=True)
         p3.metric("Overdue", int(plan.is_overdue.sum()), border=True)
         p4.metric("HMICFRS areas for improvement", int(plan.is_hmicfrs_area_for_improvement.sum()), border=True)
-        by_status = plan.status.map(fmt.status_label).value_counts().rename_axis("status").reset_index(name="activities")
+        by_status = (
+            plan.status.map(fmt.status_label).value_counts().rename_axis("status").reset_index(name="activities")
+        )
         fig = px.bar(by_status, x="activities", y="status", orientation="h", text="activities")
         fig.update_layout(height=240, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title=None)
         st.plotly_chart(fig, width="stretch")
-        columns = ["activity_id", "title", "priority_name", "labels", "owner_role", "status", "due_date", "is_overdue",
-                   "commentary"]
+        columns = [
+            "activity_id",
+            "title",
+            "priority_name",
+            "labels",
+            "owner_role",
+            "status",
+            "due_date",
+            "is_overdue",
+            "commentary",
+        ]
         st.markdown("**Overdue**")
         overdue = plan[plan.is_overdue]
         if overdue.empty:
@@ -243,5 +395,7 @@ with tabs[6]:
         d1.metric("Open actions", int((~actions.status.isin(["complete", "closed"])).sum()), border=True)
         d2.metric("Overdue", int(actions.is_overdue.sum()), border=True)
         statuses = sorted(actions.status.dropna().unique())
-        chosen = st.multiselect("Status", statuses, default=statuses, format_func=fmt.status_label, key="deep_dive_status")
+        chosen = st.multiselect(
+            "Status", statuses, default=statuses, format_func=fmt.status_label, key="deep_dive_status"
+        )
         ui.show_table(actions[actions.status.isin(chosen)], f"deep_dive_actions_{service}", key="deep_dive")

@@ -3,8 +3,8 @@ with activity_status as (
     select * from {{ ref('fct_plan_activity_status') }}
 ),
 
-ingestion as (
-    select * from {{ ref('stg_audit__ingestion_log') }}
+accuracy as (
+    select * from {{ ref('fct_dq_accuracy') }}
 ),
 
 final as (
@@ -21,15 +21,14 @@ final as (
     union all
     select
         'DQ_ACCURACY_PCT',
-        service_id,
+        org_unit_id,
         service_id,
         period_month,
-        sum(rows_loaded),
-        sum(rows_received),
+        sum(count_passing),
+        sum(count_received),
         null
-    from ingestion
-    where period_month is not null
-    group by service_id, period_month
+    from accuracy
+    group by org_unit_id, service_id, period_month
 )
 
 select * from final

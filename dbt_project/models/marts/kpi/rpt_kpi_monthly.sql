@@ -13,6 +13,10 @@ spc as (
     select * from {{ ref('int_kpi_monthly_spc') }}
 ),
 
+data_quality as (
+    select * from {{ ref('int_kpi_monthly_dq') }}
+),
+
 kpis as (
     select * from {{ ref('dim_kpi') }}
 ),
@@ -86,6 +90,9 @@ final as (
         spc.spc_upper_limit,
         spc.spc_signal,
         targeted.denominator_vintage,
+        coalesce(data_quality.dq_status, 'pass') as dq_status,
+        data_quality.dq_note,
+        coalesce(data_quality.dq_records_affected, 0) as dq_records_affected,
         targeted.unit,
         targeted.polarity
     from targeted
@@ -94,6 +101,10 @@ final as (
         on targeted.kpi_code = spc.kpi_code
         and targeted.org_unit_id = spc.org_unit_id
         and targeted.period_month = spc.period_month
+    left join data_quality
+        on targeted.kpi_code = data_quality.kpi_code
+        and targeted.org_unit_id = data_quality.org_unit_id
+        and targeted.period_month = data_quality.period_month
 )
 
 select * from final

@@ -1,0 +1,24 @@
+-- Records received and records passing every blocking check, by source system, station (or
+-- the service, where a refused row's station could not be read) and month: the figures behind
+-- DQ_ACCURACY_PCT, showing which stations' data entry needs attention.
+with records as (
+    select * from {{ ref('int_dq_records_by_station_month') }}
+),
+
+final as (
+    select
+        system || '|' || coalesce(station_sk, service_id) || '|' || cast(period_month as varchar) as dq_accuracy_sk,
+        system,
+        service_id,
+        coalesce(station_sk, service_id) as org_unit_id,
+        period_month,
+        count(*) as count_received,
+        count(*) filter (where outcome in ('clean', 'flagged_warning')) as count_passing,
+        count(*) filter (where outcome = 'flagged_warning') as count_flagged_warning,
+        count(*) filter (where outcome = 'flagged_blocking') as count_flagged_blocking,
+        count(*) filter (where outcome = 'quarantined') as count_quarantined
+    from records
+    group by system, service_id, coalesce(station_sk, service_id), period_month
+)
+
+select * from final

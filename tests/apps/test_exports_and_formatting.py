@@ -1,0 +1,72 @@
+"""Table exports (CSV and XLSX) and the display formatting every page uses."""
+
+from __future__ import annotations
+
+import io
+
+import exports
+import formatting as fmt
+import openpyxl
+import pandas as pd
+
+
+def sample() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kpi_code": ["PRI_FIRES_10K", "ADF_CONFINED_PCT"],
+            "value": [0.9135, 83.33],
+            "history": [[0.9, None, 1.1], [80.0, 82.5]],
+            "created_at": pd.to_datetime(["2026-10-05T09:00:00Z", "2026-10-06T10:30:00Z"], utc=True),
+            "name": ["Colchester", "Saffron Walden – Day"],
+        }
+    )
+
+
+def test_csv_export_round_trips():
+    back = pd.read_csv(io.BytesIO(exports.to_csv_bytes(sample())), encoding="utf-8-sig")
+    assert back.kpi_code.tolist() == ["PRI_FIRES_10K", "ADF_CONFINED_PCT"]
+    assert back.value.tolist() == [0.9135, 83.33]
+    assert back.history.iloc[0] == "0.9, , 1.1"
+    assert back.name.iloc[1] == "Saffron Walden – Day"
+
+
+def test_xlsx_export_opens_in_excel_format():
+    book = openpyxl.load_workbook(io.BytesIO(exports.to_xlsx_bytes(sample(), "monthly snapshot")))
+    sheet = book["monthly snapshot"]
+    rows = list(sheet.values)
+    assert rows[0] == ("kpi_code", "value", "history", "created_at", "name")
+    assert rows[1][1] == 0.9135 and rows[2][0] == "ADF_CONFINED_PCT"
+
+
+def test_values_use_the_catalogue_decimals_and_unit():
+    assert fmt.fmt_value(83.333, 1, "percent") == "83.3%"
+    assert fmt.fmt_value(9.70625, 2, "minutes") == "9.71 min"
+    assert fmt.fmt_value(1221.0, 0, "count") == "1,221"
+    assert fmt.fmt_value(None, 2, "rate") == "—"
+    assert fmt.fmt_delta(-0.0381, 2, "rate") == "-0.04"
+    assert fmt.fmt_delta(2.97, 2, "rate") == "+2.97"
+    assert fmt.fmt_delta(0.001, 1, "percent") == "0.0%"
+
+
+def test_delta_colours_follow_polarity():
+    assert fmt.delta_color("up") == "normal"
+    assert fmt.delta_color("down") == "inverse"
+    assert fmt.delta_color("none") == "off"
+    assert fmt.delta_hex(1.0, "down") == fmt.RAG_COLOURS["red"]
+    assert fmt.delta_hex(1.0, "up") == fmt.RAG_COLOURS["green"]
+
+
+def test_kpi_help_carries_definition_unit_polarity_and_formula():
+    text = fmt.kpi_help(
+        {
+            "definition": "Primary fires per 10,000 population.",
+            "unit": "rate",
+            "polarity": "down",
+            "numerator_definition": "Primary fires",
+            "denominator_definition": "Resident population",
+            "multiplier": 10000.0,
+            "owner_role": "Area Manager Prevention",
+        }
+    )
+    assert "Primary fires / Resident population × 10,000" in text
+    assert "lower is better" in text and "rate" in text and "Area Manager Prevention" in text

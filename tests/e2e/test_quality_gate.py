@@ -1,0 +1,106 @@
+"""The publish gate end to end: a blocking data-quality failure leaves serving.duckdb exactly as
+it was and fails the run naming the suite, expectation, counts and keys; a warning publishes
+and marks the affected KPI values."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import run_pipeline
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture
+def copy_of_demo(demo_pipeline: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(demo_pipeline, target)
+    return target
+
+
+def failure_messages(result) -> str:
+    texts = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error is not None:
+                texts.append(error.message)
+                error = error.cause
+    return "\n".join(texts)
+
+
+def test_blocking_failure_keeps_the_old_serving_file_byte_for_byte(copy_of_demo, optional_real_data_dir):
+    serving = copy_of_demo / "serving.duckdb"
+    before = serving.read_bytes()
+    # A competence extract naming a member of staff HR has never heard of: ingestion accepts the
+    # row (its own fields are valid) but the cross-system suite refuses it, blocking.
+    (extract,) = sorted((copy_of_demo / "landing" / "competence").rglob("competence_*.csv"))
+    lines = extract.read_text().splitlines()
+    header, first = lines[0].split(","), lines[1].split(",")
+    first[header.index("record_id")] = "ZZ-UNKNOWN-1"
+    first[header.index("staff_number")] = "ESX999999"
+    newer = extract.with_name("competence_2026-11-30.csv")
+    newer.write_text("\n".join([lines[0], *lines[1:], ",".join(first)]) + "\n")
+
+    result = run_pipeline(copy_of_demo, optional_real_data_dir)
+
+    assert not result.success
+    message = failure_messages(result)
+    assert "raw.competence__records" in message and "ExpectColumnValuesToBeInSet" in message
+    assert "staff_key" in message and "1 of" in message
+    assert serving.read_bytes() == before
+    with duckdb.connect(str(copy_of_demo / "warehouse.duckdb"), read_only=True) as con:
+        flags = con.execute(
+            "select severity, _source_file from audit.dq_record_flags where target = 'raw.competence__records'"
+        ).fetchall()
+    assert flags == [("blocking", "competence/ESX/competence_2026-11-30.csv")]
+
+
+def test_warnings_publish_and_mark_the_kpi_values(copy_of_demo, optional_real_data_dir):
+    # Re-deliver the last mobilising month with one appliance turning out in 4 seconds: in
+    # sequence and inside the hour, so ingestion loads it, but implausible, so a warning.
+    (latest,) = sorted((copy_of_demo / "landing" / "mobilising").rglob("mobilisations_2026-10.jsonl"))
+    records = [json.loads(line) for line in latest.read_text().splitlines()]
+    target = next(r for r in records if r["pump_order"] == 1 and r["mobile_at"])
+    mobilised = target["mobilised_at"]
+    target["mobile_at"] = mobilised[:-2] + f"{min(int(mobilised[-2:]) + 4, 59):02d}"
+    latest.with_name("mobilisations_2026-10_r2.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+
+    result = run_pipeline(copy_of_demo, optional_real_data_dir)
+
+    assert result.success, failure_messages(result)
+    with duckdb.connect(str(copy_of_demo / "serving.duckdb"), read_only=True) as con:
+        station = "ESX-" + target["station_id"]
+        marked = con.execute(
+            "select org_unit_id, dq_status, dq_note from marts.rpt_kpi_monthly "
+            "where kpi_code = 'RESP_ADF_MEAN_MIN' and period_month = '2026-10-01' and dq_status = 'warn'"
+        ).fetchall()
+        clean = con.execute(
+            "select count(*) from marts.rpt_kpi_monthly where service_id = 'ESX' and period_month = '2026-09-01' "
+            "and dq_status <> 'pass'"
+        ).fetchall()[0][0]
+        flags = con.execute(
+            "select count(*) from audit.dq_record_flags where target = 'raw.mobilising__mobilisations' "
+            "and severity = 'warning' and _source_file like '%_r2.jsonl'"
+        ).fetchall()[0][0]
+    units = {r[0] for r in marked}
+    assert {station, "ESX"} <= units
+    assert all("mobilising: 1 flagged" in r[2] for r in marked)
+    assert clean == 0 and flags >= 1
+
+
+def test_clean_simulated_data_has_no_blocking_failure_and_no_flag(demo_pipeline):
+    with duckdb.connect(str(demo_pipeline / "serving.duckdb"), read_only=True) as con:
+        blocking = con.execute("select count(*) from audit.dq_runs where blocking_failures > 0").fetchall()[0][0]
+        flags = con.execute("select count(*) from audit.dq_record_flags where service_id = 'ESX'").fetchall()[0][0]
+        runs = con.execute("select count(*) from audit.dq_runs").fetchall()[0][0]
+        statuses = con.execute(
+            "select distinct dq_status from marts.rpt_kpi_monthly where service_id = 'ESX'"
+        ).fetchall()
+    assert runs > 0 and blocking == 0 and flags == 0
+    assert statuses == [("pass",)]

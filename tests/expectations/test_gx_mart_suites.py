@@ -1,0 +1,105 @@
+"""Mart suites: a consistent set of KPI marts passes; implausible values, missing levels, roll-ups
+that do not add up, duplicates and missing targets fail with the declared severity."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from expectations.runner import SuiteResult, validate
+from expectations.suites import mart_suites
+from expectations.suites.marts import financial_year, report_month
+
+AS_OF = dt.date(2026, 11, 1)
+
+
+def run_all(con) -> dict[str, SuiteResult]:
+    return {
+        suite.name.rsplit(".", 1)[-1]: validate(suite, frame, run_id="test", batch_label="2026-10")
+        for suite, frame in mart_suites(con, AS_OF)
+    }
+
+
+def failed(result: SuiteResult) -> dict[str | None, object]:
+    return {c.column: c for c in result.checks if not c.success}
+
+
+def test_consistent_marts_pass(marts_con):
+    results = run_all(marts_con)
+    assert set(results) == {"values", "presence", "rollups", "targets"}
+    for name, result in results.items():
+        assert all(c.success for c in result.checks), (name, failed(result))
+        assert result.rows > 0, name
+    # Only the KPI with a polarity needs a target; INC's polarity is 'none'.
+    assert results["targets"].rows == 1
+
+
+def test_report_month_and_financial_year():
+    assert report_month(AS_OF) == dt.date(2026, 10, 1)
+    assert financial_year(dt.date(2026, 10, 1)) == "2026-27"
+    assert financial_year(dt.date(2027, 3, 1)) == "2026-27"
+    assert financial_year(dt.date(2027, 4, 1)) == "2027-28"
+
+
+def test_implausible_values_and_duplicates_are_blocking(marts_con):
+    marts_con.execute("update marts.rpt_kpi_monthly set value = 120 where kpi_month_sk = 'PCT|S-ST1|2026-10-01'")
+    marts_con.execute("update marts.rpt_kpi_monthly set numerator = -1 where kpi_month_sk = 'INC|S-ST2|2026-09-01'")
+    marts_con.execute(
+        "insert into marts.rpt_kpi_monthly select * from marts.rpt_kpi_monthly where kpi_month_sk = 'INC|S|2026-10-01'"
+    )
+    result = run_all(marts_con)["values"]
+    assert not result.success
+    value = next(c for c in result.checks if not c.success and c.column == "value")
+    assert value.condition == "unit = 'percent'" and value.severity == "blocking"
+    assert list(value.failing["key"]) == ["PCT|S-ST1|2026-10-01"] and list(value.failing["value"]) == ["120.0"]
+    assert list(failed(result)["numerator"].failing["key"]) == ["INC|S-ST2|2026-09-01"]
+    assert list(failed(result)["kpi_code,org_unit_id,period_month"].failing["key"]) == ["INC|S|2026-10-01"] * 2
+    assert {c.severity for c in result.blocking_failures} == {"blocking"}
+
+
+def test_a_missing_level_is_blocking(marts_con):
+    marts_con.execute("delete from marts.rpt_kpi_monthly where kpi_code = 'PCT' and org_level = 'group'")
+    marts_con.execute("delete from marts.rpt_kpi_monthly where kpi_month_sk = 'INC|S-ST2|2026-10-01'")
+    result = run_all(marts_con)["presence"]
+    assert not result.success
+    missing = failed(result)
+    assert sorted(missing["units_present"].failing["key"]) == ["S|PCT|group|2026-09-01", "S|PCT|group|2026-10-01"]
+    assert sorted(missing["units_present,units_expected"].failing["key"]) == [
+        "S|INC|station|2026-10-01", "S|PCT|group|2026-09-01", "S|PCT|group|2026-10-01"
+    ]
+
+
+def test_rollups_that_do_not_add_up_are_blocking(marts_con):
+    marts_con.execute(
+        "update marts.rpt_kpi_monthly set numerator = numerator + 1 where kpi_month_sk = 'INC|S-G1|2026-10-01'"
+    )
+    marts_con.execute("update marts.rpt_kpi_monthly set denominator = 25 where kpi_month_sk = 'PCT|S|2026-09-01'")
+    result = run_all(marts_con)["rollups"]
+    assert not result.success
+    gaps = failed(result)
+    assert list(gaps["numerator_gap"].failing["key"]) == ["INC|S-G1|2026-10-01"]
+    assert list(gaps["denominator_gap"].failing["key"]) == ["PCT|S|2026-09-01"]
+    assert gaps["denominator_gap"].severity == "blocking"
+    # Something observed directly at the service (not via a station) belongs to the service's total.
+    marts_con.execute("update marts.rpt_kpi_monthly set denominator = 20 where kpi_month_sk = 'PCT|S|2026-09-01'")
+    marts_con.execute(
+        "insert into marts.fct_kpi_observations (kpi_code, org_unit_id, period_month, numerator, denominator, "
+        "service_id) values ('INC', 'S', '2026-09-01', 5, null, 'S')"
+    )
+    marts_con.execute(
+        "update marts.rpt_kpi_monthly set numerator = numerator + 5 where kpi_month_sk = 'INC|S|2026-09-01'"
+    )
+    gaps = failed(run_all(marts_con)["rollups"])
+    assert list(gaps["numerator_gap"].failing["key"]) == ["INC|S-G1|2026-10-01"]
+    assert "denominator_gap" not in gaps
+
+
+def test_missing_target_for_the_year_is_a_warning(marts_con):
+    marts_con.execute("update marts.rpt_kpi_monthly set target = null where kpi_code = 'PCT'")
+    result = run_all(marts_con)["targets"]
+    # Without any target the service does not take part; with one target elsewhere it must have this one.
+    assert result.rows == 0 and result.success
+    marts_con.execute("update marts.rpt_kpi_monthly set target = 5 where kpi_month_sk = 'INC|S|2026-09-01'")
+    result = run_all(marts_con)["targets"]
+    check = result.checks[0]
+    assert not check.success and check.severity == "warning" and result.success
+    assert list(check.failing["key"]) == ["S|PCT"]
