@@ -15,7 +15,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 DBT := $(VENV)/bin/dbt --no-use-colors
 DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
 
-.PHONY: help setup manifest data pipeline run serve ui test lint clean browser docs dq-report share share-list
+.PHONY: help setup manifest data pipeline run serve ui test lint clean browser docs dq-report share share-list bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ ui: manifest ## open the Dagster UI on http://127.0.0.1:3000
 
 test: manifest browser ## run the whole test suite
 	$(PY) -m pytest
+
+bench: setup ## benchmarks: page render (first and repeat) against data/serving.duckdb
+	$(PY) -m bench.page_render
 
 dq-report: setup ## inject faults of every class and print what ingestion and the data-quality suites caught
 	$(PY) -m orchestration.dq_report

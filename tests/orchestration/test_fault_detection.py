@@ -1,11 +1,15 @@
-"""Every injected fault class is caught at ingestion: quarantined with a reason, or its file
-refused with a message naming the columns. The simulator's manifest is the oracle."""
+"""Every injected fault class is caught: quarantined at ingestion with a reason, refused with a
+message naming the columns, or flagged by the raw data-quality suites. The simulator's manifest
+is the oracle; the detection table is printed (``make dq-report`` prints the same)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import duckdb
 import pytest
 
+from expectations.pipeline import check_all_raw
 from orchestration.ingestion.contracts import FAULT_CLASS_NAMES, SYSTEMS
 from orchestration.ingestion.engine import ingest_system, load_pseudonymiser
 from orchestration.ingestion.oracle import detect, detection_table, false_positives, load_manifest, render
@@ -22,6 +26,7 @@ def faulty(tmp_path_factory):
     with connect(data / "warehouse.duckdb") as con:
         for system in ("reference", *[s for s in SYSTEMS if s != "reference"]):
             reports[system] = ingest_system(con, system, data / "landing", key)
+        check_all_raw(con, run_id="fault-test", as_of=dt.date(2026, 11, 1))
     manifest = load_manifest(data / "landing")
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         detected = detect(con, manifest)
@@ -34,6 +39,8 @@ def test_every_fault_class_is_injected_and_detected(faulty):
     table = detection_table(detected)
     print("\n" + render(table))
     assert set(table[table.injected > 0].fault_class) == set(FAULT_CLASS_NAMES)
+    assert (table.detected > 0).all()
+    assert table.detected.sum() >= 0.99 * table.injected.sum()
     missed = detected[~detected.detected]
     assert missed.empty, missed[["file", "row", "fault_class", "detail"]].to_string()
 

@@ -12,6 +12,10 @@ targets as (
     select * from {{ ref('int_kpi_targets_cascaded') }}
 ),
 
+units as (
+    select org_unit_id, max(org_unit_name) as org_unit_name from {{ ref('dim_org_unit') }} group by org_unit_id
+),
+
 quarters as (
     select
         monthly.kpi_code,
@@ -71,6 +75,7 @@ final as (
         current_quarter.org_level,
         current_quarter.service_id,
         current_quarter.priority_id,
+        units.org_unit_name,
         current_quarter.financial_year,
         current_quarter.financial_quarter,
         current_quarter.financial_year || ' ' || current_quarter.financial_quarter as financial_quarter_label,
@@ -99,6 +104,7 @@ final as (
         current_quarter.unit,
         current_quarter.polarity
     from valued as current_quarter
+    left join units on current_quarter.org_unit_id = units.org_unit_id
     left join valued as one_year_ago
         on current_quarter.kpi_code = one_year_ago.kpi_code
         and current_quarter.org_unit_id = one_year_ago.org_unit_id

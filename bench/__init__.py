@@ -1,0 +1,1 @@
+"""Benchmarks: run with ``make bench``; they print their figures and write JSON under bench/results/."""
