@@ -446,37 +446,44 @@ def test_data_quality_drills_from_a_kpi_value_to_its_records(app, mart):
         assert len(table) == excluded
 
 
-def test_data_quality_shows_dq_marks_and_results_when_the_marts_have_them(app, data_dir, mart):
+def test_data_quality_shows_dq_marks_and_results(app, data_dir, mart):
     service = "ESX"
     month = default_month(mart, service)
     con = duckdb.connect(str(data_dir / "serving.duckdb"))
     try:
-        con.execute("alter table marts.rpt_kpi_monthly add column dq_status varchar")
-        con.execute("alter table marts.rpt_kpi_monthly add column dq_note varchar")
         con.execute(
-            "update marts.rpt_kpi_monthly set dq_status = 'warn', dq_note = 'late IRS file' "
+            "update marts.rpt_kpi_monthly set dq_status = 'warn', dq_note = 'irs: 3 quarantined' "
             "where kpi_code = 'PRI_FIRES_10K' and org_unit_id = ? and period_month = ?",
             [service, month],
-        )
-        con.execute(
-            "create table audit.dq_results as select 'irs_batch' as suite_name, 'expect_column_values_to_not_be_null' "
-            "as expectation, false as success, now() as run_at"
         )
     finally:
         con.close()
     at = app("data_quality")
     assert not at.exception
     assert any("PRI_FIRES_10K" in f.value.get("kpi_code", pd.Series(dtype=str)).tolist() for f in at.dataframe)
-    assert any("suite_name" in f.value.columns for f in at.dataframe)
+    assert any({"target", "latest_success", "runs"} <= set(f.value.columns) for f in at.dataframe)
+    assert any("dq_accuracy_pct" in f.value.columns for f in at.dataframe)
+    runs = mart("select count(distinct target) n from audit.dq_runs").n.iloc[0]
+    shown = next(f.value for f in at.dataframe if "latest_success" in f.value.columns)
+    assert len(shown) == runs
     at.selectbox(key="w_dq_kpi").select("PRI_FIRES_10K").run()
-    assert any("late IRS file" in w.value for w in at.warning)
+    assert any("irs: 3 quarantined" in w.value for w in at.warning)
 
 
-def test_data_quality_without_dq_tables_says_so(app):
+def test_data_quality_without_dq_tables_says_so(app, data_dir):
+    con = duckdb.connect(str(data_dir / "serving.duckdb"))
+    try:
+        for table in ("dq_runs", "dq_results", "dq_record_flags"):
+            con.execute(f"drop table if exists audit.{table}")
+        con.execute("alter table marts.rpt_kpi_monthly drop column dq_status")
+        con.execute("alter table marts.rpt_kpi_monthly drop column dq_note")
+    finally:
+        con.close()
     at = app("data_quality")
+    assert not at.exception
     captions = " ".join(c.value for c in at.caption)
     assert "does not carry data-quality marks" in captions
-    assert "does not include audit.dq_results" in captions
+    assert "does not include audit.dq_runs" in captions
 
 
 def test_a_shared_link_opens_on_the_same_unit_and_month(data_dir, mart):

@@ -61,20 +61,42 @@ def test_blocking_failure_keeps_the_old_serving_file_byte_for_byte(copy_of_demo,
     assert flags == [("blocking", "competence/ESX/competence_2026-11-30.csv")]
 
 
-def test_warnings_publish_and_mark_the_kpi_values(copy_of_demo, optional_real_data_dir):
-    # Re-deliver the last mobilising month with one appliance turning out in 4 seconds: in
-    # sequence and inside the hour, so ingestion loads it, but implausible, so a warning.
-    (latest,) = sorted((copy_of_demo / "landing" / "mobilising").rglob("mobilisations_2026-10.jsonl"))
+@pytest.fixture(scope="module")
+def redelivered(demo_pipeline: Path, tmp_path_factory, optional_real_data_dir):
+    """The demo with two late corrections landed and the pipeline run again (incrementally):
+    October's mobilisations re-delivered with one appliance turning out in 4 seconds (in
+    sequence and inside the hour, so ingestion loads it, but implausible: a warning), and an
+    earlier month of incidents re-delivered with one record re-classified."""
+    data = tmp_path_factory.mktemp("redelivered") / "data"
+    shutil.copytree(demo_pipeline, data)
+    (latest,) = sorted((data / "landing" / "mobilising").rglob("mobilisations_2026-10.jsonl"))
     records = [json.loads(line) for line in latest.read_text().splitlines()]
     target = next(r for r in records if r["pump_order"] == 1 and r["mobile_at"])
     mobilised = target["mobilised_at"]
     target["mobile_at"] = mobilised[:-2] + f"{min(int(mobilised[-2:]) + 4, 59):02d}"
     latest.with_name("mobilisations_2026-10_r2.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
 
-    result = run_pipeline(copy_of_demo, optional_real_data_dir)
+    (june,) = sorted((data / "landing" / "irs").rglob("incidents_2026-06.csv"))
+    lines = june.read_text().splitlines()
+    header = lines[0].split(",")
+    category = header.index("incident_category")
+    changed = next(i for i, line in enumerate(lines[1:], 1) if line.split(",")[category] == "false_alarm")
+    fields = lines[changed].split(",")
+    incident_id = fields[0]
+    # The whole month again, one false alarm now recorded as a secondary fire.
+    fields[category], fields[header.index("incident_type")] = "secondary_fire", "fire"
+    fields[header.index("property_category")] = "outdoor"
+    lines[changed] = ",".join(fields)
+    june.with_name("incidents_2026-06_r2.csv").write_text("\n".join(lines) + "\n")
 
+    result = run_pipeline(data, optional_real_data_dir)
     assert result.success, failure_messages(result)
-    with duckdb.connect(str(copy_of_demo / "serving.duckdb"), read_only=True) as con:
+    return data, target, incident_id
+
+
+def test_warnings_publish_and_mark_the_kpi_values(redelivered):
+    data, target, _ = redelivered
+    with duckdb.connect(str(data / "serving.duckdb"), read_only=True) as con:
         station = "ESX-" + target["station_id"]
         marked = con.execute(
             "select org_unit_id, dq_status, dq_note from marts.rpt_kpi_monthly "
@@ -92,6 +114,74 @@ def test_warnings_publish_and_mark_the_kpi_values(copy_of_demo, optional_real_da
     assert {station, "ESX"} <= units
     assert all("mobilising: 1 flagged" in r[2] for r in marked)
     assert clean == 0 and flags >= 1
+
+
+def test_redelivered_month_supersedes_in_the_marts(redelivered):
+    data, _, incident_id = redelivered
+    with duckdb.connect(str(data / "serving.duckdb"), read_only=True) as con:
+        category = con.execute(
+            "select incident_category from marts.fct_incidents where incident_id = ?", [incident_id]
+        ).fetchall()
+    assert category == [("secondary_fire",)]
+
+
+def test_incremental_build_equals_a_full_rebuild(redelivered, tmp_path):
+    """The incremental facts (processed month by month) equal a --full-refresh rebuild, row for row."""
+    import os
+    import subprocess
+    import sys
+
+    from orchestration.settings import REPO_ROOT
+
+    data, _, _ = redelivered
+    rebuilt = tmp_path / "rebuilt"
+    rebuilt.mkdir()
+    shutil.copy2(data / "warehouse.duckdb", rebuilt / "warehouse.duckdb")
+    dbt = Path(sys.executable).parent / "dbt"
+    done = subprocess.run(
+        [
+            str(dbt),
+            "build",
+            "--full-refresh",
+            "--vars",
+            '{"as_of": "2026-11-01"}',
+            "--project-dir",
+            "dbt_project",
+            "--profiles-dir",
+            "dbt_project",
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+            "--exclude",
+            "test_type:unit",
+            "--quiet",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "GT_DATA_DIR": str(rebuilt), "DO_NOT_TRACK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with duckdb.connect() as con:
+        con.execute(f"attach '{data / 'warehouse.duckdb'}' as incremental (read_only)")
+        con.execute(f"attach '{rebuilt / 'warehouse.duckdb'}' as full_build (read_only)")
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'incremental' and schema_name = 'marts'"
+            ).fetchall()
+        ]
+        assert {"fct_incidents", "fct_incident_response", "fct_appliance_mobilisations", "rpt_kpi_monthly"} <= set(
+            tables
+        )
+        for table in tables:
+            for a, b in (("incremental", "full_build"), ("full_build", "incremental")):
+                extra = con.execute(
+                    f"select count(*) from (select * from {a}.marts.{table} except all select * from {b}.marts.{table})"
+                ).fetchall()[0][0]
+                assert extra == 0, f"marts.{table}: {extra} rows in the {a} build and not in the {b} build"
 
 
 def test_clean_simulated_data_has_no_blocking_failure_and_no_flag(demo_pipeline):

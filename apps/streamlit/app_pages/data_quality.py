@@ -140,7 +140,46 @@ with tabs[3]:
         else:
             ui.show_table(flags, f"kpi_dq_flags_{service}", key="dq_flags")
 
-    st.markdown("**Data-quality check results** (Great Expectations suites on each batch and on the marts)")
+    st.markdown("**Latest status per source system and suite** (Great Expectations on each batch and on the marts)")
+    status = data.dq_runs_by_target()
+    if status.empty:
+        st.caption("This publish does not include audit.dq_runs yet.")
+    else:
+        ui.show_table(status, "dq_status_by_target", key="dq_status_by_target")
+        target = st.selectbox("History of", status.target.tolist(), key="w_dq_history")
+        ui.show_table(data.dq_run_history(target), "dq_run_history", key="dq_run_history")
+
+    st.markdown("**Failing expectations in the latest run of each suite**, with samples of failing keys and values")
+    failing = data.dq_failing_expectations()
+    if failing.empty:
+        st.success("Every expectation passed in the latest run of every suite.")
+    else:
+        ui.show_table(failing, "dq_failing_expectations", key="dq_failing")
+
+    st.markdown("**Flagged records** (each with the expectation it failed and the file line it came from)")
+    flagged = data.dq_flagged_records()
+    if flagged.empty:
+        st.success("No record is flagged.")
+    else:
+        ui.show_table(flagged, "dq_flagged_records", key="dq_flagged_records")
+
+    service = st.session_state.get("service") or data.services().service_id.iloc[0]
+    month = st.session_state.get("month") or data.default_month(service)
+    st.markdown(
+        f"**DQ_ACCURACY_PCT by station**, {service}, {fmt.month_label(month)}: "
+        "which stations' data entry needs attention"
+    )
+    accuracy = data.dq_accuracy_by_station(service, month)
+    if accuracy.empty:
+        st.caption("No station-level accuracy figures for this service and month.")
+    else:
+        ui.show_table(accuracy, f"dq_accuracy_{service}", key="dq_accuracy")
+
+    docs = data.data_docs_index()
+    if docs is not None:
+        st.caption(f"Great Expectations Data Docs (a by-product; offline they render unstyled): {docs}")
+
+    st.markdown("**All data-quality check results**")
     results = data.dq_results()
     if results is None:
         st.caption("This publish does not include audit.dq_results yet.")
