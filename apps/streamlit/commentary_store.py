@@ -16,22 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from orchestration.ingestion.app_store import COMMENTARY_COLUMNS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-# Also the column order orchestration/ingestion/app_store.py reads (a test keeps them equal).
-COLUMNS = [
-    "commentary_id",
-    "service_id",
-    "kpi_code",
-    "org_unit_id",
-    "period_month",
-    "author",
-    "commentary",
-    "action",
-    "action_owner",
-    "action_due_date",
-    "created_at",
-]
+# One definition of the store's columns, shared with the pipeline that ingests the store.
+COLUMNS = list(COMMENTARY_COLUMNS)
 
 _SCHEMA = """
 create table if not exists commentary (

@@ -14,7 +14,7 @@ import pandas as pd
 
 COMMENTARY_FILE = "commentary.sqlite"
 
-# Kept equal to apps/streamlit/commentary_store.COLUMNS (tests/apps checks it).
+# The app's store (apps/streamlit/commentary_store.py) uses this same list.
 COMMENTARY_COLUMNS = [
     "commentary_id",
     "service_id",
