@@ -463,7 +463,7 @@ def test_data_quality_shows_dq_marks_and_results(app, data_dir, mart):
     assert any("PRI_FIRES_10K" in f.value.get("kpi_code", pd.Series(dtype=str)).tolist() for f in at.dataframe)
     assert any({"target", "latest_success", "runs"} <= set(f.value.columns) for f in at.dataframe)
     assert any("dq_accuracy_pct" in f.value.columns for f in at.dataframe)
-    runs = mart("select count(distinct target) n from audit.dq_runs").n.iloc[0]
+    runs = mart("select count(distinct (target, suite)) n from audit.dq_runs").n.iloc[0]
     shown = next(f.value for f in at.dataframe if "latest_success" in f.value.columns)
     assert len(shown) == runs
     at.selectbox(key="w_dq_kpi").select("PRI_FIRES_10K").run()

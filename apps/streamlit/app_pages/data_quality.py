@@ -146,7 +146,7 @@ with tabs[3]:
         st.caption("This publish does not include audit.dq_runs yet.")
     else:
         ui.show_table(status, "dq_status_by_target", key="dq_status_by_target")
-        target = st.selectbox("History of", status.target.tolist(), key="w_dq_history")
+        target = st.selectbox("History of", status.target.drop_duplicates().tolist(), key="w_dq_history")
         ui.show_table(data.dq_run_history(target), "dq_run_history", key="dq_run_history")
 
     st.markdown("**Failing expectations in the latest run of each suite**, with samples of failing keys and values")
