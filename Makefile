@@ -58,8 +58,8 @@ ui: manifest ## open the Dagster UI on http://127.0.0.1:3000
 test: manifest browser ## run the whole test suite
 	$(PY) -m pytest
 
-bench: setup ## benchmarks: page render (first and repeat) against data/serving.duckdb
-	$(PY) -m bench.page_render
+bench: manifest ## benchmarks at three sizes: pipeline phases, monthly close, DQ suites, pages, memory, baselines (BENCH_ARGS=...)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 dq-report: setup ## inject faults of every class and print what ingestion and the data-quality suites caught
 	$(PY) -m orchestration.dq_report
