@@ -16,20 +16,7 @@ renamed as (
         fire_type,
         location_category,
 
-        ----------  location
-        {{ fire1001_location_level('location_category') }} as location_level,
-        -- Services only, spelt as in the other Home Office tables ('Isles of Scilly').
-        case
-            when {{ fire1001_location_level('location_category') }} = 'frs'
-                then {{ standardise_frs_name('location_category') }}
-        end as frs_name,
-
-        ----------  measures (the source holds fractions of a day)
-        incidents as count_incidents,
-        {{ day_fraction_to_minutes('total_response_time') }} as total_response_minutes,
-        {{ day_fraction_to_minutes('call_handling_time') }} as call_handling_minutes,
-        {{ day_fraction_to_minutes('crew_turnout_time') }} as crew_turnout_minutes,
-        {{ day_fraction_to_minutes('drive_time') }} as drive_minutes,
+        {{ fire1001_location_and_measures() }}
 
         ----------  flags
         -- The first rolling year covers April to September 2010 only.
