@@ -66,13 +66,22 @@ def _frame(columns: list[str], rows: list[list[str | None]], row_numbers: list[i
     return df
 
 
+def _column_frame(columns: list[str], values: list[list[str | None]], row_numbers: list[int]) -> pd.DataFrame:
+    """Like ``_frame`` but from one list per column, which is much cheaper to build than from rows."""
+    if not row_numbers:
+        return _frame(columns, [], [])
+    df = pd.DataFrame({i: pd.Series(v, dtype=object) for i, v in enumerate(values)})
+    df.columns = columns  # a header may repeat a name; keep it as found
+    df[ROW_COLUMN] = pd.Series(row_numbers, dtype="int64")
+    return df
+
+
 def read_csv_text(text: str, *, delimiter: str = ",") -> ReadResult:
     """Parse CSV text; rows with the wrong number of fields become ``Malformed``.
 
     Row numbers are physical line numbers (header = 1) so an auditor can open the file at
     that line. Empty strings become ``None``.
     """
-    lines = text.splitlines(keepends=True)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = next(reader)
@@ -80,9 +89,10 @@ def read_csv_text(text: str, *, delimiter: str = ",") -> ReadResult:
         return ReadResult([], _frame([], [], []))
     header = [h.strip() for h in header]
     width = len(header)
-    rows: list[list[str | None]] = []
+    rows: list[list[str]] = []
     numbers: list[int] = []
     malformed: list[Malformed] = []
+    lines: list[str] | None = None  # split only when a malformed row needs its text
     start_line = reader.line_num + 1
     for record in reader:
         end_line = reader.line_num
@@ -90,17 +100,21 @@ def read_csv_text(text: str, *, delimiter: str = ",") -> ReadResult:
             start_line = end_line + 1
             continue
         if len(record) != width:
+            if lines is None:
+                lines = text.splitlines(keepends=True)
             raw = "".join(lines[start_line - 1 : end_line]).rstrip("\r\n")
             malformed.append(Malformed(start_line, f"expected {width} fields, found {len(record)}", raw))
         else:
-            rows.append([v if v != "" else None for v in record])
+            rows.append(record)
             numbers.append(start_line)
         start_line = end_line + 1
-    return ReadResult(header, _frame(header, rows, numbers), malformed)
+    # Column-wise: transpose once, then "" -> None per column (every value is a str here).
+    columns = [[v or None for v in col] for col in zip(*rows, strict=True)] if rows else []
+    return ReadResult(header, _column_frame(header, columns, numbers), malformed)
 
 
-def read_csv_file(path: Path, *, delimiter: str = ",") -> ReadResult:
-    text, encoding, warnings = decode(path.read_bytes())
+def read_csv_file(path: Path, *, delimiter: str = ",", data: bytes | None = None) -> ReadResult:
+    text, encoding, warnings = decode(path.read_bytes() if data is None else data)
     result = read_csv_text(text, delimiter=delimiter)
     result.encoding, result.warnings = encoding, warnings
     return result
@@ -119,41 +133,52 @@ def _scalar(value: object) -> str | None:
     return text if text != "" else None
 
 
-def read_jsonl_file(path: Path, expected: list[str]) -> ReadResult:
+def read_jsonl_file(path: Path, expected: list[str], data: bytes | None = None) -> ReadResult:
     """JSON lines: one object per line; a line that is not a JSON object is ``Malformed``."""
-    text, encoding, warnings = decode(path.read_bytes())
-    seen: list[str] = []
+    text, encoding, warnings = decode(path.read_bytes() if data is None else data)
+    key_orders: dict[tuple, None] = {}
     rows: list[dict] = []
     numbers: list[int] = []
     malformed: list[Malformed] = []
+    loads = json.loads
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = loads(line)
         except json.JSONDecodeError as exc:
             malformed.append(Malformed(number, f"not valid JSON: {exc.msg}", line))
             continue
         if not isinstance(obj, dict):
             malformed.append(Malformed(number, "line is not a JSON object", line))
             continue
-        for k in obj:
-            if k not in seen:
-                seen.append(k)
+        key_orders[tuple(obj)] = None
         rows.append(obj)
         numbers.append(number)
-    # The header of a JSONL file is the union of keys seen; keys the contract expects but no
-    # line has are reported by the schema check as missing.
-    columns = seen or list(expected)
-    values = [[_scalar(r.get(c)) for c in columns] for r in rows]
-    return ReadResult(columns, _frame(columns, values, numbers), malformed, encoding, warnings)
+    # The header of a JSONL file is the union of keys seen, in order of first appearance; keys
+    # the contract expects but no line has are reported by the schema check as missing.
+    seen: dict[str, None] = {}
+    for keys in key_orders:
+        seen.update(dict.fromkeys(keys))
+    columns = list(seen) or list(expected)
+    values = [_scalar_column([r.get(c) for r in rows]) for c in columns]
+    return ReadResult(columns, _column_frame(columns, values, numbers), malformed, encoding, warnings)
 
 
-def read_xlsx_sheet(path: Path, sheet: str) -> ReadResult:
-    """One worksheet; the first row is the header, row numbers are sheet rows (header = 1)."""
+def _scalar_column(values: list[object]) -> list[str | None]:
+    """``_scalar`` over a column; strings (nearly every value) take the short way."""
+    return [(v or None) if type(v) is str else _scalar(v) for v in values]
+
+
+def read_xlsx_sheet(path: Path, sheet: str, data: bytes | None = None) -> ReadResult:
+    """One worksheet; the first row is the header, row numbers are sheet rows (header = 1).
+
+    openpyxl is slow (roughly 15k cells a second here); acceptable for the few snapshot
+    workbooks, but keep high-volume sources out of XLSX.
+    """
     from openpyxl import load_workbook
 
-    wb = load_workbook(path, read_only=True, data_only=True)
+    wb = load_workbook(path if data is None else io.BytesIO(data), read_only=True, data_only=True)
     try:
         if sheet not in wb.sheetnames:
             raise SchemaError(f"{path.name}: worksheet {sheet!r} not found (sheets: {', '.join(wb.sheetnames)})")
@@ -197,7 +222,7 @@ def _xlsx_value(value: object) -> str | None:
     return _scalar(value)
 
 
-def read_json_records(path: Path, json_path: str, expected: list[str]) -> ReadResult:
+def read_json_records(path: Path, json_path: str, expected: list[str], data: bytes | None = None) -> ReadResult:
     """A JSON document; ``json_path`` is ``"key"`` or ``"key[].child"``.
 
     Each record keeps its own fields (so an unexpected field is reported as schema drift) plus
@@ -205,7 +230,7 @@ def read_json_records(path: Path, json_path: str, expected: list[str]) -> ReadRe
     top, ``activity_id`` on a parent). Lists of objects are children, never values; lists of
     scalars (labels) are joined with ';'.
     """
-    text, encoding, warnings = decode(path.read_bytes())
+    text, encoding, warnings = decode(path.read_bytes() if data is None else data)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -274,15 +299,16 @@ def parse_file_name(entity: Entity, file_name: str) -> tuple[str, int] | None:
     return middle, revision
 
 
-def read_entity_file(entity: Entity, path: Path) -> ReadResult:
+def read_entity_file(entity: Entity, path: Path, data: bytes | None = None) -> ReadResult:
+    """Read one landed file; ``data`` is its content when the caller has already read it."""
     if entity.format == "csv":
-        return read_csv_file(path)
+        return read_csv_file(path, data=data)
     if entity.format == "jsonl":
-        return read_jsonl_file(path, [c.name for c in entity.columns])
+        return read_jsonl_file(path, [c.name for c in entity.columns], data=data)
     if entity.format == "xlsx":
         assert entity.sheet
-        return read_xlsx_sheet(path, entity.sheet)
+        return read_xlsx_sheet(path, entity.sheet, data=data)
     if entity.format == "json":
         assert entity.json_path
-        return read_json_records(path, entity.json_path, [c.name for c in entity.columns])
+        return read_json_records(path, entity.json_path, [c.name for c in entity.columns], data=data)
     raise ValueError(entity.format)
