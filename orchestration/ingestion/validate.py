@@ -10,11 +10,13 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from orchestration.ingestion.contracts import FALSE_VALUES, TRUE_VALUES, Column, Entity
 from orchestration.ingestion.readers import ROW_COLUMN
@@ -48,9 +50,26 @@ class Validated:
     rejected_rows: np.ndarray  # _source_row values
     reasons: list[str]
     raw_texts: list[str]
+    # Which file (index into ``files``) each good and each rejected row came from.
+    good_files: np.ndarray | None = None
+    rejected_files: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class FileSpan:
+    """One file's rows inside a multi-file ``records`` frame (``start:stop``, in file order)."""
+
+    start: int
+    stop: int
+    period: str | None = None
+    columns: tuple[str, ...] = ()  # the file's own column order (for the quarantined row text)
 
 
 _INT_PATTERN = r"^[+-]?\d+(?:\.0*)?$"
+_TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
+_ZONE_PATTERN = r"(?:Z|[+-]\d{2}:?\d{2})$"
+# What str.strip() removes from an ASCII string.
+_ASCII_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 
 
 def _cast(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -73,10 +92,9 @@ def _cast(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
         typed = pd.to_datetime(stripped.where(ok), format="%Y-%m-%d", errors="coerce")
         return typed.dt.date.where(typed.notna(), None), present & typed.isna()
     if column.type == "timestamp":
-        pattern = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
-        ok = stripped.str.fullmatch(pattern).fillna(False).astype(bool)
+        ok = stripped.str.fullmatch(_TIMESTAMP_PATTERN).fillna(False).astype(bool)
         # Offsets are converted to UTC; timestamps without one are kept as given (local time).
-        zoned = ok & stripped.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).fillna(False).astype(bool)
+        zoned = ok & stripped.str.contains(_ZONE_PATTERN, regex=True).fillna(False).astype(bool)
         plain = pd.to_datetime(
             stripped.where(ok & ~zoned).str.replace("T", " ", regex=False), format="ISO8601", errors="coerce"
         )
@@ -97,9 +115,114 @@ def _cast(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
     raise ValueError(column.type)
 
 
+def _cast_timestamps(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``_cast`` for a timestamp column of non-null strings, with the pattern tests done by Arrow.
+
+    Only ASCII strings take this way (there Python's ``str.strip``, ``\d`` and ``$`` mean what
+    Arrow's do); any other string goes through ``_cast`` itself. Parsing is pandas' in both.
+    """
+    arr = pa.array(values.to_numpy(dtype=object), type=pa.string())
+    ascii_mask = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
+    if not ascii_mask.all():
+        column = Column("timestamp_column", "timestamp")
+        fast_typed, fast_bad = _cast_timestamps(values[ascii_mask])
+        slow_typed, slow_bad = _cast(column, values[~ascii_mask])
+        typed = pd.concat([fast_typed, slow_typed]).reindex(values.index)
+        return typed, pd.concat([fast_bad, slow_bad]).reindex(values.index)
+    stripped = pc.utf8_trim(arr, characters=_ASCII_WHITESPACE)
+    ok = pc.match_substring_regex(stripped, f"^(?:{_TIMESTAMP_PATTERN})$")
+    zoned = pc.and_(ok, pc.match_substring_regex(stripped, _ZONE_PATTERN))
+    to_parse = pc.if_else(pc.and_(ok, pc.invert(zoned)), pc.replace_substring(stripped, "T", " "), None)
+    plain = pd.to_datetime(
+        pd.Series(to_parse.to_numpy(zero_copy_only=False), index=values.index, dtype=object),
+        format="ISO8601",
+        errors="coerce",
+    )
+    zoned_mask = pd.Series(zoned.to_numpy(zero_copy_only=False), index=values.index)
+    if zoned_mask.any():
+        text = pd.Series(pc.if_else(zoned, stripped, None).to_numpy(zero_copy_only=False), index=values.index)
+        utc = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
+        plain = plain.where(~zoned_mask, utc.astype(plain.dtype))
+    return plain, plain.isna()
+
+
+def _batch_sensitive(column: Column, values: pd.Series) -> bool:
+    """Would casting these values together give other results than casting each file alone?
+
+    pandas infers one dtype for a whole column: integers parsed as int64 or as float64 differ
+    above 2**53 (and in the sign of zero), and UTC-converted timestamps with fractions of a
+    second are cut to the resolution of the file's other timestamps. Such columns are cast file
+    by file, exactly as before; every other value is cast once however many files hold it.
+    """
+    if column.type in ("int", "float"):
+        digits = values.str.strip().str.fullmatch(r"[+-]?\d{16,}|-0+")
+        return bool(digits.fillna(False).any())
+    if column.type == "timestamp":
+        zoned_fraction = values.str.strip().str.contains(r"\.\d+(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+        return bool(zoned_fraction.fillna(False).any())
+    return False
+
+
 def _describe(value: object) -> str:
     text = str(value)
     return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+class _Coded:
+    """A column as codes into its distinct values (-1 where missing): every rule and cast runs
+    once per distinct value and is spread back to the rows by the codes."""
+
+    def __init__(self, values: pd.Series):
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+        self.codes = codes.astype(np.intp, copy=False)
+        self.uniques = pd.Series(uniques, dtype=object)
+
+    def blank_to_missing(self) -> None:
+        """Whitespace-only values count as missing."""
+        if len(self.uniques):
+            blank = (self.uniques.astype("string").str.strip() == "").to_numpy(dtype=bool, na_value=False)
+            if blank.any():
+                self.codes = np.where(self.rows(blank), -1, self.codes)
+
+    def ungroup(self) -> None:
+        """One entry per row, missing ones included (as None), so that a cast can run file by file
+        on exactly the values each file holds."""
+        values = np.full(len(self.codes), None, dtype=object)
+        present = self.codes >= 0
+        values[present] = self.uniques.to_numpy()[self.codes[present]]
+        self.uniques = pd.Series(values, dtype=object)
+        self.codes = np.arange(len(self.codes), dtype=np.intp)
+
+    def rows(self, mask: np.ndarray | pd.Series) -> np.ndarray:
+        """A per-distinct-value mask spread to rows (missing rows: False)."""
+        return np.append(np.asarray(mask, dtype=bool), False)[self.codes]
+
+    def expand(self, typed: pd.Series) -> pd.Series:
+        """Per-distinct-value typed values spread to rows (missing rows: NA of the type)."""
+        if typed.dtype == object:
+            out = np.full(len(self.codes), None, dtype=object)
+            present = self.codes >= 0
+            out[present] = typed.to_numpy()[self.codes[present]]
+            return pd.Series(out, dtype=object)
+        return pd.Series(typed.array.take(self.codes, allow_fill=True))
+
+
+def _cast_coded(column: Column, coded: _Coded, spans: list[FileSpan]) -> tuple[pd.Series, np.ndarray]:
+    """Typed values per distinct value (or per row, file by file, where batching would differ)."""
+    if column.type == "str":
+        return coded.uniques, np.zeros(len(coded.uniques), dtype=bool)
+    if _batch_sensitive(column, coded.uniques):
+        coded.ungroup()
+        row_file = np.repeat(np.arange(len(spans)), [s.stop - s.start for s in spans])
+        parts = [_cast(column, coded.uniques[row_file == f]) for f in range(len(spans))]
+        typed = pd.concat([t for t, _ in parts]).sort_index()
+        bad = pd.concat([b for _, b in parts]).sort_index()
+        return typed, bad.to_numpy(dtype=bool)
+    if column.type == "timestamp":
+        typed, bad = _cast_timestamps(coded.uniques)
+    else:
+        typed, bad = _cast(column, coded.uniques)
+    return typed, np.asarray(bad, dtype=bool)
 
 
 def validate(
@@ -111,53 +234,80 @@ def validate(
     loaded_at: dt.datetime,
     period: str | None = None,
     known_codes: Mapping[tuple[str, str], set[str]] | None = None,
+    files: list[FileSpan] | None = None,
 ) -> Validated:
     """Type ``records`` (strings) by the contract and collect every reason a row is refused.
 
     ``period`` is a monthly file's ``YYYY-MM``: dated records must fall inside it.
     ``known_codes`` maps (ref_entity, ref_column) to the service's codes; a missing entry
     means the service has no such reference and the rule is skipped.
+
+    ``files`` lets one call check several files of the same service at once: ``records`` holds
+    their rows one file after another, and each span gives its file's rows and period (which
+    then replaces ``period``). Every rule gives the same answer as checking each file alone;
+    duplicate keys are looked for within each file.
     """
     n = len(records)
-    reasons: list[list[str]] = [[] for _ in range(n)]
+    records = records.reset_index(drop=True)
+    if files is None:
+        files = [FileSpan(0, n, period, tuple(records.columns))]
+    row_file = np.repeat(np.arange(len(files)), [f.stop - f.start for f in files])
+    assert len(row_file) == n, "file spans must cover the records"
+    # Reasons per refused row, in the order the rules run (most rows have none).
+    reasons: dict[int, list[str]] = {}
 
-    def flag(mask: pd.Series | np.ndarray, message: str | pd.Series) -> None:
-        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
-        if isinstance(message, pd.Series):
-            for i in idx:
-                reasons[i].append(message.iloc[i])
-        else:
-            for i in idx:
-                reasons[i].append(message)
+    def flag(mask: pd.Series | np.ndarray, message: str | Callable[[int], str]) -> None:
+        for i in np.flatnonzero(np.asarray(mask, dtype=bool)).tolist():
+            reasons.setdefault(i, []).append(message if isinstance(message, str) else message(i))
 
-    # Normalise blanks: whitespace-only values count as missing.
-    frame = records.copy()
-    for c in entity.columns:
-        s = frame[c.name]
-        frame[c.name] = s.where(s.isna() | (s.astype("string").str.strip() != ""), None)
+    def per_value(coded: _Coded, describe: Callable[[object], str]) -> Callable[[int], str]:
+        cache: dict[int, str] = {}
+
+        def message(i: int) -> str:
+            code = int(coded.codes[i])
+            if code not in cache:
+                cache[code] = describe(coded.uniques.iat[code])
+            return cache[code]
+
+        return message
 
     typed: dict[str, pd.Series] = {}
+    typed_coded: dict[str, tuple[_Coded, pd.Series]] = {}
     for c in entity.columns:
-        s = frame[c.name]
+        coded = _Coded(records[c.name])
+        coded.blank_to_missing()
         if c.required or c.name in entity.key:
-            flag(s.isna(), f"column {c.name}: required value missing")
-        values, bad = _cast(c, s)
+            flag(coded.codes < 0, f"column {c.name}: required value missing")
+        values, bad = _cast_coded(c, coded, files)
+        raw = coded.uniques  # the value as received (after blank normalisation)
         if bad.any():
-            flag(bad, s.map(lambda v, c=c: f"column {c.name}: {_describe(v)} is not a valid {c.type}"))
+            invalid = per_value(coded, lambda v, c=c: f"column {c.name}: {_describe(v)} is not a valid {c.type}")
+            flag(coded.rows(bad), invalid)
         if c.allowed is not None:
             allowed = {a.lower() for a in c.allowed}
-            not_allowed = s.notna() & ~s.astype("string").str.strip().str.lower().isin(allowed).fillna(False)
+            not_allowed = (
+                raw.notna() & ~raw.astype("string").str.strip().str.lower().isin(allowed).fillna(False)
+            ).to_numpy(dtype=bool)
             if not_allowed.any():
-                flag(not_allowed, s.map(lambda v, c=c: f"column {c.name}: {_describe(v)} is not an allowed code"))
+                flag(
+                    coded.rows(not_allowed),
+                    per_value(coded, lambda v, c=c: f"column {c.name}: {_describe(v)} is not an allowed code"),
+                )
             values = values.where(~not_allowed, None)
         if c.minimum is not None or c.maximum is not None:
             numeric = pd.to_numeric(values, errors="coerce")
             lo = -np.inf if c.minimum is None else c.minimum
             hi = np.inf if c.maximum is None else c.maximum
-            out = numeric.notna() & ((numeric < lo) | (numeric > hi))
+            out = (numeric.notna() & ((numeric < lo) | (numeric > hi))).to_numpy(dtype=bool)
             if out.any():
-                flag(out, s.map(lambda v, c=c, lo=lo, hi=hi: f"column {c.name}: {_describe(v)} outside {lo:g}..{hi:g}"))
-        typed[c.name] = values
+                flag(
+                    coded.rows(out),
+                    per_value(
+                        coded, lambda v, c=c, lo=lo, hi=hi: f"column {c.name}: {_describe(v)} outside {lo:g}..{hi:g}"
+                    ),
+                )
+        typed_coded[c.name] = (coded, values)
+        typed[c.name] = coded.expand(values)
 
     # Timestamps in sequence (compared with the latest earlier non-null stage).
     if entity.sequence:
@@ -170,7 +320,9 @@ def validate(
                 if backwards.any():
                     flag(
                         backwards,
-                        running_name.map(lambda prev, name=name: f"timestamps out of sequence: {name} before {prev}"),
+                        lambda i,
+                        name=name,
+                        prev=running_name: f"timestamps out of sequence: {name} before {prev.iat[i]}",
                     )
                 later = current.notna() & (running.isna() | (current >= running))
                 running = current.where(later, running)
@@ -184,44 +336,45 @@ def validate(
         seconds = (pd.to_datetime(typed[end]) - pd.to_datetime(typed[start])).dt.total_seconds()
         out = seconds.notna() & ((seconds < lo) | (seconds > hi))
         if out.any():
-            flag(out, seconds.map(lambda v: f"elapsed {start} to {end} of {v:.0f} s outside {lo:g}..{hi:g} s"))
+            flag(out, lambda i: f"elapsed {start} to {end} of {seconds.iat[i]:.0f} s outside {lo:g}..{hi:g} s")
 
     # Dates: not after the load time, and inside a monthly file's period.
-    period_start = period_end = None
-    if period and entity.delivery == "monthly":
-        period_start = pd.Timestamp(f"{period}-01")
-        period_end = period_start + pd.offsets.MonthBegin(1)
     for name in entity.not_future:
         when = pd.to_datetime(typed[name])
         future = when.notna() & (when > pd.Timestamp(loaded_at))
         if future.any():
-            flag(
-                future,
-                when.map(lambda v, name=name: f"column {name}: {v:%Y-%m-%d} is in the future", na_action="ignore"),
-            )
-    if period_start is not None and entity.period_column:
-        name = entity.period_column
-        when = pd.to_datetime(typed[name])
-        outside = when.notna() & ((when < period_start) | (when >= period_end))
-        if outside.any():
-            flag(
-                outside,
-                when.map(
-                    lambda v, name=name: f"column {name}: {v:%Y-%m-%d} outside the file's period {period}",
-                    na_action="ignore",
-                ),
-            )
+            flag(future, lambda i, name=name, when=when: f"column {name}: {when.iat[i]:%Y-%m-%d} is in the future")
+    if entity.delivery == "monthly" and entity.period_column:
+        monthly = [f.period if f.period else None for f in files]
+        if any(monthly):
+            name = entity.period_column
+            when = pd.to_datetime(typed[name])
+            starts = [pd.Timestamp(f"{p}-01") if p else pd.NaT for p in monthly]
+            ends = [s + pd.offsets.MonthBegin(1) if p else pd.NaT for s, p in zip(starts, monthly, strict=True)]
+            period_start = pd.Series(pd.DatetimeIndex(starts).take(row_file)).astype(when.dtype)
+            period_end = pd.Series(pd.DatetimeIndex(ends).take(row_file)).astype(when.dtype)
+            checked = period_start.notna().to_numpy()
+            outside = when.notna() & checked & ((when < period_start) | (when >= period_end))
+            if outside.any():
+                flag(
+                    outside,
+                    lambda i, name=name, when=when: (
+                        f"column {name}: {when.iat[i]:%Y-%m-%d} outside the file's period {monthly[row_file[i]]}"
+                    ),
+                )
 
     for rule in entity.known_codes:
         codes = (known_codes or {}).get((rule.ref_entity, rule.ref_column))
         if codes is None:
             continue
-        s = typed[rule.column]
-        unknown = s.notna() & ~s.isin(codes)
+        coded, values = typed_coded[rule.column]
+        unknown = (values.notna() & ~values.isin(codes)).to_numpy(dtype=bool)
         if unknown.any():
             flag(
-                unknown,
-                s.map(lambda v, rule=rule: f"column {rule.column}: code {_describe(v)} not in {rule.ref_entity}"),
+                coded.rows(unknown),
+                lambda i, rule=rule, coded=coded, values=values: (
+                    f"column {rule.column}: code {_describe(values.iat[int(coded.codes[i])])} not in {rule.ref_entity}"
+                ),
             )
 
     # Pseudonymise before the duplicate check so stored keys are what we compare.
@@ -229,47 +382,69 @@ def validate(
     for c in entity.loaded_columns:
         values = typed[c.name]
         if c.pseudonymise:
-            values = values.map(lambda v: None if pd.isna(v) else pseudonymise(service_id, str(v).strip()))
+            coded, distinct = typed_coded[c.name]
+            hashed = distinct.map(lambda v: None if pd.isna(v) else pseudonymise(service_id, str(v).strip()))
+            values = coded.expand(hashed.astype(object))
         out_cols[stored_name(c)] = values
-    good_frame = pd.DataFrame(out_cols, index=frame.index)
-    good_frame[ROW_COLUMN] = frame[ROW_COLUMN].to_numpy()
+    good_frame = pd.DataFrame(out_cols)
+    good_frame[ROW_COLUMN] = records[ROW_COLUMN].to_numpy()
 
-    # Duplicate keys within the file: the first otherwise-valid occurrence is kept.
+    # Duplicate keys within a file: the first otherwise-valid occurrence is kept.
     key_cols = [stored_name(entity.column(k)) for k in entity.key]
-    clean_idx = np.flatnonzero([not r for r in reasons])
+    refused = np.zeros(n, dtype=bool)
+    refused[list(reasons)] = True
+    clean_idx = np.flatnonzero(~refused)
     if len(clean_idx):
         key_frame = good_frame.iloc[clean_idx][key_cols].astype("string").fillna("")
         keys = key_frame[key_cols[0]]
         for extra in key_cols[1:]:
             keys = keys + "|" + key_frame[extra]
-        dup = keys.duplicated(keep="first").to_numpy()
+        by_file = pd.DataFrame({"file": row_file[clean_idx], "key": keys.to_numpy()})
+        dup = by_file.duplicated(keep="first").to_numpy()
         if dup.any():
             source_rows = good_frame[ROW_COLUMN].to_numpy()[clean_idx]
-            first_at: dict[str, int] = {}
-            for pos, (key, is_dup) in enumerate(zip(keys.to_numpy(), dup, strict=True)):
-                if is_dup:
-                    reasons[clean_idx[pos]].append(f"duplicate key {key} (first at row {first_at[key]})")
-                else:
-                    first_at.setdefault(key, int(source_rows[pos]))
+            first_at = by_file.assign(row=source_rows).groupby(["file", "key"], sort=False)["row"].transform("first")
+            for pos in np.flatnonzero(dup).tolist():
+                reasons.setdefault(int(clean_idx[pos]), []).append(
+                    f"duplicate key {by_file['key'].iat[pos]} (first at row {int(first_at.iat[pos])})"
+                )
 
-    bad = np.array([bool(r) for r in reasons], dtype=bool)
-    raw_texts = _raw_texts(entity, records.loc[bad], service_id, pseudonymise)
+    bad_rows = np.array(sorted(reasons), dtype=np.intp)
+    bad = np.zeros(n, dtype=bool)
+    bad[bad_rows] = True
+    raw_texts = _raw_texts(entity, records, bad_rows, row_file, files, service_id, pseudonymise)
     return Validated(
         good=good_frame.loc[~bad].reset_index(drop=True),
-        rejected_rows=records.loc[bad, ROW_COLUMN].to_numpy(),
-        reasons=["; ".join(r) for r, b in zip(reasons, bad, strict=True) if b],
+        rejected_rows=records[ROW_COLUMN].to_numpy()[bad_rows],
+        reasons=["; ".join(reasons[i]) for i in bad_rows.tolist()],
         raw_texts=raw_texts,
+        good_files=row_file[~bad],
+        rejected_files=row_file[bad_rows],
     )
 
 
-def _raw_texts(entity: Entity, rows: pd.DataFrame, service_id: str, pseudonymise: Pseudonymiser) -> list[str]:
-    """The quarantined row as received, minus personal data (names redacted, ids pseudonymised)."""
+def _raw_texts(
+    entity: Entity,
+    records: pd.DataFrame,
+    rows: np.ndarray,
+    row_file: np.ndarray,
+    files: list[FileSpan],
+    service_id: str,
+    pseudonymise: Pseudonymiser,
+) -> list[str]:
+    """The quarantined row as received, minus personal data (names redacted, ids pseudonymised);
+    its fields in the order of its own file's columns."""
     personal = {c.name for c in entity.columns if c.personal}
     hashed = {c.name for c in entity.columns if c.pseudonymise}
     texts = []
-    for record in rows.drop(columns=[ROW_COLUMN]).to_dict(orient="records"):
+    picked = records.iloc[rows]
+    for i, record in zip(rows.tolist(), picked.to_dict(orient="records"), strict=True):
+        order = files[row_file[i]].columns or tuple(records.columns)
         safe = {}
-        for k, v in record.items():
+        for k in order:
+            if k == ROW_COLUMN:
+                continue
+            v = record[k]
             if k in personal and not pd.isna(v):
                 v = REDACTED
             elif k in hashed and not pd.isna(v):
