@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from orchestration.ingestion.contracts import ENTITIES, Entity, entities_for
@@ -24,7 +25,7 @@ from orchestration.ingestion.readers import (
     parse_file_name,
     read_entity_file,
 )
-from orchestration.ingestion.validate import Pseudonymiser, stored_name, validate
+from orchestration.ingestion.validate import FileSpan, Pseudonymiser, stored_name, validate
 from orchestration.warehouse import ensure_audit_schema, scalar
 
 DUCKDB_TYPES = {
@@ -203,32 +204,293 @@ def _previous(con: duckdb.DuckDBPyConnection, entity: Entity, sha: str) -> str |
     )
 
 
+def _previous_statuses(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[str, str]:
+    """The latest status logged for each file hash of ``entity`` (what ``_previous`` gives, for all)."""
+    rows = con.execute(
+        "select file_sha256, arg_max(status, batch_id) from audit.ingestion_log where raw_table = ? group by 1",
+        [entity.table],
+    ).fetchall()
+    return dict(rows)
+
+
 def _next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(scalar(con, "select coalesce(max(batch_id), 0) + 1 from audit.ingestion_log"))
 
 
+@dataclass
+class _Delivery:
+    """One landed file, read and schema-checked, waiting to be loaded with its neighbours."""
+
+    file_name: str
+    sha: str
+    file_bytes: int
+    service_id: str | None
+    delivery_key: str
+    period: str | None
+    revision: int
+    result: ReadResult | None
+    schema_error: str | None
+    batch_id: int = 0
+
+    @property
+    def rank(self) -> tuple[str, int, int]:
+        """Which delivery of a month (or snapshot) is current: as ``raw_current`` orders them."""
+        return (self.period or "", self.revision, self.batch_id)
+
+
 def _cross_file_duplicates(
-    con: duckdb.DuckDBPyConnection, entity: Entity, good: pd.DataFrame, service_id: str, delivery_key: str
-) -> pd.Series:
-    """Keys already current in another delivery of the same service (e.g. another month)."""
-    key_cols = [stored_name(entity.column(k)) for k in entity.key]
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    good: pd.DataFrame,
+    good_files: np.ndarray,
+    deliveries: list[_Delivery],
+) -> dict[int, str]:
+    """Good rows whose key is already current in another delivery of the same service.
+
+    Returns {position in ``good``: the file it was already loaded from}. The deliveries are
+    judged in load order as if each were committed before the next is checked: a row counts
+    against a delivery that is current at that moment (``raw_current``'s rule: latest period,
+    then revision, then batch), whether that delivery was loaded earlier or earlier in this
+    batch, and a batch's delivery that loads rows can supersede one before it.
+    """
     if good.empty:
-        return pd.Series([], dtype=object)
-    con.register("_incoming_keys", good[key_cols + [ROW_COLUMN]])
+        return {}
+    service_id = deliveries[0].service_id or ""
+    key_cols = [stored_name(entity.column(k)) for k in entity.key]
+
+    # Deliveries already in the warehouse: which of each month's is current, and their rows
+    # that share a key with an incoming row.
+    current: dict[str, tuple[tuple[str, int, int], str]] = {}
+    for dkey, period, revision, batch_id, source in con.execute(
+        f"select _delivery_key, _period, _revision, _batch_id, any_value(_source_file) from raw.{entity.table} "
+        "where service_id = ? group by all",
+        [service_id],
+    ).fetchall():
+        rank = (period or "", revision or 0, batch_id)
+        if dkey not in current or rank > current[dkey][0]:
+            current[dkey] = (rank, source)
+    stored: dict[int, list[tuple[str, tuple[str, int, int], str]]] = {}
+    if current:
+        incoming = good[key_cols].copy()
+        incoming["_pos"] = np.arange(len(good))
+        con.register("_incoming_keys", incoming)
+        try:
+            join = " and ".join(f'r."{k}" = i."{k}"' for k in key_cols)
+            for pos, dkey, period, revision, batch_id, source in con.execute(
+                f"""
+                select i._pos, r._delivery_key, r._period, r._revision, r._batch_id, r._source_file
+                from _incoming_keys i join raw.{entity.table} r on {join}
+                where r.service_id = ?
+                """,
+                [service_id],
+            ).fetchall():
+                stored.setdefault(pos, []).append((dkey, (period or "", revision or 0, batch_id), source))
+        finally:
+            con.unregister("_incoming_keys")
+
+    # Keys that more than one incoming delivery holds: only these can clash inside the batch.
+    key_text = good[key_cols].astype("string").fillna("")
+    keys = key_text[key_cols[0]]
+    for extra in key_cols[1:]:
+        keys = keys + "\x1f" + key_text[extra]
+    shared = pd.DataFrame({"file": good_files, "key": keys.to_numpy()}).drop_duplicates()
+    shared_keys = set(shared.loc[shared.duplicated("key", keep=False), "key"])
+    key_values = keys.to_numpy()
+
+    duplicates: dict[int, str] = {}
+    batch_keys: dict[str, set[str]] = {}  # delivery key -> its current in-batch delivery's shared keys
+    holders: dict[str, set[str]] = {}  # shared key -> delivery keys whose current delivery holds it
+    bounds = np.searchsorted(good_files, np.arange(len(deliveries) + 1))
+    for f, d in enumerate(deliveries):
+        positions = range(bounds[f], bounds[f + 1])
+        loaded: list[int] = []
+        for pos in positions:
+            other = None
+            for dkey, rank, source in stored.get(pos, ()):
+                if dkey != d.delivery_key and current.get(dkey, (None,))[0] == rank:
+                    other = source
+                    break
+            if other is None and key_values[pos] in shared_keys:
+                for dkey in holders.get(key_values[pos], ()):
+                    if dkey != d.delivery_key:
+                        other = current[dkey][1]
+                        break
+            if other is None:
+                loaded.append(pos)
+            else:
+                duplicates[pos] = other
+        if loaded and (d.delivery_key not in current or d.rank > current[d.delivery_key][0]):
+            for key in batch_keys.pop(d.delivery_key, ()):
+                holders[key].discard(d.delivery_key)
+            current[d.delivery_key] = (d.rank, d.file_name)
+            mine = {key_values[pos] for pos in loaded if key_values[pos] in shared_keys}
+            batch_keys[d.delivery_key] = mine
+            for key in mine:
+                holders.setdefault(key, set()).add(d.delivery_key)
+    return duplicates
+
+
+def _load_deliveries(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    deliveries: list[_Delivery],
+    *,
+    pseudonymise: Pseudonymiser,
+    run_id: str,
+) -> list[FileOutcome]:
+    """Validate several files of one service and write their rows, quarantine and log rows.
+
+    Each file keeps its own batch id, log row and counts, exactly as if loaded alone and in
+    this order; they are checked together and written in one transaction.
+    """
+    started = dt.datetime.now()
+    first_batch = _next_batch_id(con)
+    for i, d in enumerate(deliveries):
+        d.batch_id = first_batch + i
+    service_id = deliveries[0].service_id
+    assert all(d.service_id == service_id for d in deliveries)
+
+    quarantine: list[list[tuple[int | None, str, str]]] = [[] for _ in deliveries]
+    status = ["loaded"] * len(deliveries)
+    message = [""] * len(deliveries)
+    checked_files: list[int] = []
+    for i, d in enumerate(deliveries):
+        result = d.result
+        if result is not None and d.schema_error is None:
+            d.schema_error = schema_difference(entity, result.columns)
+        if d.schema_error:
+            # The whole file is refused; its rows go to quarantine so the count still reconciles.
+            status[i], message[i] = "rejected", d.schema_error
+            if result is not None:
+                reason = f"file rejected: {d.schema_error}"
+                quarantine[i] += [(int(r), reason, "") for r in result.records[ROW_COLUMN]]
+                quarantine[i] += [(m.row, reason, "") for m in result.malformed]
+        else:
+            assert result is not None
+            # A malformed row cannot be split into fields, so where the contract holds personal data
+            # its text is withheld rather than risk a name reaching the warehouse.
+            personal = any(c.personal or c.pseudonymise for c in entity.columns)
+            quarantine[i] += [
+                (m.row, f"malformed row: {m.reason}", "[withheld: may hold personal data]" if personal else m.raw_text)
+                for m in result.malformed
+            ]
+            checked_files.append(i)
+
+    good = pd.DataFrame()
+    good_delivery = np.array([], dtype=np.intp)
+    if checked_files:
+        spans, frames, position = [], [], 0
+        for i in checked_files:
+            records = deliveries[i].result.records  # type: ignore[union-attr]
+            spans.append(FileSpan(position, position + len(records), deliveries[i].period, tuple(records.columns)))
+            frames.append(records)
+            position += len(records)
+        records = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        checked = validate(
+            entity,
+            records,
+            service_id=service_id or "",
+            pseudonymise=pseudonymise,
+            loaded_at=started,
+            known_codes=known_codes_for(con, entity, service_id or ""),
+            files=spans,
+        )
+        to_delivery = np.array(checked_files, dtype=np.intp)
+        for f, r, reason, text in zip(
+            to_delivery[checked.rejected_files], checked.rejected_rows, checked.reasons, checked.raw_texts, strict=True
+        ):
+            quarantine[f].append((int(r), reason, text))
+        good = checked.good
+        good_delivery = to_delivery[checked.good_files]
+        dups = _cross_file_duplicates(con, entity, good, good_delivery, deliveries)
+        if dups:
+            key_cols = [stored_name(entity.column(k)) for k in entity.key]
+            for pos in sorted(dups):
+                key = "|".join(str(good[k].iat[pos]) for k in key_cols)
+                quarantine[good_delivery[pos]].append(
+                    (int(good[ROW_COLUMN].iat[pos]), f"duplicate key {key} already loaded from {dups[pos]}", "")
+                )
+            keep = np.ones(len(good), dtype=bool)
+            keep[list(dups)] = False
+            good, good_delivery = good.loc[keep].reset_index(drop=True), good_delivery[keep]
+
+    loaded = np.bincount(good_delivery, minlength=len(deliveries))
+    received = [d.result.rows_received if d.result else 0 for d in deliveries]
+    for i, d in enumerate(deliveries):
+        if received[i] != loaded[i] + len(quarantine[i]):
+            raise AssertionError(
+                f"{d.file_name}: reconciliation failed: received {received[i]}, loaded {loaded[i]}, "
+                f"quarantined {len(quarantine[i])}"
+            )
+    finished = dt.datetime.now()
+    con.execute("begin transaction")
     try:
-        join = " and ".join(f'r."{k}" = i."{k}"' for k in key_cols)
-        hits = con.execute(
-            f"""
-            select i.{ROW_COLUMN}, any_value(r._source_file) as other_file
-            from _incoming_keys i join raw_current.{entity.table} r on {join}
-            where r.service_id = ? and r._delivery_key <> ?
-            group by i.{ROW_COLUMN}
-            """,
-            [service_id, delivery_key],
-        ).df()
-    finally:
-        con.unregister("_incoming_keys")
-    return pd.Series(hits["other_file"].to_numpy(), index=hits[ROW_COLUMN].to_numpy(), dtype=object)
+        if len(good):
+            frame = good
+            if service_id is not None or "service_id" not in frame.columns:
+                frame["service_id"] = service_id
+
+            def lineage(values: list) -> np.ndarray:
+                return np.asarray(values, dtype=object)[good_delivery]
+
+            frame["_source_file"] = lineage([d.file_name for d in deliveries])
+            frame["_file_sha256"] = lineage([d.sha for d in deliveries])
+            frame["_batch_id"] = np.array([d.batch_id for d in deliveries], dtype=np.int64)[good_delivery]
+            frame["_loaded_at"] = started
+            frame["_delivery_key"] = lineage([d.delivery_key for d in deliveries])
+            frame["_period"] = lineage([d.period or "" for d in deliveries])
+            frame["_revision"] = np.array([d.revision for d in deliveries], dtype=np.int64)[good_delivery]
+            con.register("_incoming", frame)
+            con.execute(f"insert into raw.{entity.table} by name select * from _incoming")
+            con.unregister("_incoming")
+        rows = [(i, *q) for i, file_rows in enumerate(quarantine) for q in file_rows]
+        if rows:
+            q = pd.DataFrame(rows, columns=["_delivery", "row_number", "reason", "raw_text"])
+            which = q.pop("_delivery").to_numpy()
+            q["batch_id"] = np.array([d.batch_id for d in deliveries], dtype=np.int64)[which]
+            q["system"], q["entity"] = entity.system, entity.entity
+            q["service_id"] = service_id
+            q["file_name"] = np.asarray([d.file_name for d in deliveries], dtype=object)[which]
+            q["quarantined_at"] = finished
+            con.register("_quarantine", q)
+            con.execute("insert into audit.quarantine by name select * from _quarantine")
+            con.unregister("_quarantine")
+        con.executemany(
+            "insert into audit.ingestion_log values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                [
+                    d.batch_id,
+                    run_id,
+                    entity.system,
+                    entity.entity,
+                    entity.table,
+                    service_id,
+                    d.file_name,
+                    d.sha,
+                    d.file_bytes,
+                    d.result.encoding if d.result else None,
+                    d.period,
+                    d.revision,
+                    received[i],
+                    int(loaded[i]),
+                    len(quarantine[i]),
+                    status[i],
+                    message[i],
+                    "; ".join(d.result.warnings) if d.result else "",
+                    started,
+                    finished,
+                ]
+                for i, d in enumerate(deliveries)
+            ],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return [
+        FileOutcome(entity.table, d.file_name, status[i], received[i], int(loaded[i]), len(quarantine[i]), message[i])
+        for i, d in enumerate(deliveries)
+    ]
 
 
 def load_result(
@@ -248,116 +510,10 @@ def load_result(
     schema_error: str | None = None,
 ) -> FileOutcome:
     """Validate one file's rows and write them, its quarantine and its log row in one transaction."""
-    started = dt.datetime.now()
-    batch_id = _next_batch_id(con)
     ensure_raw_table(con, entity)
-    status, message = "loaded", ""
-    warnings = "; ".join(result.warnings) if result else ""
-    quarantine: list[tuple[int | None, str, str]] = []
-    good = pd.DataFrame()
-    received = result.rows_received if result else 0
-
-    if result is not None and schema_error is None:
-        schema_error = schema_difference(entity, result.columns)
-    if schema_error:
-        # The whole file is refused; its rows go to quarantine so the count still reconciles.
-        status, message = "rejected", schema_error
-        if result is not None:
-            quarantine += [(int(r), f"file rejected: {schema_error}", "") for r in result.records[ROW_COLUMN]]
-            quarantine += [(m.row, f"file rejected: {schema_error}", "") for m in result.malformed]
-    else:
-        assert result is not None
-        # A malformed row cannot be split into fields, so where the contract holds personal data
-        # its text is withheld rather than risk a name reaching the warehouse.
-        personal = any(c.personal or c.pseudonymise for c in entity.columns)
-        quarantine += [
-            (m.row, f"malformed row: {m.reason}", "[withheld: may hold personal data]" if personal else m.raw_text)
-            for m in result.malformed
-        ]
-        checked = validate(
-            entity,
-            result.records,
-            service_id=service_id or "",
-            pseudonymise=pseudonymise,
-            loaded_at=started,
-            period=period,
-            known_codes=known_codes_for(con, entity, service_id or ""),
-        )
-        quarantine += [
-            (int(r), reason, text)
-            for r, reason, text in zip(checked.rejected_rows, checked.reasons, checked.raw_texts, strict=True)
-        ]
-        good = checked.good
-        dups = _cross_file_duplicates(con, entity, good, service_id or "", delivery_key)
-        if len(dups):
-            is_dup = good[ROW_COLUMN].isin(dups.index)
-            key_cols = [stored_name(entity.column(k)) for k in entity.key]
-            for _, row in good.loc[is_dup].iterrows():
-                key = "|".join(str(row[k]) for k in key_cols)
-                quarantine.append(
-                    (int(row[ROW_COLUMN]), f"duplicate key {key} already loaded from {dups[row[ROW_COLUMN]]}", "")
-                )
-            good = good.loc[~is_dup]
-
-    loaded = len(good)
-    if received != loaded + len(quarantine):
-        raise AssertionError(
-            f"{file_name}: reconciliation failed: received {received}, loaded {loaded}, quarantined {len(quarantine)}"
-        )
-    finished = dt.datetime.now()
-    con.execute("begin transaction")
-    try:
-        if loaded:
-            frame = good.copy()
-            if service_id is not None or "service_id" not in frame.columns:
-                frame["service_id"] = service_id
-            frame["_source_file"] = file_name
-            frame["_file_sha256"] = sha
-            frame["_batch_id"] = batch_id
-            frame["_loaded_at"] = started
-            frame["_delivery_key"] = delivery_key
-            frame["_period"] = period or ""
-            frame["_revision"] = revision
-            con.register("_incoming", frame)
-            con.execute(f"insert into raw.{entity.table} by name select * from _incoming")
-            con.unregister("_incoming")
-        if quarantine:
-            q = pd.DataFrame(quarantine, columns=["row_number", "reason", "raw_text"])
-            q["batch_id"], q["system"], q["entity"] = batch_id, entity.system, entity.entity
-            q["service_id"], q["file_name"], q["quarantined_at"] = service_id, file_name, finished
-            con.register("_quarantine", q)
-            con.execute("insert into audit.quarantine by name select * from _quarantine")
-            con.unregister("_quarantine")
-        con.execute(
-            "insert into audit.ingestion_log values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                batch_id,
-                run_id,
-                entity.system,
-                entity.entity,
-                entity.table,
-                service_id,
-                file_name,
-                sha,
-                file_bytes,
-                result.encoding if result else None,
-                period,
-                revision,
-                received,
-                loaded,
-                len(quarantine),
-                status,
-                message,
-                warnings,
-                started,
-                finished,
-            ],
-        )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    return FileOutcome(entity.table, file_name, status, received, loaded, len(quarantine), message)
+    delivery = _Delivery(file_name, sha, file_bytes, service_id, delivery_key, period, revision, result, schema_error)
+    (outcome,) = _load_deliveries(con, entity, [delivery], pseudonymise=pseudonymise, run_id=run_id)
+    return outcome
 
 
 def landed_files(landing_dir: Path, entity: Entity) -> list[tuple[Path, str, str, int]]:
@@ -374,53 +530,72 @@ def landed_files(landing_dir: Path, entity: Entity) -> list[tuple[Path, str, str
     return sorted(found, key=lambda f: (f[1], f[2], f[3], f[0].name))
 
 
+# Files of one service are loaded together until about this many rows are waiting (memory).
+BATCH_ROWS = 200_000
+
+
 def ingest_entity(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
     landing_dir: Path,
     pseudonymise: Pseudonymiser,
     run_id: str | None = None,
+    *,
+    batch_rows: int = BATCH_ROWS,
 ) -> IngestReport:
-    """Load every new landed file for ``entity``; files already loaded (same hash) are skipped."""
+    """Load every new landed file for ``entity``; files already loaded (same hash) are skipped.
+
+    Files are read one at a time but validated and written a service at a time (at most about
+    ``batch_rows`` rows together), with results identical to loading them one by one in order:
+    one log row, batch id and set of counts per file.
+    """
     ensure_audit_schema(con)
     ensure_raw_table(con, entity)
     run_id = run_id or uuid.uuid4().hex
-    report = IngestReport()
+    outcomes: list[FileOutcome | None] = []
+    previous = _previous_statuses(con, entity)
+    pending: list[tuple[int, _Delivery]] = []
+    pending_rows = 0
+
+    def flush() -> None:
+        nonlocal pending_rows
+        if pending:
+            loaded = _load_deliveries(con, entity, [d for _, d in pending], pseudonymise=pseudonymise, run_id=run_id)
+            for (slot, _), outcome in zip(pending, loaded, strict=True):
+                outcomes[slot] = outcome
+        pending.clear()
+        pending_rows = 0
+
     for path, service_id, period, revision in landed_files(landing_dir, entity):
+        if pending and (pending[0][1].service_id != service_id or pending_rows >= batch_rows):
+            flush()
         rel = path.relative_to(landing_dir).as_posix()
-        sha = sha256_file(path)
-        previous = _previous(con, entity, sha)
-        if previous == "loaded":
-            report.outcomes.append(FileOutcome(entity.table, rel, "skipped"))
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        if previous.get(sha) == "loaded":
+            outcomes.append(FileOutcome(entity.table, rel, "skipped"))
             continue
         delivery_key = entity.stem if entity.delivery == "snapshot" else f"{entity.stem}_{period}"
         try:
-            result, error = read_entity_file(entity, path), None
+            result, error = read_entity_file(entity, path, data), None
         except SchemaError as exc:
             result, error = None, str(exc)
         if error is None and result is not None:
             error = schema_difference(entity, result.columns)
-        if previous == "rejected" and error:
+        if previous.get(sha) == "rejected" and error:
             # Logged and quarantined once already: keep failing, without a second log row,
             # until the file (or the contract) is fixed; then it loads like a new file.
-            report.outcomes.append(FileOutcome(entity.table, rel, "rejected", message=f"{error} (rejected earlier)"))
+            outcomes.append(FileOutcome(entity.table, rel, "rejected", message=f"{error} (rejected earlier)"))
             continue
-        outcome = load_result(
-            con,
-            entity,
-            result,
-            file_name=rel,
-            sha=sha,
-            file_bytes=path.stat().st_size,
-            service_id=service_id,
-            delivery_key=delivery_key,
-            period=period,
-            revision=revision,
-            pseudonymise=pseudonymise,
-            run_id=run_id,
-            schema_error=error,
+        previous[sha] = "rejected" if error else "loaded"
+        pending.append(
+            (len(outcomes), _Delivery(rel, sha, len(data), service_id, delivery_key, period, revision, result, error))
         )
-        report.outcomes.append(outcome)
+        outcomes.append(None)
+        pending_rows += result.rows_received if result else 0
+    flush()
+    report = IngestReport()
+    report.outcomes = [o for o in outcomes if o is not None]
     return report
 
 
