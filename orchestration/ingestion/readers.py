@@ -7,13 +7,19 @@ later, in one place (``validate.py``).
 
 from __future__ import annotations
 
+import contextvars
 import csv
+import hashlib
 import io
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from orchestration.ingestion.contracts import Entity
@@ -70,8 +76,10 @@ def _column_frame(columns: list[str], values: list[list[str | None]], row_number
     """Like ``_frame`` but from one list per column, which is much cheaper to build than from rows."""
     if not row_numbers:
         return _frame(columns, [], [])
-    df = pd.DataFrame({i: pd.Series(v, dtype=object) for i, v in enumerate(values)})
-    df.columns = columns  # a header may repeat a name; keep it as found
+    cells = np.empty((len(row_numbers), len(columns)), dtype=object)
+    for i, v in enumerate(values):
+        cells[:, i] = v
+    df = pd.DataFrame(cells, columns=columns, dtype=object, copy=False)
     df[ROW_COLUMN] = pd.Series(row_numbers, dtype="int64")
     return df
 
@@ -170,15 +178,47 @@ def _scalar_column(values: list[object]) -> list[str | None]:
     return [(v or None) if type(v) is str else _scalar(v) for v in values]
 
 
+# Workbooks kept open by ``shared_workbooks`` (None outside it), by path and content.
+_open_workbooks: contextvars.ContextVar[dict[tuple[str, bytes], Any] | None] = contextvars.ContextVar(
+    "_open_workbooks", default=None
+)
+
+
+@contextmanager
+def shared_workbooks() -> Iterator[None]:
+    """Inside this block a workbook is opened once for all the sheets read from it.
+
+    One extract often holds several entities (the HR workbook has three sheets), and opening a
+    workbook is a large part of reading one sheet: openpyxl scans every sheet as it opens.
+    """
+    cache: dict[tuple[str, bytes], Any] = {}
+    token = _open_workbooks.set(cache)
+    try:
+        yield
+    finally:
+        _open_workbooks.reset(token)
+        for wb in cache.values():
+            wb.close()
+
+
 def read_xlsx_sheet(path: Path, sheet: str, data: bytes | None = None) -> ReadResult:
     """One worksheet; the first row is the header, row numbers are sheet rows (header = 1).
 
-    openpyxl is slow (roughly 15k cells a second here); acceptable for the few snapshot
-    workbooks, but keep high-volume sources out of XLSX.
+    openpyxl is slow (a few thousand rows a second here, and it reads each sheet twice because
+    these workbooks carry no dimension record); acceptable for the few snapshot workbooks, but
+    keep high-volume sources out of XLSX.
     """
     from openpyxl import load_workbook
 
-    wb = load_workbook(path if data is None else io.BytesIO(data), read_only=True, data_only=True)
+    cache = _open_workbooks.get()
+    if data is None and cache is not None:
+        data = path.read_bytes()
+    key = (str(path), hashlib.sha256(data).digest()) if cache is not None and data is not None else None
+    wb = cache.get(key) if cache is not None and key is not None else None
+    if wb is None:
+        wb = load_workbook(path if data is None else io.BytesIO(data), read_only=True, data_only=True)
+        if cache is not None and key is not None:
+            cache[key] = wb
     try:
         if sheet not in wb.sheetnames:
             raise SchemaError(f"{path.name}: worksheet {sheet!r} not found (sheets: {', '.join(wb.sheetnames)})")
@@ -206,7 +246,8 @@ def read_xlsx_sheet(path: Path, sheet: str, data: bytes | None = None) -> ReadRe
             rows.append(cells)
             numbers.append(number)
     finally:
-        wb.close()
+        if key is None:
+            wb.close()
     return ReadResult(header, _frame(header, rows, numbers))
 
 
