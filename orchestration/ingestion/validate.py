@@ -158,8 +158,12 @@ def _batch_sensitive(column: Column, values: pd.Series) -> bool:
         digits = values.str.strip().str.fullmatch(r"[+-]?\d{16,}|-0+")
         return bool(digits.fillna(False).any())
     if column.type == "timestamp":
-        zoned_fraction = values.str.strip().str.contains(r"\.\d+(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
-        return bool(zoned_fraction.fillna(False).any())
+        # Tested with Arrow on ASCII values; any other value counts as sensitive (rare, and safe).
+        arr = pa.array(values.to_numpy(dtype=object), type=pa.string())
+        if pc.all(pc.string_is_ascii(arr)).as_py() is False:
+            return True
+        stripped = pc.utf8_trim(arr, characters=_ASCII_WHITESPACE)
+        return bool(pc.any(pc.match_substring_regex(stripped, r"\.\d+(?:Z|[+-]\d{2}:?\d{2})$")).as_py())
     return False
 
 
