@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from orchestration.ingestion.contracts import ENTITIES, Entity, entities_for
 from orchestration.ingestion.readers import (
@@ -24,6 +25,7 @@ from orchestration.ingestion.readers import (
     SchemaError,
     parse_file_name,
     read_entity_file,
+    shared_workbooks,
 )
 from orchestration.ingestion.validate import FileSpan, Pseudonymiser, stored_name, validate
 from orchestration.warehouse import ensure_audit_schema, scalar
@@ -215,6 +217,33 @@ def _previous_statuses(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[s
 
 def _next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(scalar(con, "select coalesce(max(batch_id), 0) + 1 from audit.ingestion_log"))
+
+
+# audit.ingestion_log's columns, for writing a batch's log rows in one statement.
+_LOG_SCHEMA = pa.schema(
+    [
+        ("batch_id", pa.int64()),
+        ("run_id", pa.string()),
+        ("system", pa.string()),
+        ("entity", pa.string()),
+        ("raw_table", pa.string()),
+        ("service_id", pa.string()),
+        ("file_name", pa.string()),
+        ("file_sha256", pa.string()),
+        ("file_bytes", pa.int64()),
+        ("encoding", pa.string()),
+        ("period", pa.string()),
+        ("revision", pa.int32()),
+        ("rows_received", pa.int64()),
+        ("rows_loaded", pa.int64()),
+        ("rows_quarantined", pa.int64()),
+        ("status", pa.string()),
+        ("message", pa.string()),
+        ("warnings", pa.string()),
+        ("started_at", pa.timestamp("us")),
+        ("finished_at", pa.timestamp("us")),
+    ]
+)
 
 
 @dataclass
@@ -455,34 +484,34 @@ def _load_deliveries(
             con.register("_quarantine", q)
             con.execute("insert into audit.quarantine by name select * from _quarantine")
             con.unregister("_quarantine")
-        con.executemany(
-            "insert into audit.ingestion_log values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                [
-                    d.batch_id,
-                    run_id,
-                    entity.system,
-                    entity.entity,
-                    entity.table,
-                    service_id,
-                    d.file_name,
-                    d.sha,
-                    d.file_bytes,
-                    d.result.encoding if d.result else None,
-                    d.period,
-                    d.revision,
-                    received[i],
-                    int(loaded[i]),
-                    len(quarantine[i]),
-                    status[i],
-                    message[i],
-                    "; ".join(d.result.warnings) if d.result else "",
-                    started,
-                    finished,
-                ]
-                for i, d in enumerate(deliveries)
-            ],
+        log = pa.table(
+            {
+                "batch_id": [d.batch_id for d in deliveries],
+                "run_id": [run_id] * len(deliveries),
+                "system": [entity.system] * len(deliveries),
+                "entity": [entity.entity] * len(deliveries),
+                "raw_table": [entity.table] * len(deliveries),
+                "service_id": [service_id] * len(deliveries),
+                "file_name": [d.file_name for d in deliveries],
+                "file_sha256": [d.sha for d in deliveries],
+                "file_bytes": [d.file_bytes for d in deliveries],
+                "encoding": [d.result.encoding if d.result else None for d in deliveries],
+                "period": [d.period for d in deliveries],
+                "revision": [d.revision for d in deliveries],
+                "rows_received": received,
+                "rows_loaded": [int(n) for n in loaded],
+                "rows_quarantined": [len(q) for q in quarantine],
+                "status": status,
+                "message": message,
+                "warnings": ["; ".join(d.result.warnings) if d.result else "" for d in deliveries],
+                "started_at": [started] * len(deliveries),
+                "finished_at": [finished] * len(deliveries),
+            },
+            schema=_LOG_SCHEMA,
         )
+        con.register("_log", log)
+        con.execute("insert into audit.ingestion_log by name select * from _log")
+        con.unregister("_log")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -607,8 +636,9 @@ def ingest_system(
     run_id: str | None = None,
 ) -> IngestReport:
     report = IngestReport()
-    for entity in entities_for(system):
-        report.outcomes += ingest_entity(con, entity, landing_dir, pseudonymise, run_id).outcomes
+    with shared_workbooks():  # the HR extract's three sheets come from one workbook
+        for entity in entities_for(system):
+            report.outcomes += ingest_entity(con, entity, landing_dir, pseudonymise, run_id).outcomes
     return report
 
 
