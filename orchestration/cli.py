@@ -44,10 +44,11 @@ def dagster_home(settings: Settings) -> Path:
     return home
 
 
-def cmd_pipeline(settings: Settings, job_name: str | None = None) -> int:
+def cmd_pipeline(settings: Settings, job_name: str | None = None, full: bool | None = None) -> int:
     import dagster as dg
 
     from orchestration.definitions import PIPELINE_JOB, build_definitions
+    from orchestration.partitions import execute
 
     if settings.real_data_dir is None:
         if settings.require_real_data:
@@ -58,7 +59,7 @@ def cmd_pipeline(settings: Settings, job_name: str | None = None) -> int:
     defs = build_definitions(settings)
     job = defs.resolve_job_def(job_name or PIPELINE_JOB)
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = execute(job, instance, settings, full)
     failed = [e for e in result.all_events if e.is_step_failure]
     for event in failed:
         error = event.step_failure_data.error
@@ -94,13 +95,20 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--force", action="store_true", help="generate even if files exist")
     run = sub.add_parser("pipeline", help="run the whole pipeline in-process; non-zero exit on failure")
     run.add_argument("--job", default=None)
+    run.add_argument(
+        "--full",
+        action="store_true",
+        default=None,
+        help="run every month up to GT_AS_OF's close (the default only when there is no warehouse yet); "
+        "otherwise the run closes the last complete month before GT_AS_OF (and any re-delivered month)",
+    )
     sub.add_parser("summary", help="print the ingestion reconciliation per system")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "demo-data":
         return cmd_demo_data(settings, args.force)
     if args.command == "pipeline":
-        return cmd_pipeline(settings, args.job)
+        return cmd_pipeline(settings, args.job, args.full)
     print_summary(settings)
     return 0
 

@@ -2,8 +2,10 @@
 
 import dagster as dg
 
+from orchestration.close_asset import monthly_deliveries
 from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.ingestion.assets import INGESTION_ASSETS
+from orchestration.partitions import close_month
 from orchestration.publish_asset import build_publish_asset
 from orchestration.quality import build_mart_quality_gate, build_raw_quality_gate
 from orchestration.resources import WarehouseResource
@@ -22,7 +24,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     raw_gate = build_raw_quality_gate(raw_keys)
     mart_gate = build_mart_quality_gate(mart_keys)
     publish = build_publish_asset([*raw_keys, *dbt.keys, mart_gate.key])
-    assets = [*INGESTION_ASSETS, raw_gate, dbt, mart_gate, publish, partner_extracts]
+    assets = [monthly_deliveries, *INGESTION_ASSETS, raw_gate, dbt, mart_gate, publish, partner_extracts]
     pipeline = dg.define_asset_job(
         PIPELINE_JOB,
         selection=dg.AssetSelection.all() - dg.AssetSelection.groups("sharing"),
@@ -38,13 +40,16 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         selection=dg.AssetSelection.groups("sharing"),
         description="Write partner extracts for every active information sharing agreement.",
     )
-    monthly = dg.ScheduleDefinition(
+
+    @dg.schedule(
         name="monthly_close",
         job=pipeline,
         cron_schedule="0 6 3 * *",
         execution_timezone="Europe/London",
-        description="Month-end close on the 3rd working morning.",
+        description="Month-end close on the 3rd morning: the month just ended (and any re-delivered month).",
     )
+    def monthly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(partition_key=close_month(context.scheduled_execution_time.date()))
     return dg.Definitions(
         assets=assets,
         jobs=[pipeline, ingestion, sharing],

@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from orchestration.partitions import run_settings
 from orchestration.publish import publish, published_tables
 from orchestration.resources import WarehouseResource
 
@@ -16,7 +17,7 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         description="serving.duckdb: the read-only copy of the reporting tables that the app and analysts open.",
     )
     def serving_database(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        settings = warehouse.settings
+        settings = run_settings(context, warehouse.settings)
         counts = publish(
             settings.warehouse_path, settings.serving_path, published_tables(),
             run_id=context.run_id, as_of=settings.as_of,

@@ -11,6 +11,7 @@ import duckdb
 
 from expectations.pipeline import blocking_messages, check_marts, check_raw
 from expectations.store import build_data_docs, ensure_dq_schema
+from orchestration.partitions import run_settings
 from orchestration.resources import WarehouseResource
 
 
@@ -68,7 +69,7 @@ def build_raw_quality_gate(raw_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         ],
     )
     def raw_batches_validated(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        settings = warehouse.settings
+        settings = run_settings(context, warehouse.settings)
         results = []
         with warehouse.connect() as con:
             ensure_dq_schema(con)
@@ -109,7 +110,7 @@ def build_mart_quality_gate(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
         ],
     )
     def marts_validated(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        settings = warehouse.settings
+        settings = run_settings(context, warehouse.settings)
         with warehouse.connect() as con:
             results = check_marts(con, run_id=context.run_id, as_of=settings.as_of, data_dir=settings.data_dir)
         messages = blocking_messages(results)

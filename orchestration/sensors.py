@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.partitions import close_month
 from orchestration.settings import Settings
 
 
@@ -24,10 +25,13 @@ def build_landing_sensor(job) -> dg.SensorDefinition:
     @dg.sensor(job=job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
                description="Runs the pipeline when new files land under data/landing/.")
     def landing_sensor(context: dg.SensorEvaluationContext):
-        fingerprint = landing_fingerprint(Settings.from_env().landing_dir)
+        settings = Settings.from_env()
+        fingerprint = landing_fingerprint(settings.landing_dir)
         if fingerprint == context.cursor:
             return dg.SkipReason("no new files in the landing area")
         context.update_cursor(fingerprint)
-        return dg.RunRequest(run_key=fingerprint)
+        # New files close the current reporting month; a re-delivered earlier month is
+        # recomputed in the same run (its batches are new).
+        return dg.RunRequest(run_key=fingerprint, partition_key=close_month(settings.as_of))
 
     return landing_sensor

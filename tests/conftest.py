@@ -47,6 +47,7 @@ def run_pipeline(data_dir: Path, real_dir: Path | None, job: str = "golden_threa
     import dagster as dg
 
     from orchestration.definitions import build_definitions
+    from orchestration.partitions import execute
 
     saved = dict(os.environ)
     os.environ["GT_DATA_DIR"] = str(data_dir)
@@ -56,7 +57,7 @@ def run_pipeline(data_dir: Path, real_dir: Path | None, job: str = "golden_threa
         settings = Settings.from_env()
         defs = build_definitions(settings)
         with dg.DagsterInstance.ephemeral() as instance:
-            return defs.resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False)
+            return execute(defs.resolve_job_def(job), instance, settings)
     finally:
         os.environ.clear()
         os.environ.update(saved)

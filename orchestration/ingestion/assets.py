@@ -10,6 +10,7 @@ from orchestration.ingestion.engine import (
     ingest_system,
     load_pseudonymiser,
 )
+from orchestration.partitions import CLOSE_KEY
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse import scalar
 
@@ -61,7 +62,8 @@ def table_key(table: str) -> dg.AssetKey:
 def build_system_asset(system: str) -> dg.AssetsDefinition:
     entities = entities_for(system)
     keys = [table_key(e.table) for e in entities]
-    deps = [] if system == "reference" else [table_key(e.table) for e in entities_for("reference")]
+    # Every load follows the close asset, which fixes the run's months; facts need the reference data.
+    deps = [CLOSE_KEY] + ([] if system == "reference" else [table_key(e.table) for e in entities_for("reference")])
     specs = [
         dg.AssetSpec(
             key,
@@ -109,7 +111,13 @@ def build_real_data_asset() -> dg.AssetsDefinition:
 
     keys = [table_key(e.table) for e in REAL_ENTITIES]
     specs = [
-        dg.AssetSpec(key, group_name=GROUP, kinds={"duckdb", "python"}, description=f"Real public data: raw.{e.table}.")
+        dg.AssetSpec(
+            key,
+            group_name=GROUP,
+            deps=[CLOSE_KEY],
+            kinds={"duckdb", "python"},
+            description=f"Real public data: raw.{e.table}.",
+        )
         for key, e in zip(keys, REAL_ENTITIES, strict=True)
     ]
 
@@ -150,6 +158,7 @@ COMMENTARY_KEY = table_key("app__commentary")
 @dg.asset(
     key=COMMENTARY_KEY,
     group_name=GROUP,
+    deps=[CLOSE_KEY],
     kinds={"duckdb", "sqlite"},
     description=(
         "Owner commentary and actions written in the app (data/app_store/commentary.sqlite, append-only), "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -9,9 +10,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.close_asset import missing_deliveries
 from orchestration.dbt import GoldenThreadTranslator, dbt_build_args, dbt_project
 from orchestration.definitions import PIPELINE_JOB, build_definitions
 from orchestration.ingestion.contracts import ENTITIES
+from orchestration.partitions import CLOSE_KEY, MONTHLY, close_month, months_from_tags, run_tags
 from orchestration.settings import REPO_ROOT
 
 
@@ -40,6 +43,62 @@ def test_translator_and_build_args_are_pure():
     assert spec.key == dg.AssetKey(["marts", "rpt_kpi_monthly"]) and spec.group_name == "dbt_marts"
     assert dbt_build_args("2026-11-01") == ["build", "--vars", '{"as_of": "2026-11-01"}']
     assert dbt_build_args("2026-11-01", full_refresh=True)[-1] == "--full-refresh"
+    closing = json.loads(dbt_build_args("2026-11-01", "2026-10-01")[2])
+    assert closing == {"as_of": "2026-11-01", "months_from": "2026-10-01"}
+
+
+def test_the_pipeline_is_partitioned_by_month_through_one_asset(settings):
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    assert job.partitions_def == MONTHLY
+    graph = defs.resolve_asset_graph()
+    partitioned = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
+    assert partitioned == {CLOSE_KEY}  # one event per month, not one per asset, check and month
+    # Every load waits for the close asset, which fixes the run's months.
+    for key in (dg.AssetKey(["raw", "irs__incidents"]), dg.AssetKey(["raw", "reference__stations"])):
+        assert CLOSE_KEY in graph.get(key).parent_keys
+    assert defs.resolve_job_def("partner_extracts").partitions_def is None
+
+
+def test_runs_cover_the_month_closed_or_every_month_up_to_it():
+    assert close_month(dt.date(2026, 11, 1)) == "2026-10-01"
+    assert close_month(dt.date(2026, 1, 15)) == "2025-12-01"
+    close = run_tags(dt.date(2026, 11, 1), full=False)
+    assert months_from_tags(close) == (dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    full = run_tags(dt.date(2026, 11, 1), full=True)
+    assert months_from_tags(full) == (dt.date(2009, 1, 1), dt.date(2026, 11, 1))
+    assert months_from_tags({"dagster/partition": "2025-03-01"}) == (dt.date(2025, 3, 1), dt.date(2025, 4, 1))
+    assert months_from_tags({}) is None
+
+
+def test_schedule_and_sensor_request_the_month_just_closed(settings, tmp_path, monkeypatch):
+    defs = build_definitions(settings)
+    schedule = defs.resolve_schedule_def("monthly_close")
+    repo = defs.get_repository_def()
+    tick = dt.datetime(2026, 12, 3, 6, 0)
+    with dg.build_schedule_context(scheduled_execution_time=tick, repository_def=repo) as context:
+        (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2026-11-01"
+    landing = tmp_path / "landing" / "irs" / "ESX"
+    landing.mkdir(parents=True)
+    (landing / "incidents_2026-10.csv").write_text("incident_id\n")
+    monkeypatch.setenv("GT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("GT_AS_OF", "2026-11-01")
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    (request,) = sensor.evaluate_tick(dg.build_sensor_context(repository_def=repo)).run_requests
+    assert request.partition_key == "2026-10-01"
+
+
+def test_missing_monthly_extracts_are_named(tmp_path):
+    for name in ("incidents_2026-08.csv", "incidents_2026-10.csv"):
+        path = tmp_path / "irs" / "ESX" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x\n")
+    missing = missing_deliveries(tmp_path, dt.date(2026, 4, 1), dt.date(2026, 11, 1))
+    # Before the service's first delivery nothing is missing; September is.
+    assert "irs/ESX/incidents_2026-09" in missing
+    assert not any("2026-07" in m for m in missing if m.startswith("irs/"))
+    assert "irs/ESX/incidents_2026-10" not in missing
 
 
 def test_dg_check_defs_passes(tmp_path):
