@@ -1,13 +1,24 @@
 {#- Incremental by month: on an incremental run, keep only the (service, month) pairs that
-    hold a raw batch newer than anything already in this model. A re-delivered month comes
-    through whole (raw_current shows only its latest delivery), and delete+insert on
-    (service_id, period_month) replaces the month, so withdrawn records disappear too. -#}
-{% macro changed_months_filter(relation, month_column) -%}
+    hold a batch newer than anything already in this model (in any of ``relations``), and every
+    month the run closes (``months_from`` up to the cut-off: a Dagster run passes its partitions'
+    first month). A re-delivered month comes through whole (raw_current shows only its latest
+    delivery), and delete+insert on (service_id, period_month) replaces the month, so withdrawn
+    records disappear too. ``relation_month`` names the month column in ``relations``;
+    ``month_column`` the one in the model's input, when it differs. -#}
+{% macro changed_months_filter(relations, relation_month, month_column=none) -%}
     {% if is_incremental() %}
+
+    {%- set month_column = month_column or relation_month -%}
     where (service_id, {{ month_column }}) in (
-        select service_id, {{ month_column }}
+        {%- for relation in relations %}
+        select service_id, {{ relation_month }}
         from {{ relation }}
         where _batch_id > (select coalesce(max(_batch_id), 0) from {{ this }})
+        {% if not loop.last %}union{% endif %}
+        {%- endfor %}
     )
+    {%- if var('months_from', none) %}
+    or ({{ month_column }} >= cast('{{ var("months_from") }}' as date) and {{ month_column }} < {{ as_of_month() }})
+    {%- endif %}
     {% endif %}
 {%- endmacro %}

@@ -3,26 +3,8 @@ with spine as (
     select * from {{ ref('int_station_months') }}
 ),
 
-incidents as (
-    select * from {{ ref('fct_incidents') }}
-),
-
 counts as (
-    select
-        station_sk,
-        period_month,
-        count(*) as incidents,
-        count(*) filter (where is_primary_fire) as primary_fires,
-        count(*) filter (where is_accidental_dwelling_fire) as adfs,
-        count(*) filter (where is_accidental_dwelling_fire and is_confined_to_room) as adfs_confined,
-        coalesce(sum(count_injuries_excl_precautionary) filter (where is_accidental_dwelling_fire), 0) as adf_injuries,
-        coalesce(sum(count_fatalities) filter (where incident_category in ('primary_fire', 'secondary_fire', 'chimney_fire')), 0) as fire_deaths,
-        count(*) filter (where is_afa_non_domestic) as afa_non_domestic,
-        count(*) filter (where is_deliberate_primary_excl_vehicle) as deliberate_primary,
-        count(*) filter (where is_deliberate_vehicle_fire) as deliberate_vehicle,
-        count(*) filter (where is_rtc) as rtcs
-    from incidents
-    group by station_sk, period_month
+    select * from {{ ref('int_incidents_by_station_month') }}
 ),
 
 joined as (

@@ -3,26 +3,8 @@ with spine as (
     select * from {{ ref('int_station_months') }}
 ),
 
-response as (
-    select * from {{ ref('fct_incident_response') }} where is_valid_response
-),
-
-standards as (
-    select service_id, standard_seconds from {{ ref('response_standards') }}
-),
-
 measured as (
-    select
-        response.station_sk,
-        response.period_month,
-        sum(response.total_response_seconds / 60.0) filter (where response.is_dwelling_fire) as dwelling_fire_minutes,
-        count(*) filter (where response.is_dwelling_fire) as dwelling_fires_valid,
-        count(*) filter (where response.is_potentially_life_threatening
-            and response.total_response_seconds <= standards.standard_seconds) as within_standard,
-        count(*) filter (where response.is_potentially_life_threatening) as life_threatening_valid
-    from response
-    left join standards on response.service_id = standards.service_id
-    group by response.station_sk, response.period_month
+    select * from {{ ref('int_response_by_station_month') }}
 ),
 
 joined as (

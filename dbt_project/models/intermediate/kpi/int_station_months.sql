@@ -11,7 +11,7 @@ stations as (
 ),
 
 service_months as (
-    select distinct service_id, period_month from {{ ref('fct_incidents') }}
+    select distinct service_id, period_month from {{ ref('int_incidents_by_station_month') }}
 ),
 
 denominators as (

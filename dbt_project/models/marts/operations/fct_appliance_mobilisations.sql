@@ -8,7 +8,7 @@
 -- One row per appliance mobilised to an incident, with its timing components.
 with mobilisations as (
     select * from {{ ref('stg_mobilising__mobilisations') }}
-    {{ changed_months_filter(ref('stg_mobilising__mobilisations'), 'call_month') }}
+    {{ changed_months_filter([ref('stg_mobilising__mobilisations')], 'call_month') }}
 ),
 
 final as (

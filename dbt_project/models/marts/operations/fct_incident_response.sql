@@ -12,15 +12,7 @@
 -- rules exclude it from response-time figures, the reason.
 with response as (
     select * from {{ ref('int_incident_response_exclusions') }}
-    {% if is_incremental() %}
-    where (service_id, period_month) in (
-        select service_id, call_month from {{ ref('stg_irs__incidents') }}
-        where _batch_id > (select coalesce(max(_batch_id), 0) from {{ this }})
-        union
-        select service_id, call_month from {{ ref('stg_mobilising__mobilisations') }}
-        where _batch_id > (select coalesce(max(_batch_id), 0) from {{ this }})
-    )
-    {% endif %}
+    {{ changed_months_filter([ref('stg_irs__incidents'), ref('stg_mobilising__mobilisations')], 'call_month', 'period_month') }}
 ),
 
 final as (

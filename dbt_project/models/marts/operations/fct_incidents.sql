@@ -8,7 +8,7 @@
 -- One row per incident attended, with the IRS classifications every KPI needs.
 with incidents as (
     select * from {{ ref('stg_irs__incidents') }}
-    {{ changed_months_filter(ref('stg_irs__incidents'), 'call_month') }}
+    {{ changed_months_filter([ref('stg_irs__incidents')], 'call_month') }}
 ),
 
 final as (

@@ -1,0 +1,38 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['service_id', 'period_month'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
+-- Incident counts per station and month: the one pass over fct_incidents that the incident KPIs
+-- need, incremental by month like the fact itself, so a monthly close aggregates only the months
+-- it changed. Denominators are joined later (int_kpi_observations__incidents), from the spine.
+with incidents as (
+    select * from {{ ref('fct_incidents') }}
+    {{ changed_months_filter([ref('fct_incidents')], 'period_month') }}
+),
+
+final as (
+    select
+        station_sk,
+        service_id,
+        period_month,
+        count(*) as incidents,
+        count(*) filter (where is_primary_fire) as primary_fires,
+        count(*) filter (where is_accidental_dwelling_fire) as adfs,
+        count(*) filter (where is_accidental_dwelling_fire and is_confined_to_room) as adfs_confined,
+        coalesce(sum(count_injuries_excl_precautionary) filter (where is_accidental_dwelling_fire), 0) as adf_injuries,
+        coalesce(sum(count_fatalities) filter (where incident_category in ('primary_fire', 'secondary_fire', 'chimney_fire')), 0) as fire_deaths,
+        count(*) filter (where is_afa_non_domestic) as afa_non_domestic,
+        count(*) filter (where is_deliberate_primary_excl_vehicle) as deliberate_primary,
+        count(*) filter (where is_deliberate_vehicle_fire) as deliberate_vehicle,
+        count(*) filter (where is_rtc) as rtcs,
+        max(_batch_id) as _batch_id,
+        -- The dbt run that last wrote the month: an audit trail of what each close recomputed.
+        '{{ invocation_id }}' as _invocation_id
+    from incidents
+    group by station_sk, service_id, period_month
+)
+
+select * from final
