@@ -123,6 +123,9 @@ warehouse_rows as (
         warehouse_measures.drive_minutes,
         false as is_partial_year
     from services
+    -- Only services this warehouse holds (the seed also lists services whose data is absent).
+    inner join (select distinct service_id from {{ ref('dim_org_unit') }}) as held
+        on services.service_id = held.service_id
     cross join warehouse_measures
 ),
 
