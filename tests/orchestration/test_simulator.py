@@ -211,6 +211,31 @@ def test_national_preset_is_44_varied_services() -> None:
     assert SimulatorConfig().selected_services()[0].service_id == "ESX"
 
 
+def test_national_preset_volumes_are_in_the_stated_range() -> None:
+    """About 6 million incidents over ten years, with the matching mobilisations: drawn in memory
+    for every service over one financial year (nothing written), then scaled to ten years. The
+    full preset, written to disk, gave 5.76M incidents and 8.43M mobilisations over its 115 months
+    (docs/performance.md)."""
+    from orchestration.simulator.config import rng_for
+    from orchestration.simulator.frames import length
+    from orchestration.simulator.incidents import generate_incidents, generate_mobilisations
+    from orchestration.simulator.org import build_org
+
+    config = SimulatorConfig.national()
+    period = Period.ending_before(dt.date(2026, 4, 1), 1)  # April 2025 to March 2026
+    incidents, mobilisations, sizes = 0, 0, []
+    for spec in config.selected_services():
+        org = build_org(spec, period, rng_for(config.seed, spec, "reference"))
+        drawn = generate_incidents(org, period, rng_for(config.seed, spec, "irs"))
+        n = length(drawn.frame)
+        incidents += n
+        mobilisations += length(generate_mobilisations(org, drawn, rng_for(config.seed, spec, "mobilising")))
+        sizes.append(n)
+    assert 5_400_000 <= incidents * config.years <= 6_600_000, incidents
+    assert 1.2 <= mobilisations / incidents <= 1.8, mobilisations / incidents
+    assert max(sizes) > 15 * min(sizes)  # realistic and varied: the metropolitan services dwarf the smallest
+
+
 def test_months_and_snapshots_present(small: Path) -> None:
     months = [f"2026-{m:02d}" for m in range(4, 11)]
     for e in ENTITIES:
