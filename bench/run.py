@@ -130,30 +130,91 @@ def _rusage() -> dict:
     }
 
 
-def w_simulate(spec: dict) -> dict:
-    from orchestration.simulator import SimulatorConfig, generate
+HELD = "held_for_close"  # under the data dir: what the monthly close will land
 
-    config = SimulatorConfig(
-        seed=spec["seed"],
-        services=spec["services"],
-        years=spec["years"],
-        as_of=dt.date.fromisoformat(spec["as_of"]),
-        preset=spec["preset"],
+
+def _config(spec: dict, as_of: dt.date, years: int | None = None):
+    from orchestration.simulator import SimulatorConfig
+
+    return SimulatorConfig(
+        seed=spec["seed"], services=spec["services"], years=years or spec["years"], as_of=as_of, preset=spec["preset"]
     )
+
+
+def w_simulate(spec: dict) -> dict:
+    """The landed extracts at ``as_of`` and, with ``new_as_of``, what the monthly close will land.
+
+    The simulator is not append-stable: it draws each system's whole period from one random stream,
+    so a run at ``as_of`` + 1 month gives different earlier months (and incident numbers that can
+    collide with the landed ones) — its earlier months are not byte-identical. So both are simulated
+    up front: the monthly extracts up to ``as_of`` are taken from the later draw (the close then
+    continues the same series, as a real source system would), the snapshot extracts dated at
+    ``as_of`` (HR, competence, reference, deep-dive log, Annual Plan) from the draw at ``as_of``,
+    and the later draw's new month and new snapshots are set aside under ``held_for_close/``.
+    """
+    import filecmp
+
+    from orchestration.simulator import generate
+    from orchestration.simulator.config import fy_of
+
+    data_dir = Path(spec["data_dir"])
+    landing = data_dir / "landing"
+    as_of = dt.date.fromisoformat(spec["as_of"])
     t = time.perf_counter()
-    summary = generate(config, Path(spec["data_dir"]) / "landing")
-    return {
-        "seconds": time.perf_counter() - t,
+    config = _config(spec, as_of)
+    summary = generate(config, landing)
+    out = {
+        "seconds": round(time.perf_counter() - t, 3),
         "files": summary["files_written"],
         "period": summary["period"],
         "services": [s["service_id"] for s in summary["services"]],
         "rows": summary["rows"],
         "rows_total": sum(n for ents in summary["rows"].values() for n in ents.values()),
     }
+    if not spec.get("new_as_of"):
+        return out
+    new_as_of = dt.date.fromisoformat(spec["new_as_of"])
+    start = config.period().start
+    # Keep the same first month if the new month starts a financial year.
+    years = fy_of(new_as_of.replace(day=1) - dt.timedelta(days=1)) - fy_of(start) + 1
+    label = month_label(new_as_of)
+    held = data_dir / HELD
+    scratch = Path(tempfile.mkdtemp(prefix="next-", dir=data_dir))
+    try:
+        t = time.perf_counter()
+        generate(_config(spec, new_as_of, years), scratch)
+        replaced, identical, set_aside = 0, 0, []
+        for path in sorted(scratch.rglob("*")):
+            rel = path.relative_to(scratch)
+            if not path.is_file() or rel.parts[0].startswith("_"):
+                continue
+            m = _MONTHLY_FILE.search(path.name)
+            target = landing / rel
+            if (m and m.group(1) == label) or (not m and not target.exists()):
+                dest = held / rel  # the new month, or a snapshot extracted at the new date
+                set_aside.append(str(rel))
+            elif m:
+                if target.exists() and filecmp.cmp(path, target, shallow=False):
+                    identical += 1
+                dest, replaced = target, replaced + 1
+            else:
+                continue  # a snapshot both draws deliver under one name (the Annual Plan): keep the first
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), dest)
+        out["next_month"] = {
+            "month": label,
+            "seconds": round(time.perf_counter() - t, 3),
+            "earlier_monthly_files_taken_from_the_later_draw": replaced,
+            "of_which_byte_identical": identical,
+            "files_held_for_close": set_aside,
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return out
 
 
 def _phase_of(step_key: str) -> str:
-    if step_key.startswith("ingest_") or step_key.startswith("raw__"):
+    if step_key.startswith("ingest_") or step_key.startswith("raw__") or step_key.startswith("close__"):
         return "ingest"
     return {
         "quality__raw_batches_validated": "raw_dq",
@@ -248,6 +309,7 @@ def w_pipeline(spec: dict) -> dict:
 
     from orchestration.cli import dagster_home
     from orchestration.definitions import PIPELINE_JOB, build_definitions
+    from orchestration.partitions import execute
     from orchestration.settings import Settings
 
     settings = Settings.from_env()
@@ -264,7 +326,7 @@ def w_pipeline(spec: dict) -> dict:
     wall_defs = time.time()
     ephemeral = spec.get("dagster_instance") == "ephemeral"
     with dg.DagsterInstance.ephemeral() if ephemeral else dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = execute(job, instance, settings)
         t_job = time.perf_counter()
         wall_job = time.time()
         logs = instance.all_logs(result.run_id)
@@ -467,70 +529,42 @@ _MONTHLY_FILE = re.compile(r"_(\d{4}-\d{2})(_r\d+)?\.[a-z]+$")
 
 
 def w_close_land(spec: dict) -> dict:
-    """Land one more month: simulate at as_of + 1 month (same seed) into a scratch folder and copy
-    what that month delivers into the landing area — each monthly system's file for the new month
-    and the new snapshot extracts (HR, competence, reference, deep-dive log, dated with the new
-    extract date) — and nothing else. The simulator draws the whole period from one random stream
-    per system, so its earlier months are not byte-identical to the landed ones (counted in
-    ``prior_month_files_*``) and must not be copied: they would be new deliveries of old months."""
-    import filecmp
-
+    """Land what the new month delivers (set aside by ``w_simulate``): each monthly system's file
+    for the month and the snapshot extracts dated at its end. Checks no new incident number
+    collides with one already loaded."""
     import duckdb
 
-    from orchestration.simulator import SimulatorConfig, generate
-
     data_dir = Path(spec["data_dir"])
-    landing = data_dir / "landing"
-    new_as_of = dt.date.fromisoformat(spec["new_as_of"])
-    label = month_label(new_as_of)
-    prior = month_label(dt.date.fromisoformat(spec["as_of"]))
-    scratch = Path(tempfile.mkdtemp(prefix="close-", dir=data_dir))
-    try:
-        config = SimulatorConfig(
-            seed=spec["seed"], services=spec["services"], years=spec["years"], as_of=new_as_of, preset=spec["preset"]
-        )
-        t = time.perf_counter()
-        generate(config, scratch)
-        simulate_s = time.perf_counter() - t
-        t = time.perf_counter()
-        copied, same, differ = [], 0, 0
-        for path in sorted(scratch.rglob("*")):
-            rel = path.relative_to(scratch)
-            if not path.is_file() or rel.parts[0].startswith("_"):
-                continue
-            m = _MONTHLY_FILE.search(path.name)
+    landing, held = data_dir / "landing", data_dir / HELD
+    t = time.perf_counter()
+    copied = []
+    for path in sorted(held.rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(held)
             target = landing / rel
-            if m and m.group(1) == prior and target.exists():
-                if filecmp.cmp(path, target, shallow=False):
-                    same += 1
-                else:
-                    differ += 1
-            if target.exists() or (m and m.group(1) != label):
-                continue  # already delivered, or an earlier month (a different draw of it)
+            if target.exists():
+                raise RuntimeError(f"{rel} is already in the landing area")
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+            shutil.move(str(path), target)
             copied.append(str(rel))
-        land_s = time.perf_counter() - t
-        new_irs = [str(landing / r) for r in copied if r.startswith("irs/")]
-        collisions = None
-        if new_irs and (data_dir / "warehouse.duckdb").exists():
-            with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-                collisions = con.execute(
-                    "select count(*) from (select distinct service_id || '-' || incident_id as k "
-                    "from raw.irs__incidents) w join (select distinct "
-                    "regexp_extract(filename, '/irs/([^/]+)/', 1) || '-' || incident_id as k "
-                    "from read_csv(?, all_varchar = true, filename = true)) n using (k)",
-                    [new_irs],
-                ).fetchall()[0][0]
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    land_s = time.perf_counter() - t
+    if not copied:
+        raise RuntimeError(f"nothing held for the close under {held}")
+    new_irs = [str(landing / r) for r in copied if r.startswith("irs/")]
+    collisions = None
+    if new_irs and (data_dir / "warehouse.duckdb").exists():
+        with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+            collisions = con.execute(
+                "select count(*) from (select distinct service_id || '-' || incident_id as k "
+                "from raw.irs__incidents) w join (select distinct "
+                "regexp_extract(filename, '/irs/([^/]+)/', 1) || '-' || incident_id as k "
+                "from read_csv(?, all_varchar = true, filename = true)) n using (k)",
+                [new_irs],
+            ).fetchall()[0][0]
     return {
-        "month": label,
-        "simulate_s": round(simulate_s, 3),
+        "month": month_label(dt.date.fromisoformat(spec["new_as_of"])),
         "land_s": round(land_s, 3),
-        "files_copied": copied,
-        "prior_month_files_identical": same,
-        "prior_month_files_different": differ,
+        "files_landed": copied,
         "incident_id_collisions": None if collisions is None else int(collisions),
     }
 
@@ -729,6 +763,7 @@ def run_size(size: Size, args, work_root: Path, out_dir: Path, close: bool = Tru
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
+    close = close and "close" not in args.skip
     log_path = out_dir / f"bench_{args.stamp}_{size.label}.log"
     as_of, new_as_of = args.as_of, next_month(args.as_of)
     env = stage_env(data_dir, as_of, args.seed, args.real_data)
@@ -767,7 +802,14 @@ def run_size(size: Size, args, work_root: Path, out_dir: Path, close: bool = Tru
         )
         return result
 
-    go("simulate", "simulate", base)
+    if args.landing:
+        # Extracts simulated earlier (e.g. the national preset, 13 minutes to write): hard links, no copy.
+        t = time.perf_counter()
+        shutil.copytree(args.landing, data_dir / "landing", copy_function=os.link)
+        stages["simulate"] = {"reused": str(args.landing), "seconds": None, "link_s": round(time.perf_counter() - t, 2)}
+        close = False  # the next month's extracts were not simulated
+    else:
+        go("simulate", "simulate", {**base, "new_as_of": new_as_of.isoformat() if close else None})
     profile = str(out_dir / f"profile_{args.stamp}_{size.label}_pipeline") if args.profile else None
     base["dagster_instance"] = args.dagster_instance
     built = go("pipeline", "pipeline", {**base, "keep_dbt_target": args.keep_dbt_target, "profile": profile})
@@ -831,6 +873,7 @@ def summarise(size_result: dict) -> dict:
         "incidents": _get(pipe, "ingested", "incidents_current"),
         "mobilisations": _get(pipe, "ingested", "mobilisations_current"),
         "simulate_s": _get(s, "simulate", "seconds"),
+        "simulate_next_month_s": _get(s, "simulate", "next_month", "seconds"),
         "pipeline_s": pipeline_s,
         "pipeline_phases": pipe.get("phases"),
         "close_s": _get(close, "process", "wall_s"),
@@ -906,6 +949,8 @@ def print_size(result: dict) -> None:
     rows: list[tuple[str, str, str, str]] = []
     if "simulate" in s:
         rows.append(("simulate (not in the pipeline total)", _fmt(sm["simulate_s"], ".2f"), "", ""))
+        if sm.get("simulate_next_month_s") is not None:
+            rows.append(("simulate the next month (for the close)", _fmt(sm["simulate_next_month_s"], ".2f"), "", ""))
     ph = sm.get("pipeline_phases") or {}
     for key in ("startup", *PHASES, "dagster_overhead"):
         if key in ph:
@@ -1132,11 +1177,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="cProfile the full pipeline stage (times are then inflated); writes profile_*.txt/.prof to --out",
     )
+    p.add_argument(
+        "--landing",
+        type=Path,
+        default=None,
+        help="use extracts simulated earlier (python -m orchestration.simulator ... --landing-dir DIR) instead of "
+        "simulating; they must match the one size given and --as-of; the monthly close is skipped",
+    )
     p.add_argument("--keep", action="store_true", help="keep the scratch data directories")
     p.add_argument("--keep-dbt-target", action="store_true", help="keep dbt's per-run target folders")
     args = p.parse_args(argv)
     if args.preset and args.sizes:
         p.error("--preset national and --sizes are exclusive")
+    if args.landing and (len((args.sizes or "").split(",")) > 1 or not args.landing.is_dir()):
+        p.error("--landing needs an existing folder and exactly one size")
     args.sizes = (
         [Size.parse("national")] if args.preset else [Size.parse(s) for s in (args.sizes or DEFAULT_SIZES).split(",")]
     )
