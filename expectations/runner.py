@@ -1,8 +1,13 @@
 """Validate a pandas DataFrame against a ``Suite`` with Great Expectations (GX Core 1.x).
 
 One ephemeral GX context per process holds a pandas data source with one whole-dataframe batch
-definition; each call builds a ``gx.ExpectationSuite`` from the suite's checks and validates the
-frame as one batch, so every expectation shares GX's metric computation.
+definition; each call builds ``gx.ExpectationSuite``s from the suite's checks and validates the
+frame with them. GX is given the frame in parts: each check sees only the columns it reads, and
+checks with a row condition see only the rows GX's filter for that condition selects (one filter
+per condition, not one per metric of every check), so the cost of a suite no longer grows with
+the frame's width times its number of conditions. Table row counts under a condition (the raw
+suites' volume check, one per landed period) are counted in one grouped pass instead of one GX
+filter of the whole frame each. Results keep GX's shape; see "what GX is given" below.
 
 Failing records: GX is asked for ``COMPLETE`` results *without* ``unexpected_index_column_names``
 and returns the frame index of every failing row; the runner then reads the key, lineage and
@@ -159,15 +164,16 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def to_gx(check: Check, number: int) -> gxe.Expectation:
-    """The GX expectation for a check, tagged with its number, severity and description."""
+def to_gx(check: Check, number: int, *, condition: bool = True) -> gxe.Expectation:
+    """The GX expectation for a check, tagged with its number, severity and description (without its
+    row condition when ``condition`` is false: the runner has selected the rows already)."""
     cls = getattr(gxe, check.expectation, None)
     if cls is None or not isinstance(cls, type):
         raise ValueError(f"unknown GX expectation {check.expectation!r}")
     kwargs = dict(check.kwargs)
     if "value_set" in kwargs:
         kwargs["value_set"] = [_plain(v) for v in kwargs["value_set"]]
-    if check.where:
+    if check.where and condition:
         kwargs["row_condition"] = _condition(check.where)
     meta = {"check_number": number, "severity": check.severity}
     return cls(**kwargs, meta=meta, description=f"[{check.severity}] {check.description}")
@@ -280,19 +286,23 @@ def validate(
     started = dt.datetime.now()
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
         frame = frame.reset_index(drop=True)
-    expectations = gx_suite(suite)
-    validator = Validator(
-        batch_definition=_batch_definition(), batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT
-    )
-    outcome = validator.validate_expectation_suite(expectations)
+    numbered = list(enumerate(suite.checks, start=1))
+    counted = [(n, c) for n, c in numbered if _is_counted(c, frame)]
+    counted_numbers = {n for n, _ in counted}
+    parts = _gx_parts(frame, [(n, c) for n, c in numbered if n not in counted_numbers])
+    outcomes = [_run_gx(suite, part) for part in parts]
+    by_number = {r.expectation_config.meta["check_number"]: r for o in outcomes for r in o.results}
+    row_counts = _row_count_results(frame, counted)
 
-    by_number = {r.expectation_config.meta["check_number"]: r for r in outcome.results}
     checks: list[CheckResult] = []
-    for number, check in enumerate(suite.checks, start=1):
+    for number, check in numbered:
         r = by_number.get(number)
-        result: dict[str, Any] = dict(r.result) if r is not None else {}
-        error = _exception_message(r.exception_info) if r is not None else "GX returned no result"
-        success = bool(r.success) if r is not None and error is None else False
+        if number in row_counts:
+            success, result, error = row_counts[number]
+        else:
+            result = dict(r.result) if r is not None else {}
+            error = _exception_message(r.exception_info) if r is not None else "GX returned no result"
+            success = bool(r.success) if r is not None and error is None else False
         failing = pd.DataFrame()
         index = result.get("unexpected_index_list") or []
         if check.is_row_level and index and not isinstance(index[0], dict):
@@ -334,8 +344,242 @@ def validate(
         notes=list(suite.notes),
     )
     if data_dir is not None:
-        _keep_for_docs(Path(data_dir), suite, outcome, suite_result)
+        _keep_for_docs(Path(data_dir), suite, _combined(suite, outcomes, row_counts), suite_result)
     return suite_result
+
+
+# ----------------------------------------------------------------------------- what GX is given
+# GX's pandas engine applies a row condition by querying its whole batch frame again for every
+# metric of every conditioned check (about four per check), and it copies the whole frame for each
+# check that skips rows with missing values (``ignore_row_if``, the null filter of compound keys).
+# So its cost grows with the frame's width, and with the number of conditions times its length:
+# the raw suites condition their reference-code and freshness checks on each service.
+#
+# The runner therefore gives GX the frame in parts, each with only the columns its checks read
+# (all of those rows, the frame's index and dtypes kept, so failing-row indexes still point into
+# the frame):
+# * checks with a row condition, grouped by condition: the rows GX's own filter clause for that
+#   condition selects (``PandasExecutionEngine.condition_to_filter_clause``, the query GX would
+#   run), validated without the condition. That is the domain GX would compute the check on;
+#   the Data Docs copy shows each check with its condition;
+# * checks without one: every row;
+# * checks on the table's columns themselves (column set, count, order): the frame's header
+#   (zero rows, every column).
+# A condition on a column the frame lacks is left to GX, which reports it as it always has.
+# Each part costs GX a validation of its own, but a check without a row condition costs GX less
+# configuration handling than one with, so even a monthly close's small frames gain from this.
+#
+# GX compares only numpy ints and floats with a range in one vectorised step; a nullable integer
+# column (pandas ``Int64``: an integer column with nulls, as DuckDB returns it) is compared by a
+# Python call per value (about 1 s per million). A nullable integer column that only range checks
+# read is given to GX as float64 (exact below 2**53), and the failing values GX lists for those
+# checks are turned back into integers, so its results read as they would have.
+_HEADER_EXPECTATIONS = frozenset(
+    {
+        "ExpectTableColumnsToMatchSet",
+        "ExpectTableColumnsToMatchOrderedList",
+        "ExpectTableColumnCountToEqual",
+        "ExpectTableColumnCountToBeBetween",
+    }
+)
+
+
+@dataclass
+class _Part:
+    frame: pd.DataFrame
+    checks: list[tuple[int, Check]]
+    prefiltered: bool = False  # rows already selected by the checks' (shared) condition
+    as_float: frozenset[str] = frozenset()  # nullable integer columns given to GX as float64
+
+
+def _filter_clause(where: dict[str, Any]) -> str:
+    """The pandas query GX runs for a ``where`` (its pandas execution engine's own translation)."""
+    from great_expectations.execution_engine import PandasExecutionEngine
+
+    if "engine" not in _state:
+        _state["engine"] = PandasExecutionEngine()
+    return _state["engine"].condition_to_filter_clause(_condition(where))
+
+
+def _gx_parts(frame: pd.DataFrame, checks: list[tuple[int, Check]]) -> list[_Part]:
+    """The parts of ``frame`` GX validates, covering ``checks`` (see above)."""
+    header = [(n, c) for n, c in checks if c.expectation in _HEADER_EXPECTATIONS]
+    whole: list[tuple[int, Check]] = []
+    by_condition: dict[tuple, list[tuple[int, Check]]] = {}
+    for n, c in checks:
+        if c.expectation in _HEADER_EXPECTATIONS:
+            continue
+        if c.where and all(name in frame.columns for name in c.where):
+            by_condition.setdefault(tuple((k, _group_key(v)) for k, v in c.where.items()), []).append((n, c))
+        else:
+            whole.append((n, c))
+    parts = [_Part(frame.iloc[:0], header)] if header else []
+    for members in by_condition.values():
+        where = members[0][1].where or {}
+        try:
+            rows = _columns_read(frame, members, where).query(_filter_clause(where))
+        except Exception:  # leave it to GX, which reports a condition it cannot apply per check
+            whole.extend(members)
+            continue
+        parts.append(_as_float(_Part(rows, members, prefiltered=True)))
+    if whole:
+        whole.sort(key=lambda nc: nc[0])
+        parts.append(_as_float(_Part(_columns_read(frame, whole), whole)))
+    return parts
+
+
+def _as_float(part: _Part) -> _Part:
+    """``part`` with its nullable integer columns that only range checks read as float64."""
+    readers: dict[str, set[str]] = {}
+    for _, c in part.checks:
+        for name in c.columns:
+            readers.setdefault(name, set()).add(c.expectation)
+        for name in c.where or {}:
+            readers.setdefault(name, set()).add("row condition")
+    only_ranges = [name for name, kinds in readers.items() if kinds == {"ExpectColumnValuesToBeBetween"}]
+    names = [name for name in only_ranges if name in part.frame.columns and _exact_as_float(part.frame[name])]
+    if not names:
+        return part
+    return _Part(part.frame.astype(dict.fromkeys(names, "float64")), part.checks, part.prefiltered, frozenset(names))
+
+
+def _exact_as_float(series: pd.Series) -> bool:
+    """A nullable (extension) integer column whose values float64 holds exactly."""
+    if not (isinstance(series.dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(series.dtype)):
+        return False
+    top = series.abs().max(skipna=True)
+    return bool(pd.isna(top) or top < 2**53)
+
+
+def _as_int(value: Any) -> Any:
+    return int(value) if isinstance(value, float | np.floating) and float(value).is_integer() else value
+
+
+def _restore_ints(result: dict[str, Any]) -> None:
+    """Failing values of a column given to GX as float64 back to the integers they are."""
+    for key in ("partial_unexpected_list", "unexpected_list"):
+        if isinstance(result.get(key), list):
+            result[key] = [_as_int(v) for v in result[key]]
+    if isinstance(result.get("partial_unexpected_counts"), list):
+        result["partial_unexpected_counts"] = [
+            {**entry, "value": _as_int(entry["value"])} if isinstance(entry, dict) and "value" in entry else entry
+            for entry in result["partial_unexpected_counts"]
+        ]
+
+
+def _columns_read(frame: pd.DataFrame, checks: list[tuple[int, Check]], where: dict | None = None) -> pd.DataFrame:
+    read = {name for _, c in checks for name in (*c.columns, *(c.where or {}))} | set(where or {})
+    return frame[[name for name in frame.columns if name in read]]
+
+
+def _run_gx(suite: Suite, part: _Part):
+    expectations = gx.ExpectationSuite(
+        name=suite.name,
+        expectations=[to_gx(c, n, condition=not part.prefiltered) for n, c in part.checks],
+        meta={"target": suite.target, "key_columns": suite.key_columns},
+    )
+    validator = Validator(
+        batch_definition=_batch_definition(), batch_parameters={"dataframe": part.frame}, result_format=RESULT_FORMAT
+    )
+    outcome = validator.validate_expectation_suite(expectations)
+    checks = dict(part.checks)
+    for r in outcome.results:
+        n = r.expectation_config.meta["check_number"]
+        if part.as_float and set(checks[n].columns) & part.as_float and isinstance(r.result, dict):
+            _restore_ints(r.result)
+        if part.prefiltered:  # the Data Docs copy names the condition the rows were selected by
+            r.expectation_config = to_gx(checks[n], n).configuration
+    return outcome
+
+
+# ----------------------------------------------------------------------------- row counts by condition
+# A table row count under a row condition (the raw suites' volume check: one per service, period and
+# batch) is judged from one grouped count of the frame per set of condition columns. Given to GX,
+# each such expectation filters and copies the whole frame, and GX spends several milliseconds of
+# configuration handling on each: with one check per landed file that grew with the square of the
+# data (942 checks took two thirds of the raw gate at 3 services x 5 years). The result has GX's
+# shape for ExpectTableRowCountToBeBetween (``{"observed_value": rows}``, bounds inclusive unless
+# ``strict_min``/``strict_max``), and the Data Docs copy carries it as a GX validation result.
+
+
+def _is_counted(check: Check, frame: pd.DataFrame) -> bool:
+    return check.expectation == "ExpectTableRowCountToBeBetween" and all(
+        name in frame.columns for name in (check.where or {})
+    )
+
+
+def _group_key(value: Any) -> Any:
+    """A grouping or condition value comparable with ``==`` and hashable: nulls as None, numpy as Python."""
+    if value is None or (not isinstance(value, list | tuple | dict) and pd.isna(value)):
+        return None
+    return _plain(value)
+
+
+def _row_count_results(
+    frame: pd.DataFrame, checks: list[tuple[int, Check]]
+) -> dict[int, tuple[bool, dict[str, Any], str | None]]:
+    """(success, GX-shaped result, error) per check number, for row-count checks with equality conditions."""
+    by_columns: dict[tuple[str, ...], list[tuple[int, Check]]] = {}
+    for number, check in checks:
+        by_columns.setdefault(tuple(check.where or {}), []).append((number, check))
+    out: dict[int, tuple[bool, dict[str, Any], str | None]] = {}
+    for columns, members in by_columns.items():
+        counts: dict[tuple, int] = {}
+        if columns:
+            sizes = frame.groupby(list(columns), dropna=False, sort=False, observed=True).size()
+            for key, n in sizes.items():
+                values = tuple(_group_key(v) for v in (key if isinstance(key, tuple) else (key,)))
+                counts[values] = counts.get(values, 0) + int(n)  # null spellings (None, NaN, NA) are one group
+        for number, check in members:
+            rows = counts.get(tuple(_group_key(check.where[c]) for c in columns), 0) if columns else len(frame)
+            out[number] = (_between(rows, check.kwargs), {"observed_value": rows}, None)
+    return out
+
+
+def _between(value: float, kwargs: dict[str, Any]) -> bool:
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    above = low is None or (value > low if kwargs.get("strict_min") else value >= low)
+    below = high is None or (value < high if kwargs.get("strict_max") else value <= high)
+    return bool(above and below)
+
+
+def _combined(suite: Suite, outcomes: list[Any], row_counts: dict[int, tuple[bool, dict[str, Any], str | None]]):
+    """One GX suite result for the Data Docs copy: GX's results of each part of the frame and the
+    row-count checks judged outside GX, in check order."""
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.validator.validation_statistics import calc_validation_statistics
+
+    if len(outcomes) == 1 and not row_counts:
+        return outcomes[0]
+    outcome = outcomes[-1] if outcomes else None  # the part with the frame's rows carries the batch's meta
+    results = [r for o in outcomes for r in o.results]
+    for number, (success, result, _) in row_counts.items():
+        results.append(
+            ExpectationValidationResult(
+                success=success,
+                expectation_config=to_gx(suite.checks[number - 1], number).configuration,
+                result=dict(result),
+                exception_info={"raised_exception": False, "exception_traceback": None, "exception_message": None},
+            )
+        )
+    results.sort(key=lambda r: r.expectation_config.meta["check_number"])
+    statistics = calc_validation_statistics(results)
+    return ExpectationSuiteValidationResult(
+        results=results,
+        success=statistics.success,
+        suite_name=suite.name,
+        statistics={
+            "evaluated_expectations": statistics.evaluated_expectations,
+            "successful_expectations": statistics.successful_expectations,
+            "unsuccessful_expectations": statistics.unsuccessful_expectations,
+            "success_percent": statistics.success_percent,
+        },
+        meta=dict(outcome.meta) if outcome is not None else {"great_expectations_version": gx.__version__},
+        batch_id=outcome.batch_id if outcome is not None else None,
+    )
 
 
 def _int(value: Any) -> int | None:
