@@ -604,6 +604,33 @@ def docs_context(data_dir: Path):
     return _state[key]
 
 
+def save_suite(context: Any, suite: gx.ExpectationSuite) -> None:
+    """``context.suites.add_or_update(suite)`` in time linear in the suite's length.
+
+    GX's ``add_or_update`` keeps the id of each expectation that is unchanged by looking it up in
+    the stored suite's list with ``list.index``, comparing pydantic dicts pair by pair: quadratic in
+    the number of expectations, and a raw suite gains a volume check per landed period. Once a data
+    directory's GX store held the suites, this took 40 of the raw gate's 89 CPU seconds at 3 services
+    x 5 years. This finds the same first equal stored expectation through GX's own hash (consistent
+    with its equality), then writes the suite as ``add_or_update`` does.
+    """
+    store = context.expectations_store
+    key = store.get_key(name=suite.name, id=None)
+    if not store.has_key(key=key):
+        context.suites.add(suite)
+        return
+    existing = context.suites.get(name=suite.name)
+    first_equal: dict[int, list[gxe.Expectation]] = {}
+    for stored in existing.expectations:
+        first_equal.setdefault(hash(stored), []).append(stored)
+    for expectation in suite.expectations:
+        match = next((e for e in first_equal.get(hash(expectation), []) if e == expectation), None)
+        if match is not None:
+            expectation.id = match.id
+    suite.id = existing.id
+    store.update(key=store.get_key(name=suite.name, id=suite.id), value=suite)
+
+
 def _keep_for_docs(data_dir: Path, suite: Suite, outcome: Any, result: SuiteResult) -> None:
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
@@ -612,7 +639,7 @@ def _keep_for_docs(data_dir: Path, suite: Suite, outcome: Any, result: SuiteResu
     )
 
     context = docs_context(data_dir)
-    context.suites.add_or_update(gx_suite(suite))
+    save_suite(context, gx_suite(suite))
     for r in outcome.results:
         for k in _BULKY:
             r.result.pop(k, None)
@@ -628,4 +655,4 @@ def _keep_for_docs(data_dir: Path, suite: Suite, outcome: Any, result: SuiteResu
     context.validation_results_store.store_validation_results(outcome, identifier, suite_id)
 
 
-__all__ = ["CheckResult", "SuiteResult", "docs_context", "gx_suite", "to_gx", "validate"]
+__all__ = ["CheckResult", "SuiteResult", "docs_context", "gx_suite", "save_suite", "to_gx", "validate"]
