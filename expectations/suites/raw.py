@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 
 import duckdb
 
-from expectations.suites.base import Check, Suite, quote
+from expectations.suites.base import Check, Suite, quote, sql_literal
 from orchestration.ingestion.contracts import ENTITIES, Entity
 from orchestration.ingestion.engine import LINEAGE_DDL
 from orchestration.ingestion.validate import stored_name
@@ -150,6 +150,16 @@ def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     )
 
 
+def _in_list(column: str, values: Iterable[str | None]) -> str:
+    """SQL: ``column`` is one of ``values`` (a None among them matches nulls); false for none."""
+    values = list(values)
+    named = sorted({v for v in values if v is not None})
+    parts = [f"{column} in ({', '.join(sql_literal(v) for v in named)})"] if named else []
+    if any(v is None for v in values):
+        parts.append(f"{column} is null")
+    return f"({' or '.join(parts)})" if parts else "false"
+
+
 def _service_label(service: str | None) -> str:
     return "no service" if service is None else f"service {service}"
 
@@ -157,11 +167,22 @@ def _service_label(service: str | None) -> str:
 class _SuiteBuilder:
     """Collects checks, derived columns (SQL expressions over ``t``) and joins for one raw suite."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, entity: Entity, services: Sequence[str | None]):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        entity: Entity,
+        services: Sequence[str | None],
+        delivery_keys: Sequence[str | None] = (),
+    ):
         self.con = con
         self.entity = entity
         self.table = entity.table
         self.services = list(services)
+        # Filters on raw_current's partition columns (service, delivery key) limited to the validated
+        # rows': DuckDB applies them before the view's ranking window, so a few batches cost a few
+        # partitions' ranking rather than the whole table's (several times per suite).
+        self.of_services = _in_list("service_id", self.services)
+        self.of_deliveries = f"{self.of_services} and {_in_list('_delivery_key', delivery_keys)}"
         self.checks: list[Check] = []
         self.derived: list[str] = []
         self.joins: list[str] = []
@@ -236,7 +257,8 @@ def _contract_checks(b: _SuiteBuilder) -> None:
     # Rows of a superseded delivery (an earlier revision of the same period) legitimately repeat
     # keys, so uniqueness is judged among the validated rows that are current.
     b.join(
-        f"left join (select distinct _batch_id from raw_current.{b.table}) as _cur on _cur._batch_id = t._batch_id"
+        f"left join (select distinct _batch_id from raw_current.{b.table} where {b.of_deliveries}) as _cur "
+        "on _cur._batch_id = t._batch_id"
     )
     b.derive("_dq_current", "_cur._batch_id is not null")
     b.add(
@@ -294,7 +316,7 @@ def _freshness_and_volume(b: _SuiteBuilder, groups: Iterable[tuple], as_of: dt.d
         expected = expected_period(e, as_of)
         b.join(
             f"left join (select service_id, max(_period) as _p from raw_current.{b.table} "
-            "where _period <> '' group by service_id) as _fresh "
+            f"where {b.of_services} and _period <> '' group by service_id) as _fresh "
             "on _fresh.service_id is not distinct from t.service_id"
         )
         b.derive("_dq_latest_period_start", _period_start_sql(e, "_fresh._p"))
@@ -394,12 +416,14 @@ def _mobilising_checks(b: _SuiteBuilder) -> None:
         # Only where IRS holds the same service and period, so a system that has not delivered
         # the month yet is a freshness warning, not thousands of orphans.
         b.join(
-            "left join (select distinct service_id, _period, incident_id from raw_current.irs__incidents) as _inc "
+            "left join (select distinct service_id, _period, incident_id from raw_current.irs__incidents "
+            f"where {b.of_services}) as _inc "
             "on _inc.service_id is not distinct from t.service_id and _inc._period = t._period "
             "and _inc.incident_id = t.incident_id"
         )
         b.join(
-            "left join (select distinct service_id, _period from raw_current.irs__incidents) as _inc_p "
+            f"left join (select distinct service_id, _period from raw_current.irs__incidents where {b.of_services}) "
+            "as _inc_p "
             "on _inc_p.service_id is not distinct from t.service_id and _inc_p._period = t._period"
         )
         b.derive(
@@ -425,12 +449,14 @@ def _incident_checks(b: _SuiteBuilder) -> None:
     )
     if _exists(b.con, "raw_current", "mobilising__mobilisations"):
         b.join(
-            "left join (select distinct service_id, _period, incident_id from raw_current.mobilising__mobilisations) "
-            "as _mob on _mob.service_id is not distinct from t.service_id and _mob._period = t._period "
+            "left join (select distinct service_id, _period, incident_id from raw_current.mobilising__mobilisations "
+            f"where {b.of_services}) as _mob "
+            "on _mob.service_id is not distinct from t.service_id and _mob._period = t._period "
             "and _mob.incident_id = t.incident_id"
         )
         b.join(
-            "left join (select distinct service_id, _period from raw_current.mobilising__mobilisations) as _mob_p "
+            "left join (select distinct service_id, _period from raw_current.mobilising__mobilisations "
+            f"where {b.of_services}) as _mob_p "
             "on _mob_p.service_id is not distinct from t.service_id and _mob_p._period = t._period"
         )
         b.derive(
@@ -473,7 +499,10 @@ def raw_suites(
         f"where {in_batches} group by all order by 1 nulls last, 2"
     ).fetchall()
     services = sorted({g[0] for g in groups}, key=lambda s: (s is None, s or ""))
-    b = _SuiteBuilder(con, entity, services)
+    delivery_keys = con.execute(
+        f"select distinct _delivery_key from raw.{entity.table} as t where {in_batches}"
+    ).fetchall()
+    b = _SuiteBuilder(con, entity, services, [r[0] for r in delivery_keys])
 
     _contract_checks(b)
     for later, earlier in DATE_ORDER.get(entity.table, ()):
