@@ -219,7 +219,7 @@ def _exception_message(info: Any) -> str | None:
     if isinstance(info, dict) and "raised_exception" in info:
         return str(info.get("exception_message")) if info.get("raised_exception") else None
     messages = []
-    for value in (info.values() if isinstance(info, dict) else []):
+    for value in info.values() if isinstance(info, dict) else []:
         if isinstance(value, dict) and value.get("raised_exception"):
             messages.append(str(value.get("exception_message")))
     return "; ".join(messages) or None

@@ -87,8 +87,21 @@ DQ_DDL: tuple[str, ...] = (
 )
 
 FLAG_COLUMNS = (
-    "validation_id", "run_id", "suite", "target", "check_number", "expectation", "column_name", "severity",
-    "key", "value", "service_id", "_source_file", "_source_row", "_batch_id", "flagged_at",
+    "validation_id",
+    "run_id",
+    "suite",
+    "target",
+    "check_number",
+    "expectation",
+    "column_name",
+    "severity",
+    "key",
+    "value",
+    "service_id",
+    "_source_file",
+    "_source_row",
+    "_batch_id",
+    "flagged_at",
 )
 
 
@@ -101,9 +114,9 @@ def record(con: duckdb.DuckDBPyConnection, result: SuiteResult) -> None:
     """Append one validation to ``audit.dq_runs``, ``audit.dq_results`` and ``audit.dq_record_flags``
     in one transaction. Recording the same result twice is refused; nothing is updated or deleted."""
     ensure_dq_schema(con)
-    seen = con.execute(
-        "select count(*) from audit.dq_runs where validation_id = ?", [result.validation_id]
-    ).fetchall()[0][0]
+    seen = con.execute("select count(*) from audit.dq_runs where validation_id = ?", [result.validation_id]).fetchall()[
+        0
+    ][0]
     if seen:
         raise ValueError(f"validation {result.validation_id} ({result.suite}) is already recorded")
     flags = _flags(result)
@@ -248,9 +261,7 @@ def latest_runs(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> pd
         if not rows:
             return con.execute("select * from audit.dq_runs limit 0").df()
         run_id = rows[0][0]
-    return con.execute(
-        "select * from audit.dq_runs where run_id = ? order by finished_at desc", [run_id]
-    ).df()
+    return con.execute("select * from audit.dq_runs where run_id = ? order by finished_at desc", [run_id]).df()
 
 
 __all__ = ["blocking_failures", "build_data_docs", "ensure_dq_schema", "latest_runs", "record"]

@@ -5,6 +5,14 @@ from expectations.suites.marts import mart_suites
 from expectations.suites.raw import contract_for, current_batches, raw_suites, raw_tables
 
 __all__ = [
-    "SEVERITIES", "Check", "Severity", "Suite", "contract_for", "current_batches", "load_frame", "mart_suites",
-    "raw_suites", "raw_tables",
+    "SEVERITIES",
+    "Check",
+    "Severity",
+    "Suite",
+    "contract_for",
+    "current_batches",
+    "load_frame",
+    "mart_suites",
+    "raw_suites",
+    "raw_tables",
 ]

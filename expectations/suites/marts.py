@@ -70,19 +70,27 @@ def _values_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Suit
     ).df()
     checks = [
         Check(
-            "ExpectColumnValuesToBeInSet", {"column": "unit", "value_set": sorted(UNIT_RANGES)}, "blocking",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "unit", "value_set": sorted(UNIT_RANGES)},
+            "blocking",
             "every KPI row has a unit whose plausible range is known",
         ),
         Check(
-            "ExpectCompoundColumnsToBeUnique", {"column_list": ["kpi_code", "org_unit_id", "period_month"]},
-            "blocking", "one row per KPI, organisation unit and month",
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["kpi_code", "org_unit_id", "period_month"]},
+            "blocking",
+            "one row per KPI, organisation unit and month",
         ),
         Check(
-            "ExpectColumnValuesToBeBetween", {"column": "numerator", "min_value": 0}, "blocking",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "numerator", "min_value": 0},
+            "blocking",
             "numerators are not negative",
         ),
         Check(
-            "ExpectColumnValuesToBeBetween", {"column": "denominator", "min_value": 0}, "blocking",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "denominator", "min_value": 0},
+            "blocking",
             "denominators are not negative",
         ),
     ]
@@ -92,7 +100,9 @@ def _values_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Suit
         for column in ("value", "value_ytd"):
             checks.append(
                 Check(
-                    "ExpectColumnValuesToBeBetween", {"column": column, **bounds}, "blocking",
+                    "ExpectColumnValuesToBeBetween",
+                    {"column": column, **bounds},
+                    "blocking",
                     f"{column} of {unit} KPIs within the plausible range {text}",
                     where={"unit": unit},
                 )
@@ -171,13 +181,17 @@ def _presence_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Su
     ).df()
     checks = [
         Check(
-            "ExpectColumnValuesToBeBetween", {"column": "units_present", "min_value": 1}, "blocking",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "units_present", "min_value": 1},
+            "blocking",
             "the KPI is present at every level it declares (lowest level up to service) in each month "
             "it is reported, and in the report month for monthly KPIs",
         ),
         Check(
-            "ExpectColumnPairValuesToBeEqual", {"column_A": "units_present", "column_B": "units_expected"},
-            "blocking", "the KPI has a row for every organisation unit of the level that existed that month",
+            "ExpectColumnPairValuesToBeEqual",
+            {"column_A": "units_present", "column_B": "units_expected"},
+            "blocking",
+            "the KPI has a row for every organisation unit of the level that existed that month",
         ),
     ]
     suite = Suite(
@@ -246,7 +260,8 @@ def _rollup_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Suit
     ).df()
     checks = [
         Check(
-            "ExpectColumnValuesToBeBetween", {"column": gap, "min_value": 0, "max_value": ROLLUP_TOLERANCE},
+            "ExpectColumnValuesToBeBetween",
+            {"column": gap, "min_value": 0, "max_value": ROLLUP_TOLERANCE},
             "blocking",
             f"group and service {part} equal the sum over their stations that month (plus anything observed "
             f"directly at the group or service), within a relative {ROLLUP_TOLERANCE:g}",
@@ -296,7 +311,9 @@ def _targets_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date, year: str) -
     ).df()
     checks = [
         Check(
-            "ExpectColumnValuesToNotBeNull", {"column": "service_target"}, "warning",
+            "ExpectColumnValuesToNotBeNull",
+            {"column": "service_target"},
+            "warning",
             f"a service-level target is set for {year} for every KPI with a polarity that the service reports",
         )
     ]

@@ -106,9 +106,7 @@ def raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Raw tables present in the warehouse that have a contract."""
     present = {
         r[0]
-        for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw'"
-        ).fetchall()
+        for r in con.execute("select table_name from information_schema.tables where table_schema = 'raw'").fetchall()
     }
     return [e.table for e in all_entities() if e.table in present]
 
@@ -218,10 +216,13 @@ class _SuiteBuilder:
                 )
                 continue
             self.add(
-                "ExpectColumnValuesToBeInSet", severity,
+                "ExpectColumnValuesToBeInSet",
+                severity,
                 f"{column} is a {ref_column} known in {ref_table} for {_service_label(service)} "
                 f"({len(codes)} codes){why}",
-                where={"service_id": service}, column=column, value_set=codes,
+                where={"service_id": service},
+                column=column,
+                value_set=codes,
             )
 
 
@@ -231,9 +232,11 @@ def _contract_checks(b: _SuiteBuilder) -> None:
     key = [stored[k] for k in e.key]
     lineage_present = [name for name, _ in LINEAGE_DDL]
     b.add(
-        "ExpectTableColumnsToMatchSet", "blocking",
+        "ExpectTableColumnsToMatchSet",
+        "blocking",
         "every contract column and lineage column is present",
-        column_set=sorted({*stored.values(), *lineage_present}), exact_match=False,
+        column_set=sorted({*stored.values(), *lineage_present}),
+        exact_match=False,
     )
     for c in e.loaded_columns:
         name = stored[c.name]
@@ -242,17 +245,21 @@ def _contract_checks(b: _SuiteBuilder) -> None:
         if c.allowed is not None:
             alternatives = "|".join(re.escape(a) for a in c.allowed)
             b.add(
-                "ExpectColumnValuesToMatchRegex", "blocking",
+                "ExpectColumnValuesToMatchRegex",
+                "blocking",
                 f"{name} is one of the contract's codes ({', '.join(c.allowed)}; case and edge spaces ignored, "
                 "as at ingestion)",
-                column=name, regex=rf"(?i)^\s*(?:{alternatives})\s*$",
+                column=name,
+                regex=rf"(?i)^\s*(?:{alternatives})\s*$",
             )
         if c.minimum is not None or c.maximum is not None:
             bounds = {k: v for k, v in (("min_value", c.minimum), ("max_value", c.maximum)) if v is not None}
             b.add(
-                "ExpectColumnValuesToBeBetween", "blocking",
+                "ExpectColumnValuesToBeBetween",
+                "blocking",
                 f"{name} within the contract's range {_range_text(c.minimum, c.maximum)}",
-                column=name, **bounds,
+                column=name,
+                **bounds,
             )
     # Rows of a superseded delivery (an earlier revision of the same period) legitimately repeat
     # keys, so uniqueness is judged among the validated rows that are current.
@@ -262,30 +269,43 @@ def _contract_checks(b: _SuiteBuilder) -> None:
     )
     b.derive("_dq_current", "_cur._batch_id is not null")
     b.add(
-        "ExpectCompoundColumnsToBeUnique", "blocking",
+        "ExpectCompoundColumnsToBeUnique",
+        "blocking",
         f"key ({', '.join(key)}) is unique within the service among the validated rows that are current",
-        where={"_dq_current": True}, column_list=["service_id", *key],
+        where={"_dq_current": True},
+        column_list=["service_id", *key],
     )
     for later_pos, later in enumerate(e.sequence):
         for earlier in e.sequence[:later_pos]:
             b.add(
-                "ExpectColumnPairValuesAToBeGreaterThanB", "blocking",
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                "blocking",
                 f"timestamps in sequence: {later} not before {earlier}",
-                column_A=later, column_B=earlier, or_equal=True, ignore_row_if="either_value_is_missing",
+                column_A=later,
+                column_B=earlier,
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
             )
     if e.elapsed_bounds:
         start, end, lo, hi = e.elapsed_bounds
         b.derive("_dq_elapsed_s", f"epoch(t.{quote(end)}) - epoch(t.{quote(start)})")
         b.add(
-            "ExpectColumnValuesToBeBetween", "blocking",
+            "ExpectColumnValuesToBeBetween",
+            "blocking",
             f"seconds from {start} to {end} within the contract's {lo:g}..{hi:g} s",
-            column="_dq_elapsed_s", min_value=lo, max_value=hi,
+            column="_dq_elapsed_s",
+            min_value=lo,
+            max_value=hi,
         )
     for name in e.not_future:
         b.add(
-            "ExpectColumnPairValuesAToBeGreaterThanB", "blocking",
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            "blocking",
             f"{name} is not in the future (not after the batch's load time)",
-            column_A="_loaded_at", column_B=name, or_equal=True, ignore_row_if="either_value_is_missing",
+            column_A="_loaded_at",
+            column_B=name,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
         )
     if e.delivery == "monthly" and e.period_column:
         col = e.period_column
@@ -293,18 +313,29 @@ def _contract_checks(b: _SuiteBuilder) -> None:
         b.derive("_dq_period_start", start)
         b.derive("_dq_period_end", f"{start} + interval 1 month")
         b.add(
-            "ExpectColumnPairValuesAToBeGreaterThanB", "blocking",
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            "blocking",
             f"{col} is not before the start of the file's month (_period)",
-            column_A=col, column_B="_dq_period_start", or_equal=True, ignore_row_if="either_value_is_missing",
+            column_A=col,
+            column_B="_dq_period_start",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
         )
         b.add(
-            "ExpectColumnPairValuesAToBeGreaterThanB", "blocking",
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            "blocking",
             f"{col} is before the end of the file's month (_period)",
-            column_A="_dq_period_end", column_B=col, or_equal=False, ignore_row_if="either_value_is_missing",
+            column_A="_dq_period_end",
+            column_B=col,
+            or_equal=False,
+            ignore_row_if="either_value_is_missing",
         )
     for rule in e.known_codes:
         b.known_codes(
-            stored.get(rule.column, rule.column), f"reference__{rule.ref_entity}", rule.ref_column, "blocking",
+            stored.get(rule.column, rule.column),
+            f"reference__{rule.ref_entity}",
+            rule.ref_column,
+            "blocking",
             " (contract rule)",
         )
 
@@ -322,10 +353,12 @@ def _freshness_and_volume(b: _SuiteBuilder, groups: Iterable[tuple], as_of: dt.d
         b.derive("_dq_latest_period_start", _period_start_sql(e, "_fresh._p"))
         for service in periodic:
             b.add(
-                "ExpectColumnMinToBeBetween", "warning",
+                "ExpectColumnMinToBeBetween",
+                "warning",
                 f"freshness: the table's latest {e.delivery.replace('_', ' ')} delivery for "
                 f"{_service_label(service)} starts on or after {expected:%Y-%m-%d} (due by {as_of:%Y-%m-%d})",
-                where={"service_id": service}, column="_dq_latest_period_start",
+                where={"service_id": service},
+                column="_dq_latest_period_start",
                 min_value=dt.datetime.combine(expected, dt.time()),
             )
     low, high = VOLUME_BAND
@@ -347,11 +380,13 @@ def _freshness_and_volume(b: _SuiteBuilder, groups: Iterable[tuple], as_of: dt.d
             continue
         median = statistics.median(n for _, n in history)
         b.add(
-            "ExpectTableRowCountToBeBetween", "warning",
+            "ExpectTableRowCountToBeBetween",
+            "warning",
             f"volume: {_service_label(service)} {period} (batch {batch}) has {low:g}x..{high:g}x the median row count "
             f"({median:g}) of its previous {len(history)} periods",
             where={"service_id": service, "_period": period, "_batch_id": batch},
-            min_value=math.ceil(low * median), max_value=math.floor(high * median),
+            min_value=math.ceil(low * median),
+            max_value=math.floor(high * median),
         )
 
 
@@ -407,10 +442,14 @@ def _mobilising_checks(b: _SuiteBuilder) -> None:
         b.derive(name, f"epoch(t.{quote(end)}) - epoch(t.{quote(start)})")
         label = name.removeprefix("_dq_").removesuffix("_s").replace("_", " ")
         b.add(
-            "ExpectColumnValuesToBeBetween", "warning",
+            "ExpectColumnValuesToBeBetween",
+            "warning",
             f"plausible {label} time: {lo:g}..{hi:g} s ({start} to {end})"
             + (", first appliance in attendance" if first_only else ""),
-            where={"pump_order": 1} if first_only else None, column=name, min_value=lo, max_value=hi,
+            where={"pump_order": 1} if first_only else None,
+            column=name,
+            min_value=lo,
+            max_value=hi,
         )
     if _exists(b.con, "raw_current", "irs__incidents"):
         # Only where IRS holds the same service and period, so a system that has not delivered
@@ -431,7 +470,8 @@ def _mobilising_checks(b: _SuiteBuilder) -> None:
             "case when _inc_p._period is not null and _inc.incident_id is null then t.incident_id end",
         )
         b.add(
-            "ExpectColumnValuesToBeNull", "warning",
+            "ExpectColumnValuesToBeNull",
+            "warning",
             "every mobilisation's incident_id is an incident in IRS for the same service and period "
             "(value: the missing incident_id)",
             column="_dq_incident_not_in_irs",
@@ -443,9 +483,12 @@ def _mobilising_checks(b: _SuiteBuilder) -> None:
 def _incident_checks(b: _SuiteBuilder) -> None:
     lo, hi = ATTENDANCE_BOUNDS
     b.add(
-        "ExpectColumnValuesToBeBetween", "warning",
+        "ExpectColumnValuesToBeBetween",
+        "warning",
         f"plausible first-pump attendance time from the source extract: {lo:g}..{hi:g} s",
-        column="first_pump_attendance_seconds", min_value=lo, max_value=hi,
+        column="first_pump_attendance_seconds",
+        min_value=lo,
+        max_value=hi,
     )
     if _exists(b.con, "raw_current", "mobilising__mobilisations"):
         b.join(
@@ -465,7 +508,8 @@ def _incident_checks(b: _SuiteBuilder) -> None:
             "and t.first_pump_attendance_seconds is null then t.incident_id end",
         )
         b.add(
-            "ExpectColumnValuesToBeNull", "warning",
+            "ExpectColumnValuesToBeNull",
+            "warning",
             "every incident has a mobilisation (or its own first-pump attendance time) for the same service "
             "and period (value: the incident_id without one)",
             column="_dq_no_response_record",
@@ -507,9 +551,13 @@ def raw_suites(
     _contract_checks(b)
     for later, earlier in DATE_ORDER.get(entity.table, ()):
         b.add(
-            "ExpectColumnPairValuesAToBeGreaterThanB", "warning",
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            "warning",
             f"dates in order: {later} not before {earlier}",
-            column_A=later, column_B=earlier, or_equal=True, ignore_row_if="either_value_is_missing",
+            column_A=later,
+            column_B=earlier,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
         )
     for tbl, column, ref_table, ref_column, severity in EXTRA_REFERENCES:
         if tbl == entity.table:
@@ -543,6 +591,15 @@ def _range_text(lo: float | None, hi: float | None) -> str:
 
 
 __all__ = [
-    "ATTENDANCE_BOUNDS", "DATE_ORDER", "EXTRA_REFERENCES", "RESPONSE_COMPONENTS", "VOLUME_BAND", "all_entities",
-    "contract_for", "current_batches", "expected_period", "raw_suites", "raw_tables",
+    "ATTENDANCE_BOUNDS",
+    "DATE_ORDER",
+    "EXTRA_REFERENCES",
+    "RESPONSE_COMPONENTS",
+    "VOLUME_BAND",
+    "all_entities",
+    "contract_for",
+    "current_batches",
+    "expected_period",
+    "raw_suites",
+    "raw_tables",
 ]
