@@ -58,7 +58,7 @@ ui: manifest ## open the Dagster UI on http://127.0.0.1:3000
 test: manifest browser ## run the whole test suite
 	$(PY) -m pytest
 
-bench: manifest ## benchmarks at three sizes: pipeline phases, monthly close, DQ suites, pages, memory, baselines (BENCH_ARGS=...)
+bench: manifest ## benchmarks at 1x1, 1x5 and national (~75 min): phases, monthly close, DQ, pages, memory, baselines (BENCH_ARGS=--sizes 1x1,3x5)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 dq-report: setup ## inject faults of every class and print what ingestion and the data-quality suites caught

@@ -121,3 +121,23 @@ def test_growth_fits_a_line_through_the_sizes():
     fit = g["linear_fit"]["pipeline.total"]
     assert fit["fixed"] == pytest.approx(10.0) and fit["per_100k_rows"] == pytest.approx(10.0)
     assert fit["national_estimate"] == pytest.approx(10.0 + 10.0 * 6_000_000 * 4 / 100_000)
+
+
+def test_redelivery_lands_the_months_monthly_extracts_again_reordered(tmp_path: Path):
+    from bench.redelivered_close import redeliver
+
+    irs = tmp_path / "irs" / "ESX"
+    irs.mkdir(parents=True)
+    (irs / "incidents_2026-10.csv").write_text("incident_id,x\n1,a\n2,b\n")
+    (irs / "incidents_2026-09.csv").write_text("incident_id,x\n3,c\n")
+    mob = tmp_path / "mobilising" / "ESX"
+    mob.mkdir(parents=True)
+    (mob / "mobilisations_2026-10.jsonl").write_text('{"a": 1}\n{"a": 2}\n')
+    (tmp_path / "hr").mkdir()
+    (tmp_path / "hr" / "hr_extract_2026-10-31.xlsx").write_bytes(b"x")
+
+    assert redeliver(tmp_path, "2026-10") == 2
+    assert (irs / "incidents_2026-10_r2.csv").read_text() == "incident_id,x\n2,b\n1,a\n"
+    assert (mob / "mobilisations_2026-10_r2.jsonl").read_text() == '{"a": 2}\n{"a": 1}\n'
+    assert not (irs / "incidents_2026-09_r2.csv").exists()
+    assert redeliver(tmp_path, "2026-10") == 0  # already re-delivered
