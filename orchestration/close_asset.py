@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.ingestion.contracts import ENTITIES, Entity
-from orchestration.ingestion.readers import parse_file_name
+from orchestration.ingestion.engine import landed_files
 from orchestration.partitions import CLOSE_KEY, MONTHLY, months_in_run, run_settings
 from orchestration.resources import WarehouseResource
 
@@ -24,32 +24,26 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 MONTHLY_ENTITIES = tuple(e for e in ENTITIES if e.delivery == "monthly")
 
 
-def landed_months(landing_dir: Path, entity: Entity) -> dict[str, set[str]]:
-    """Service id → the months (YYYY-MM) with a landed file for ``entity``."""
-    found: dict[str, set[str]] = defaultdict(set)
-    base = landing_dir / entity.system
-    if base.is_dir():
-        for service_dir in base.iterdir():
-            if service_dir.is_dir():
-                for path in service_dir.iterdir():
-                    parsed = parse_file_name(entity, path.name)
-                    if parsed:
-                        found[service_dir.name].add(parsed[0])
+def landed_months(landing_dir: Path) -> dict[tuple[Entity, str], set[str]]:
+    """(monthly entity, service id) → the months (YYYY-MM) with a landed file."""
+    found: dict[tuple[Entity, str], set[str]] = defaultdict(set)
+    for entity in MONTHLY_ENTITIES:
+        for _, service_id, period, _ in landed_files(landing_dir, entity):
+            found[entity, service_id].add(period)
     return found
 
 
-def missing_deliveries(landing_dir: Path, first: dt.date, end: dt.date) -> list[str]:
+def missing_deliveries(landed: dict[tuple[Entity, str], set[str]], first: dt.date, end: dt.date) -> list[str]:
     """``system/service/stem_YYYY-MM`` for each monthly extract a service has not delivered for a
     month in [first, end), counting only months after the service's first delivery."""
     missing = []
-    for entity in MONTHLY_ENTITIES:
-        for service, months in sorted(landed_months(landing_dir, entity).items()):
-            day = max(first, dt.date.fromisoformat(min(months) + "-01"))
-            while day < end:
-                label = f"{day:%Y-%m}"
-                if label not in months:
-                    missing.append(f"{entity.system}/{service}/{entity.stem}_{label}")
-                day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    for (entity, service), months in sorted(landed.items(), key=lambda item: (item[0][0].table, item[0][1])):
+        day = max(first, dt.date.fromisoformat(min(months) + "-01"))
+        while day < end:
+            label = f"{day:%Y-%m}"
+            if label not in months:
+                missing.append(f"{entity.system}/{service}/{entity.stem}_{label}")
+            day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
     return missing
 
 
@@ -76,9 +70,10 @@ def monthly_deliveries(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     months = months_in_run(context)
     first, end = months or (settings.as_of.replace(day=1) - dt.timedelta(days=1), settings.as_of)
     first = first.replace(day=1)
-    missing = missing_deliveries(settings.landing_dir, first, end)
+    landed = landed_months(settings.landing_dir)  # one walk of the landing area
+    missing = missing_deliveries(landed, first, end)
     last_month = f"{end - dt.timedelta(days=1):%Y-%m}"
-    services = sorted({s for e in MONTHLY_ENTITIES for s in landed_months(settings.landing_dir, e)})
+    services = {service for _, service in landed}
     context.log.info(f"closing {first:%Y-%m} to {last_month} (reporting cut-off {settings.as_of})")
     yield dg.MaterializeResult(
         metadata={

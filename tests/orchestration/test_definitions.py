@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.close_asset import missing_deliveries
+from orchestration.close_asset import landed_months, missing_deliveries
 from orchestration.dbt import GoldenThreadTranslator, dbt_build_args, dbt_project
 from orchestration.definitions import PIPELINE_JOB, build_definitions
 from orchestration.ingestion.contracts import ENTITIES
@@ -94,7 +94,7 @@ def test_missing_monthly_extracts_are_named(tmp_path):
         path = tmp_path / "irs" / "ESX" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x\n")
-    missing = missing_deliveries(tmp_path, dt.date(2026, 4, 1), dt.date(2026, 11, 1))
+    missing = missing_deliveries(landed_months(tmp_path), dt.date(2026, 4, 1), dt.date(2026, 11, 1))
     # Before the service's first delivery nothing is missing; September is.
     assert "irs/ESX/incidents_2026-09" in missing
     assert not any("2026-07" in m for m in missing if m.startswith("irs/"))
