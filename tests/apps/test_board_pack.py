@@ -9,6 +9,7 @@ import re
 import board_pack
 import commentary_store as store
 import formatting as fmt
+import pytest
 
 
 def assert_self_contained(html: str) -> None:
@@ -97,7 +98,7 @@ def test_quarterly_board_pack(data_dir, mart):
 def test_board_packs_for_the_sparse_real_service(data_dir, mart):
     month = mart("select max(period_month) as m from marts.rpt_kpi_monthly where service_id = 'LFB'").m.iloc[0]
     if month is None or str(month) == "NaT":
-        return  # the real-data folder was absent when the fixture was built
+        pytest.skip("no LFB service: the real-data folder was absent when the fixture was built")
     assert_self_contained(board_pack.monthly_pack("LFB", month.date()))
     quarter = mart(
         "select max(financial_year || '|' || financial_quarter) as q from marts.rpt_kpi_quarterly "
