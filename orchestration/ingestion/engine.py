@@ -140,22 +140,55 @@ def schema_difference(entity: Entity, found: Iterable[str]) -> str | None:
     return f"columns do not match the {entity.table} contract ({'; '.join(parts)})"
 
 
+def delivery_key(entity: Entity, period: str) -> str:
+    """Which deliveries of a landed extract replace each other: every extract of a snapshot, or
+    every revision of one month (or financial year). ``_empty_deliveries_sql`` says it in SQL."""
+    return entity.stem if entity.delivery == "snapshot" else f"{entity.stem}_{period}"
+
+
+def _empty_deliveries_sql(entity: Entity) -> str:
+    """Landed extracts that held no rows (header only), from the ingestion log, with the lineage
+    columns that rank deliveries.
+
+    An empty delivery has no rows in raw to say it is current, yet it is the source's word that a
+    month (say, a ``_r2`` revision withdrawing it) or a snapshot now holds nothing. The real public
+    data and the app store are not included: an empty file there is a broken download, not news.
+    """
+    key = f"'{entity.stem}'" if entity.delivery == "snapshot" else f"'{entity.stem}_' || period"
+    return f"""
+        select service_id, {key} as _delivery_key, coalesce(period, '') as _period,
+            revision as _revision, batch_id as _batch_id, file_name as _source_file
+        from audit.ingestion_log
+        where raw_table = '{entity.table}' and status = 'loaded' and rows_received = 0
+            and starts_with(file_name, '{entity.system}/')
+    """
+
+
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    ensure_audit_schema(con)  # raw_current reads the ingestion log
     cols = [f'"{stored_name(c)}" {DUCKDB_TYPES[c.type]}' for c in entity.loaded_columns]
     own = {stored_name(c) for c in entity.loaded_columns}
     # A source that carries its own service_id (the app store) keeps it; others get the folder's.
     cols += [f"{name} {kind}" for name, kind in LINEAGE_DDL if name not in own]
     con.execute(f"create table if not exists raw.{entity.table} ({', '.join(cols)})")
     # Current rows: the latest delivery of each month (monthly) or the latest extract
-    # (snapshot); raw keeps every delivery for audit.
+    # (snapshot), unless a later delivery of it was empty; raw keeps every delivery for audit.
     con.execute(
         f"""
         create or replace view raw_current.{entity.table} as
-        select * from raw.{entity.table}
-        qualify dense_rank() over (
-            partition by service_id, _delivery_key
-            order by _period desc, _revision desc, _batch_id desc
-        ) = 1
+        with latest as (
+            select * from raw.{entity.table}
+            qualify dense_rank() over (
+                partition by service_id, _delivery_key
+                order by _period desc, _revision desc, _batch_id desc
+            ) = 1
+        )
+        select latest.* from latest
+        anti join ({_empty_deliveries_sql(entity)}) as empty
+            on latest.service_id = empty.service_id
+            and latest._delivery_key = empty._delivery_key
+            and (empty._period, empty._revision, empty._batch_id)
+                > (latest._period, latest._revision, latest._batch_id)
         """
     )
 
@@ -280,7 +313,7 @@ def _cross_file_duplicates(
     judged in load order as if each were committed before the next is checked: a row counts
     against a delivery that is current at that moment (``raw_current``'s rule: latest period,
     then revision, then batch), whether that delivery was loaded earlier or earlier in this
-    batch, and a batch's delivery that loads rows can supersede one before it.
+    batch, and a batch's delivery that loads rows (or holds none) can supersede one before it.
     """
     if good.empty:
         return {}
@@ -292,8 +325,11 @@ def _cross_file_duplicates(
     current: dict[str, tuple[tuple[str, int, int], str]] = {}
     for dkey, period, revision, batch_id, source in con.execute(
         f"select _delivery_key, _period, _revision, _batch_id, any_value(_source_file) from raw.{entity.table} "
-        "where service_id = ? group by all",
-        [service_id],
+        "where service_id = ? group by all "
+        "union all "
+        f"select _delivery_key, _period, _revision, _batch_id, _source_file from ({_empty_deliveries_sql(entity)}) "
+        "where service_id = ?",
+        [service_id, service_id],
     ).fetchall():
         rank = (period or "", revision or 0, batch_id)
         if dkey not in current or rank > current[dkey][0]:
@@ -348,7 +384,10 @@ def _cross_file_duplicates(
                 loaded.append(pos)
             else:
                 duplicates[pos] = other
-        if loaded and (d.delivery_key not in current or d.rank > current[d.delivery_key][0]):
+        # An empty delivery supersedes too (see ``_empty_deliveries_sql``); one whose rows were
+        # all refused does not, so a bad correction cannot wipe out a month.
+        empty = d.result is not None and d.result.rows_received == 0 and not d.schema_error
+        if (loaded or empty) and (d.delivery_key not in current or d.rank > current[d.delivery_key][0]):
             for key in batch_keys.pop(d.delivery_key, ()):
                 holders[key].discard(d.delivery_key)
             current[d.delivery_key] = (d.rank, d.file_name)
@@ -604,7 +643,7 @@ def ingest_entity(
         if previous.get(sha) == "loaded":
             outcomes.append(FileOutcome(entity.table, rel, "skipped"))
             continue
-        delivery_key = entity.stem if entity.delivery == "snapshot" else f"{entity.stem}_{period}"
+        dkey = delivery_key(entity, period)
         try:
             result, error = read_entity_file(entity, path, data), None
         except SchemaError as exc:
@@ -618,7 +657,7 @@ def ingest_entity(
             continue
         previous[sha] = "rejected" if error else "loaded"
         pending.append(
-            (len(outcomes), _Delivery(rel, sha, len(data), service_id, delivery_key, period, revision, result, error))
+            (len(outcomes), _Delivery(rel, sha, len(data), service_id, dkey, period, revision, result, error))
         )
         outcomes.append(None)
         pending_rows += result.rows_received if result else 0

@@ -244,3 +244,24 @@ def test_pseudonyms_are_stable_and_keyed(settings, tmp_path):
     key = load_pseudonymiser(settings.secrets_dir)
     assert key("S", "123") == load_pseudonymiser(settings.secrets_dir)("S", "123")
     assert key("S", "123") != load_pseudonymiser(tmp_path / "other")("S", "123")
+
+
+def test_empty_revision_withdraws_its_month(warehouse, landing, settings):
+    key = load_pseudonymiser(settings.secrets_dir)
+    load_reference(warehouse, landing, key)
+    incidents = entity("irs__incidents")
+    land(landing, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("A1") + inc("A2"))
+    land(landing, "irs/T1/incidents_2024-04.csv", INC_HEADER + inc("B1", when="2024-04-02 09:00:00"))
+    ingest_entity(warehouse, incidents, landing, key)
+    # A revision with no rows withdraws March: none of its rows is current any more, so May's
+    # A1 (checked in the same batch) and then June's A2 (in a later run) are no duplicates.
+    land(landing, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER)
+    land(landing, "irs/T1/incidents_2024-05.csv", INC_HEADER + inc("A1", when="2024-05-02 09:00:00"))
+    report = ingest_entity(warehouse, incidents, landing, key)
+    outcomes = {o.file_name: (o.status, o.rows_received, o.rows_loaded) for o in report.outcomes}
+    assert outcomes["irs/T1/incidents_2024-03_r2.csv"] == ("loaded", 0, 0)
+    land(landing, "irs/T1/incidents_2024-06.csv", INC_HEADER + inc("A2", when="2024-06-02 09:00:00"))
+    ingest_entity(warehouse, incidents, landing, key)
+    current = warehouse.execute("select incident_id, _period from raw_current.irs__incidents order by 1").fetchall()
+    assert current == [("A1", "2024-05"), ("A2", "2024-06"), ("B1", "2024-04")]
+    assert warehouse.execute("select count(*) from audit.quarantine").fetchone()[0] == 0
