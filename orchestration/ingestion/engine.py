@@ -1,5 +1,6 @@
 """Load landed files into ``raw.<system>__<entity>``: schema check, validation, quarantine,
-lineage columns, the ingestion log, idempotency by file hash and supersession of re-deliveries.
+lineage columns, the ingestion log, idempotency by file path and hash, copies, and supersession
+of re-deliveries.
 """
 
 from __future__ import annotations
@@ -239,15 +240,6 @@ def _previous(con: duckdb.DuckDBPyConnection, entity: Entity, sha: str) -> str |
     )
 
 
-def _previous_statuses(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[str, str]:
-    """The latest status logged for each file hash of ``entity`` (what ``_previous`` gives, for all)."""
-    rows = con.execute(
-        "select file_sha256, arg_max(status, batch_id) from audit.ingestion_log where raw_table = ? group by 1",
-        [entity.table],
-    ).fetchall()
-    return dict(rows)
-
-
 def _next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(scalar(con, "select coalesce(max(batch_id), 0) + 1 from audit.ingestion_log"))
 
@@ -293,11 +285,104 @@ class _Delivery:
     result: ReadResult | None
     schema_error: str | None
     batch_id: int = 0
+    copy_reason: str | None = None  # set when its bytes are a copy of a file already loaded
+    notes: list[str] = field(default_factory=list)  # warnings for the log beside the reader's
 
     @property
     def rank(self) -> tuple[str, int, int]:
         """Which delivery of a month (or snapshot) is current: as ``raw_current`` orders them."""
         return (self.period or "", self.revision, self.batch_id)
+
+
+@dataclass
+class _LoadedFile:
+    """A delivery whose rows are in raw, as the check for copies needs it."""
+
+    batch_id: int
+    file_name: str
+    service_id: str | None
+    delivery_key: str | None = None  # looked up in raw when first needed
+
+
+class _FileHistory:
+    """What the ingestion log knows of one raw table's files, by path and by content.
+
+    A file is known by its path (relative to the landing root; ``real/...`` for the real data)
+    and its content by its hash. The same path with the same hash was seen before (a re-run);
+    the same hash at another path is a delivery of its own, which may be a copy of a file whose
+    rows are already loaded.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+        self.con, self.entity = con, entity
+        self.latest: dict[str, tuple[str, str, int]] = {
+            name: (sha, status, batch_id)
+            for name, sha, status, batch_id in con.execute(
+                "select file_name, arg_max(file_sha256, batch_id), arg_max(status, batch_id), max(batch_id) "
+                "from audit.ingestion_log where raw_table = ? group by 1",
+                [entity.table],
+            ).fetchall()
+        }
+        self.loaded: dict[str, list[_LoadedFile]] = {}
+        for sha, batch_id, name, service_id in con.execute(
+            "select file_sha256, batch_id, file_name, service_id from audit.ingestion_log "
+            "where raw_table = ? and status = 'loaded' and rows_loaded > 0 order by batch_id",
+            [entity.table],
+        ).fetchall():
+            self.loaded.setdefault(sha, []).append(_LoadedFile(batch_id, name, service_id))
+
+    def before(self, file_name: str) -> tuple[str, str, int] | None:
+        """(hash, status, batch id) last logged for this path, if any."""
+        return self.latest.get(file_name)
+
+    def copy_of(self, d: _Delivery) -> _LoadedFile | None:
+        """The first file whose rows were loaded from the same bytes as ``d``, if ``d`` is a copy.
+
+        Not a copy: a delivery of the same month (or snapshot) of the same service repeating an
+        earlier one, e.g. a snapshot that did not change or a revision restoring the first
+        delivery. It supersedes like any re-delivery, and the duplicate-key check judges its rows.
+        """
+        earlier = self.loaded.get(d.sha, [])
+        for f in earlier:
+            if f.file_name == d.file_name or (f.service_id == d.service_id and self._delivery_key(f) == d.delivery_key):
+                return None
+        return earlier[0] if earlier else None
+
+    def _delivery_key(self, f: _LoadedFile) -> str | None:
+        if f.delivery_key is None:
+            f.delivery_key = scalar(
+                self.con,
+                f"select any_value(_delivery_key) from raw.{self.entity.table} where _batch_id = ?",
+                [f.batch_id],
+            )
+        return f.delivery_key
+
+    def record(self, d: _Delivery, outcome: FileOutcome) -> None:
+        self.latest[d.file_name] = (d.sha, outcome.status, d.batch_id)
+        if outcome.status == "loaded" and outcome.rows_loaded:
+            self.loaded.setdefault(d.sha, []).append(_LoadedFile(d.batch_id, d.file_name, d.service_id, d.delivery_key))
+
+    def check(self, d: _Delivery) -> None:
+        """Note on ``d`` what its path and bytes were before: a changed file, or a copy.
+
+        A path whose bytes changed is loaded as a new delivery of its month, superseding what
+        was loaded from it (landed files should never change, so the log row says so). A file
+        with data rows identical to one already loaded elsewhere (copied into the wrong
+        service's folder, or under another month's name) has its rows quarantined, naming that
+        file, rather than loaded twice or skipped unseen. This is the duplicate-key check's rule
+        (``_cross_file_duplicates``: a delivery may restate its own month's keys, not another's)
+        for whole files, and it also sees across services, which that check cannot. A
+        header-only file is never a copy: it is its own delivery, and withdraws a month when it
+        is a revision.
+        """
+        before = self.before(d.file_name)
+        if before is not None and before[0] != d.sha:
+            d.notes.append(f"file changed since it was {before[1]} in batch {before[2]}")
+        if d.schema_error or d.result is None or d.result.rows_received == 0:
+            return
+        original = self.copy_of(d)
+        if original is not None:
+            d.copy_reason = f"file identical to {original.file_name} already loaded (batch {original.batch_id})"
 
 
 def _cross_file_duplicates(
@@ -426,11 +511,16 @@ def _load_deliveries(
         result = d.result
         if result is not None and d.schema_error is None:
             d.schema_error = schema_difference(entity, result.columns)
-        if d.schema_error:
+        if d.schema_error or d.copy_reason:
             # The whole file is refused; its rows go to quarantine so the count still reconciles.
-            status[i], message[i] = "rejected", d.schema_error
-            if result is not None:
+            # A copy is not a failure of the source's format: the file counts as loaded, with
+            # none of its rows, and the log's message says which file it copies.
+            if d.schema_error:
+                status[i], message[i] = "rejected", d.schema_error
                 reason = f"file rejected: {d.schema_error}"
+            else:
+                message[i] = reason = d.copy_reason or ""
+            if result is not None:
                 quarantine[i] += [(int(r), reason, "") for r in result.records[ROW_COLUMN]]
                 quarantine[i] += [(m.row, reason, "") for m in result.malformed]
         else:
@@ -542,7 +632,7 @@ def _load_deliveries(
                 "rows_quarantined": [len(q) for q in quarantine],
                 "status": status,
                 "message": message,
-                "warnings": ["; ".join(d.result.warnings) if d.result else "" for d in deliveries],
+                "warnings": ["; ".join([*(d.result.warnings if d.result else ()), *d.notes]) for d in deliveries],
                 "started_at": [started] * len(deliveries),
                 "finished_at": [finished] * len(deliveries),
             },
@@ -611,7 +701,8 @@ def ingest_entity(
     *,
     batch_rows: int = BATCH_ROWS,
 ) -> IngestReport:
-    """Load every new landed file for ``entity``; files already loaded (same hash) are skipped.
+    """Load every new or changed landed file for ``entity``; a file already loaded from the same
+    path with the same hash is skipped. See ``_FileHistory.check`` for changed files and copies.
 
     Files are read one at a time but validated and written a service at a time (at most about
     ``batch_rows`` rows together), with results identical to loading them one by one in order:
@@ -621,7 +712,7 @@ def ingest_entity(
     ensure_raw_table(con, entity)
     run_id = run_id or uuid.uuid4().hex
     outcomes: list[FileOutcome | None] = []
-    previous = _previous_statuses(con, entity)
+    history = _FileHistory(con, entity)
     pending: list[tuple[int, _Delivery]] = []
     pending_rows = 0
 
@@ -629,8 +720,9 @@ def ingest_entity(
         nonlocal pending_rows
         if pending:
             loaded = _load_deliveries(con, entity, [d for _, d in pending], pseudonymise=pseudonymise, run_id=run_id)
-            for (slot, _), outcome in zip(pending, loaded, strict=True):
+            for (slot, d), outcome in zip(pending, loaded, strict=True):
                 outcomes[slot] = outcome
+                history.record(d, outcome)
         pending.clear()
         pending_rows = 0
 
@@ -640,7 +732,8 @@ def ingest_entity(
         rel = path.relative_to(landing_dir).as_posix()
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        if previous.get(sha) == "loaded":
+        before = history.before(rel)
+        if before is not None and before[:2] == (sha, "loaded"):
             outcomes.append(FileOutcome(entity.table, rel, "skipped"))
             continue
         dkey = delivery_key(entity, period)
@@ -650,15 +743,16 @@ def ingest_entity(
             result, error = None, str(exc)
         if error is None and result is not None:
             error = schema_difference(entity, result.columns)
-        if previous.get(sha) == "rejected" and error:
+        if before is not None and before[:2] == (sha, "rejected") and error:
             # Logged and quarantined once already: keep failing, without a second log row,
             # until the file (or the contract) is fixed; then it loads like a new file.
             outcomes.append(FileOutcome(entity.table, rel, "rejected", message=f"{error} (rejected earlier)"))
             continue
-        previous[sha] = "rejected" if error else "loaded"
-        pending.append(
-            (len(outcomes), _Delivery(rel, sha, len(data), service_id, dkey, period, revision, result, error))
-        )
+        delivery = _Delivery(rel, sha, len(data), service_id, dkey, period, revision, result, error)
+        if result is not None and result.rows_received and any(d.sha == sha for _, d in pending):
+            flush()  # whether this is a copy depends on what the waiting file with its bytes loads
+        history.check(delivery)
+        pending.append((len(outcomes), delivery))
         outcomes.append(None)
         pending_rows += result.rows_received if result else 0
     flush()

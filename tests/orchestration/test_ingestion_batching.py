@@ -47,7 +47,7 @@ def land_months(root: Path) -> None:
     land(root, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER + inc("A2") + inc("A3"))
     # A second correction whose only row is refused: it loads nothing, so r2 stays current.
     land(root, "irs/T1/incidents_2024-03_r3.csv", INC_HEADER + inc("A9", station="ZZ99"))
-    land(
+    april = land(
         root,
         "irs/T1/incidents_2024-04.csv",
         INC_HEADER
@@ -57,13 +57,19 @@ def land_months(root: Path) -> None:
         + inc("B2", when="2024-03-31 23:59:59"),  # 5: outside the file's period
     )
     land(root, "irs/T1/incidents_2024-05.csv", INC_HEADER + inc("A2", when="2024-05-01 00:00:00"))  # dup of r2
-    # The same bytes as May under another name: skipped as already loaded.
+    # The same bytes as May in a revision of May: a re-delivery that repeats it, judged like any
+    # other (and May loaded nothing, so no rows of these bytes are in raw).
     land(root, "irs/T1/incidents_2024-05_r2.csv", INC_HEADER + inc("A2", when="2024-05-01 00:00:00"))
     # Drifted columns: refused whole, its rows quarantined.
     land(root, "irs/T1/incidents_2024-06.csv", INC_HEADER.replace("ward_code", "ward") + inc("C1", when="2024-06-01"))
+    # April's bytes under July's name, read while April still waits in the same batch: a copy of
+    # a loaded file, refused whole.
+    (root / "irs/T1/incidents_2024-07.csv").write_bytes(april.read_bytes())
     # Another service in the same run: its own batch, own duplicate scope.
     land(root, "reference/T2/stations_2024-03-31.csv", STATIONS)
     land(root, "irs/T2/incidents_2024-03.csv", INC_HEADER + inc("A1", ward=""))
+    # T1's April copied into T2's folder: T2's duplicate-key scope cannot see it; the hash does.
+    land(root, "irs/T2/incidents_2024-04.csv", april.read_text())
 
 
 def ingest_all(settings, batch_rows: int):
@@ -103,18 +109,27 @@ def test_batched_load_reports_each_file_with_its_counts_and_quarantine(fixed_key
         "irs/T1/incidents_2024-03_r3.csv": ("loaded", 1, 0, 1),
         "irs/T1/incidents_2024-04.csv": ("loaded", 4, 1, 3),
         "irs/T1/incidents_2024-05.csv": ("loaded", 1, 0, 1),
-        "irs/T1/incidents_2024-05_r2.csv": ("skipped", 0, 0, 0),
+        "irs/T1/incidents_2024-05_r2.csv": ("loaded", 1, 0, 1),
         "irs/T1/incidents_2024-06.csv": ("rejected", 1, 0, 1),
+        "irs/T1/incidents_2024-07.csv": ("loaded", 4, 0, 4),
         "irs/T2/incidents_2024-03.csv": ("loaded", 1, 1, 0),
+        "irs/T2/incidents_2024-04.csv": ("loaded", 4, 0, 4),
     }
     # One log row per file (not per batch), each with its own batch id, in load order.
     with connect(fixed_key_settings.warehouse_path) as con:
         log = con.execute(
-            "select file_name, rows_received, rows_loaded, rows_quarantined from audit.ingestion_log "
-            "where raw_table = 'irs__incidents' order by batch_id"
+            "select file_name, rows_received, rows_loaded, rows_quarantined, batch_id, message "
+            "from audit.ingestion_log where raw_table = 'irs__incidents' order by batch_id"
         ).fetchall()
-    assert [name for name, *_ in log] == [f for f in outcomes if not f.endswith("05_r2.csv")]
-    assert [tuple(counts) for _, *counts in log] == [outcomes[name][1:] for name, *_ in log]
+    assert [name for name, *_ in log] == list(outcomes)
+    assert [tuple(counts) for _, *counts, _, _ in log] == [outcomes[name][1:] for name, *_ in log]
+    batch = {name: batch_id for name, *_, batch_id, _ in log}
+    copied = (
+        f"file identical to irs/T1/incidents_2024-04.csv already loaded (batch {batch['irs/T1/incidents_2024-04.csv']})"
+    )
+    messages = {name: message for name, *_, message in log if message}
+    assert messages.pop("irs/T1/incidents_2024-06.csv").startswith("columns do not match")
+    assert messages == {"irs/T1/incidents_2024-07.csv": copied, "irs/T2/incidents_2024-04.csv": copied}
     assert len(written["log"]) == len({r[0] for r in written["log"]})
     with connect(fixed_key_settings.warehouse_path) as con:
         quarantined = con.execute(
@@ -139,6 +154,9 @@ def test_batched_load_reports_each_file_with_its_counts_and_quarantine(fixed_key
     assert by_place[(april, 4)].startswith("malformed row: expected 19 fields")
     assert "outside the file's period 2024-04" in by_place[(april, 5)]
     assert by_place[(may, 2)] == f"duplicate key A2 already loaded from {r2}"
+    assert by_place[(may.replace(".csv", "_r2.csv"), 2)] == f"duplicate key A2 already loaded from {r2}"
+    for copy in ("irs/T1/incidents_2024-07.csv", "irs/T2/incidents_2024-04.csv"):
+        assert [by_place[(copy, row)] for row in range(2, 6)] == [copied] * 4
     assert by_place[(june, 2)].startswith("file rejected: columns do not match")
     assert current == [
         ("T1", "A1", april),

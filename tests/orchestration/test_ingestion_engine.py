@@ -265,3 +265,141 @@ def test_empty_revision_withdraws_its_month(warehouse, landing, settings):
     current = warehouse.execute("select incident_id, _period from raw_current.irs__incidents order by 1").fetchall()
     assert current == [("A1", "2024-05"), ("A2", "2024-06"), ("B1", "2024-04")]
     assert warehouse.execute("select count(*) from audit.quarantine").fetchone()[0] == 0
+
+
+def log_rows(con: duckdb.DuckDBPyConnection, table: str = "irs__incidents") -> list[tuple]:
+    return con.execute(
+        "select file_name, status, rows_received, rows_loaded, rows_quarantined, message, warnings "
+        "from audit.ingestion_log where raw_table = ? order by batch_id",
+        [table],
+    ).fetchall()
+
+
+def test_rerun_on_the_same_landing_area_skips_every_file(warehouse, landing, settings):
+    key = load_pseudonymiser(settings.secrets_dir)
+    land(landing, "reference/T2/stations_2024-03-31.csv", STATIONS)  # a copy of T1's: quarantined
+    land(landing, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("A1"))
+    land(landing, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER)
+    land(landing, "irs/T2/incidents_2024-03.csv", INC_HEADER + inc("A1"))  # a copy of T1's
+    land(landing, "irs/T2/incidents_2024-04.csv", INC_HEADER)
+    land(landing, "irs/T2/incidents_2024-05.csv", INC_HEADER.replace("ward_code", "ward"))  # rejected
+
+    def counts() -> list[int]:
+        return [
+            warehouse.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in ("audit.ingestion_log", "audit.quarantine", "raw.reference__stations", "raw.irs__incidents")
+        ]
+
+    first = [*ingest_system(warehouse, "reference", landing, key).outcomes]
+    first += ingest_system(warehouse, "irs", landing, key).outcomes
+    assert {o.status for o in first} == {"loaded", "rejected"}
+    before = counts()
+    again = [*ingest_system(warehouse, "reference", landing, key).outcomes]
+    again += ingest_system(warehouse, "irs", landing, key).outcomes
+    assert [(o.file_name, o.status) for o in again] == [
+        (o.file_name, "rejected" if o.status == "rejected" else "skipped") for o in first
+    ]
+    assert counts() == before
+
+
+def test_header_only_files_identical_to_others_are_each_their_own_delivery(warehouse, landing, settings):
+    key = load_pseudonymiser(settings.secrets_dir)
+    load_reference(warehouse, landing, key)
+    for rel in ("irs/T1/incidents_2024-03.csv", "irs/T1/incidents_2024-04.csv", "irs/T2/incidents_2024-03.csv"):
+        land(landing, rel, INC_HEADER)
+    report = ingest_entity(warehouse, entity("irs__incidents"), landing, key)
+    assert [(o.status, o.rows_received, o.rows_loaded, o.rows_quarantined) for o in report.outcomes] == [
+        ("loaded", 0, 0, 0)
+    ] * 3
+    log = warehouse.execute(
+        "select service_id, file_name, batch_id from audit.ingestion_log where raw_table = 'irs__incidents'"
+    ).fetchall()
+    assert sorted((s, f) for s, f, _ in log) == [
+        ("T1", "irs/T1/incidents_2024-03.csv"),
+        ("T1", "irs/T1/incidents_2024-04.csv"),
+        ("T2", "irs/T2/incidents_2024-03.csv"),
+    ]
+    assert len({b for *_, b in log}) == 3
+
+
+def test_empty_revision_identical_to_another_empty_file_withdraws_its_month(warehouse, landing, settings):
+    key = load_pseudonymiser(settings.secrets_dir)
+    load_reference(warehouse, landing, key)
+    land(landing, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("A1") + inc("A2"))
+    land(landing, "irs/T1/incidents_2024-04.csv", INC_HEADER + inc("B1", when="2024-04-02 09:00:00"))
+    land(landing, "irs/T2/incidents_2024-03.csv", INC_HEADER)  # T2 had nothing in March
+    ingest_entity(warehouse, entity("irs__incidents"), landing, key)
+    land(landing, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER)  # byte for byte T2's March
+    report = ingest_entity(warehouse, entity("irs__incidents"), landing, key)
+    (r2,) = [o for o in report.outcomes if o.status != "skipped"]
+    assert (r2.file_name, r2.status, r2.rows_received, r2.rows_loaded) == (
+        "irs/T1/incidents_2024-03_r2.csv",
+        "loaded",
+        0,
+        0,
+    )
+    current = warehouse.execute("select service_id, incident_id from raw_current.irs__incidents").fetchall()
+    assert current == [("T1", "B1")]
+
+
+def test_file_copied_into_another_services_folder_is_quarantined_naming_the_original(warehouse, landing, settings):
+    key = load_pseudonymiser(settings.secrets_dir)
+    load_reference(warehouse, landing, key)
+    original = land(landing, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("A1") + inc("A2") + "A3,broken\n")
+    ingest_entity(warehouse, entity("irs__incidents"), landing, key)
+    (batch,) = warehouse.execute(
+        "select batch_id from audit.ingestion_log where file_name = ?", ["irs/T1/incidents_2024-03.csv"]
+    ).fetchone()
+    land(landing, "irs/T2/incidents_2024-03.csv", original.read_text())
+    report = ingest_entity(warehouse, entity("irs__incidents"), landing, key)
+    (copy,) = [o for o in report.outcomes if o.status != "skipped"]
+    reason = f"file identical to irs/T1/incidents_2024-03.csv already loaded (batch {batch})"
+    assert vars(copy) == {
+        "raw_table": "irs__incidents",
+        "file_name": "irs/T2/incidents_2024-03.csv",
+        "status": "loaded",
+        "rows_received": 3,
+        "rows_loaded": 0,
+        "rows_quarantined": 3,
+        "message": reason,
+    }
+    assert log_rows(warehouse)[-1] == ("irs/T2/incidents_2024-03.csv", "loaded", 3, 0, 3, reason, "")
+    assert warehouse.execute(
+        "select service_id, file_name, row_number, reason from audit.quarantine where service_id = 'T2' order by all"
+    ).fetchall() == [("T2", "irs/T2/incidents_2024-03.csv", row, reason) for row in (2, 3, 4)]
+    assert warehouse.execute("select distinct service_id from raw_current.irs__incidents").fetchall() == [("T1",)]
+    assert {o.status for o in ingest_entity(warehouse, entity("irs__incidents"), landing, key).outcomes} == {"skipped"}
+
+
+def test_unchanged_snapshot_under_a_new_date_is_a_new_delivery(warehouse, landing, settings):
+    key = load_pseudonymiser(settings.secrets_dir)
+    load_reference(warehouse, landing, key)
+    land(landing, "reference/T1/stations_2024-04-30.csv", STATIONS)  # nothing changed since March
+    report = ingest_entity(warehouse, entity("reference__stations"), landing, key)
+    assert [(o.file_name, o.status, o.rows_loaded, o.rows_quarantined) for o in report.outcomes] == [
+        ("reference/T1/stations_2024-03-31.csv", "skipped", 0, 0),
+        ("reference/T1/stations_2024-04-30.csv", "loaded", 2, 0),
+    ]
+    assert warehouse.execute("select distinct _period from raw_current.reference__stations").fetchall() == [
+        ("2024-04-30",)
+    ]
+
+
+def test_changed_file_at_the_same_path_is_a_new_delivery_with_a_warning(warehouse, landing, settings):
+    key = load_pseudonymiser(settings.secrets_dir)
+    load_reference(warehouse, landing, key)
+    first = INC_HEADER + inc("A1")
+    land(landing, "irs/T1/incidents_2024-03.csv", first)
+    ingest_entity(warehouse, entity("irs__incidents"), landing, key)
+    (batch,) = warehouse.execute("select max(batch_id) from audit.ingestion_log").fetchone()
+    land(landing, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("A1", serious="1") + inc("A2"))
+    (outcome,) = ingest_entity(warehouse, entity("irs__incidents"), landing, key).outcomes
+    assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 2, 0)
+    assert log_rows(warehouse)[-1][-1] == f"file changed since it was loaded in batch {batch}"
+    current = "select incident_id, casualties_hospital_serious from raw_current.irs__incidents order by 1"
+    assert warehouse.execute(current).fetchall() == [("A1", 1), ("A2", 0)]
+    # Changed back: the path's latest content differs again, so the first content is current again.
+    land(landing, "irs/T1/incidents_2024-03.csv", first)
+    (outcome,) = ingest_entity(warehouse, entity("irs__incidents"), landing, key).outcomes
+    assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 1, 0)
+    assert warehouse.execute(current).fetchall() == [("A1", 0)]
