@@ -232,14 +232,6 @@ def known_codes_for(con: duckdb.DuckDBPyConnection, entity: Entity, service_id: 
     return codes
 
 
-def _previous(con: duckdb.DuckDBPyConnection, entity: Entity, sha: str) -> str | None:
-    return scalar(
-        con,
-        "select status from audit.ingestion_log where raw_table = ? and file_sha256 = ? order by batch_id desc limit 1",
-        [entity.table, sha],
-    )
-
-
 def _next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(scalar(con, "select coalesce(max(batch_id), 0) + 1 from audit.ingestion_log"))
 
@@ -793,34 +785,29 @@ def ingest_real_data(
     if real_dir is None:
         return report
     run_id = run_id or uuid.uuid4().hex
+    histories: dict[str, _FileHistory] = {}
     for source in REAL_SOURCES:
         path = real_dir / source.path
         label = f"real/{source.path}"
         sha = sha256_file(path)
-        if _previous(con, source.entity, sha) == "loaded":
+        if source.table not in histories:
+            histories[source.table] = _FileHistory(con, source.entity)
+        history = histories[source.table]
+        before = history.before(label)
+        if before is not None and before[:2] == (sha, "loaded"):
             report.outcomes.append(FileOutcome(source.table, label, "skipped"))
             continue
         try:
             result, error = source.adapter(path), None
         except SchemaError as exc:
             result, error = None, str(exc)
-        report.outcomes.append(
-            load_result(
-                con,
-                source.entity,
-                result,
-                file_name=label,
-                sha=sha,
-                file_bytes=path.stat().st_size,
-                service_id=source.service_id,
-                delivery_key=source.path,
-                period=None,
-                revision=1,
-                pseudonymise=pseudonymise,
-                run_id=run_id,
-                schema_error=error,
-            )
-        )
+        # The landed files' rules: a changed file is noted; one source's bytes under another
+        # source's name (a download saved to the wrong place) are a copy, not new data.
+        delivery = _Delivery(label, sha, path.stat().st_size, source.service_id, source.path, None, 1, result, error)
+        history.check(delivery)
+        (outcome,) = _load_deliveries(con, source.entity, [delivery], pseudonymise=pseudonymise, run_id=run_id)
+        history.record(delivery, outcome)
+        report.outcomes.append(outcome)
     return report
 
 
@@ -832,7 +819,9 @@ def ingest_app_store(
 ) -> IngestReport:
     """Load the app's commentary store (append-only SQLite) as a snapshot source.
 
-    Unchanged since the last load (same content hash) means nothing to do.
+    Unchanged since the last load (the same content hash as the store's last load) means nothing
+    to do. The store is one file that is meant to change, so there are no copies to look for
+    and a change is no warning.
     """
     from orchestration.ingestion.app_store import COMMENTARY_ENTITY, commentary_path, commentary_read_result
 
@@ -846,7 +835,8 @@ def ingest_app_store(
     # Hash the rows, not the SQLite file, whose bytes change without any new commentary.
     sha = hashlib.sha256(result.records.to_csv(index=False).encode()).hexdigest()
     label = "app_store/commentary.sqlite"
-    if _previous(con, COMMENTARY_ENTITY, sha) == "loaded":
+    before = _FileHistory(con, COMMENTARY_ENTITY).before(label)
+    if before is not None and before[:2] == (sha, "loaded"):
         report.outcomes.append(FileOutcome(COMMENTARY_ENTITY.table, label, "skipped"))
         return report
     report.outcomes.append(

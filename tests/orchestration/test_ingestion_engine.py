@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from orchestration.ingestion.contracts import entity
-from orchestration.ingestion.engine import ingest_entity, ingest_system, load_pseudonymiser
+from orchestration.ingestion.engine import ingest_entity, ingest_real_data, ingest_system, load_pseudonymiser
 from orchestration.warehouse import connect
 from tests.orchestration.small_extracts import INC_HEADER, STATIONS, WARDS, inc, land
 
@@ -403,3 +403,35 @@ def test_changed_file_at_the_same_path_is_a_new_delivery_with_a_warning(warehous
     (outcome,) = ingest_entity(warehouse, entity("irs__incidents"), landing, key).outcomes
     assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 1, 0)
     assert warehouse.execute(current).fetchall() == [("A1", 0)]
+
+
+def test_real_data_rules_match_the_landed_files(warehouse, settings, tmp_path, monkeypatch):
+    from orchestration.ingestion import real_data as rd
+
+    header = "LAD19CD,LAD19NM,FRA19CD,FRA19NM,Fire and Rescue response time (three-year average)\n"
+    real = tmp_path / "real"
+    land(real, "a/lookup.csv", header + "E1,One,F1,Fire One,1899-12-31T00:08:04Z\n")
+    land(real, "b/lookup.csv", header + "E1,One,F1,Fire One,1899-12-31T00:08:04Z\n")  # saved twice by mistake
+    sources = [rd.RealSource(f"{f}/lookup.csv", "ons__lad_fra_lookup", rd.ons_lad_fra_lookup, None) for f in "ab"]
+    monkeypatch.setattr(rd, "REAL_SOURCES", sources)
+    key = load_pseudonymiser(settings.secrets_dir)
+
+    def run() -> list[tuple]:
+        report = ingest_real_data(warehouse, real, key)
+        return [(o.file_name, o.status, o.rows_received, o.rows_loaded, o.rows_quarantined) for o in report.outcomes]
+
+    assert run() == [("real/a/lookup.csv", "loaded", 1, 1, 0), ("real/b/lookup.csv", "loaded", 1, 0, 1)]
+    (batch,) = warehouse.execute(
+        "select batch_id from audit.ingestion_log where file_name = 'real/a/lookup.csv'"
+    ).fetchone()
+    assert log_rows(warehouse, "ons__lad_fra_lookup")[1][-2] == (
+        f"file identical to real/a/lookup.csv already loaded (batch {batch})"
+    )
+    assert run() == [("real/a/lookup.csv", "skipped", 0, 0, 0), ("real/b/lookup.csv", "skipped", 0, 0, 0)]
+    # A new edition of one source at the same path: loaded, superseding the old, with a warning.
+    land(real, "a/lookup.csv", header + "E1,One,F1,Fire One,1899-12-31T00:07:00Z\n")
+    assert run() == [("real/a/lookup.csv", "loaded", 1, 1, 0), ("real/b/lookup.csv", "skipped", 0, 0, 0)]
+    assert log_rows(warehouse, "ons__lad_fra_lookup")[-1][-1] == f"file changed since it was loaded in batch {batch}"
+    assert warehouse.execute(
+        "select response_time_three_year_average from raw_current.ons__lad_fra_lookup"
+    ).fetchall() == [("1899-12-31T00:07:00Z",)]
