@@ -52,7 +52,13 @@ def reconciliation_check(asset_key: dg.AssetKey, report: IngestReport, con) -> d
 def report_metadata(report: IngestReport) -> dict:
     totals = report.totals()
     rejected = [f"{o.file_name}: {o.message}" for o in report.failures]
-    return {**totals, "rejected": dg.MetadataValue.md("\n".join(f"- {r}" for r in rejected) or "none")}
+    # A loaded file with a message is a copy of another file: its rows were all quarantined.
+    copies = [f"{o.file_name}: {o.message}" for o in report.outcomes if o.status == "loaded" and o.message]
+    return {
+        **totals,
+        "rejected": dg.MetadataValue.md("\n".join(f"- {r}" for r in rejected) or "none"),
+        "copies_refused": dg.MetadataValue.md("\n".join(f"- {r}" for r in copies) or "none"),
+    }
 
 
 def table_key(table: str) -> dg.AssetKey:
