@@ -54,8 +54,8 @@ def check_marts(
     """The mart suites at the reporting cut-off ``as_of``, recorded."""
     label = f"as of {as_of:%Y-%m-%d}"
     results = []
-    for suite, frame in mart_suites(con, as_of):
-        result = validate(suite, frame, run_id=run_id, batch_label=label, data_dir=data_dir)
+    for suite in mart_suites(as_of):
+        result = validate(suite, load_frame(con, suite), run_id=run_id, batch_label=label, data_dir=data_dir)
         record(con, result)
         results.append(result)
     return results

@@ -7,6 +7,7 @@ tests and recorded; ``expectations.runner`` turns them into GX expectations when
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -93,8 +94,9 @@ class Suite:
     """Checks over one target (``raw.irs__incidents``, ``marts.rpt_kpi_monthly``…).
 
     ``key_columns`` identify a record in the validated frame (a failing record is reported by
-    them). ``query`` is the SQL that reads the frame from the warehouse (raw suites); mart suites
-    come with their frame already built. ``notes`` say which checks were left out and why.
+    them). ``query`` is the SQL that reads the frame from the warehouse, with ``params`` for its
+    parameters and ``order_by`` the columns its rows are ordered by. ``notes`` say which checks
+    were left out and why.
     """
 
     name: str
@@ -103,6 +105,8 @@ class Suite:
     key_columns: list[str]
     query: str | None = None
     notes: list[str] = field(default_factory=list)
+    params: dict[str, Any] | None = None
+    order_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.key_columns:
@@ -112,11 +116,16 @@ class Suite:
         return sum(1 for c in self.checks if severity is None or c.severity == severity)
 
 
-def load_frame(con: duckdb.DuckDBPyConnection, suite: Suite) -> pd.DataFrame:
-    """Run a suite's query and return its rows with a fresh 0..n-1 index (the runner relies on it)."""
+def _ordered(suite: Suite, select: str = "*", order: Sequence[str] | None = None) -> str:
     if suite.query is None:
         raise ValueError(f"suite {suite.name} has no query: its frame comes with it")
-    return con.execute(suite.query).df().reset_index(drop=True)
+    order = [quote(c) for c in suite.order_by] if order is None else list(order)
+    return f"select {select} from ({suite.query}) as _q" + (f" order by {', '.join(order)}" if order else "")
+
+
+def load_frame(con: duckdb.DuckDBPyConnection, suite: Suite) -> pd.DataFrame:
+    """Run a suite's query and return its rows in order, with a fresh 0..n-1 index (the runner relies on it)."""
+    return con.execute(_ordered(suite), suite.params).df().reset_index(drop=True)
 
 
 def sql_literal(value: object) -> str:

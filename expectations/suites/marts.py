@@ -1,6 +1,6 @@
 """Suites on the KPI marts, run before publishing.
 
-``mart_suites(con, as_of)`` returns four (suite, frame) pairs, each frame read from the warehouse:
+``mart_suites(as_of)`` returns four suites, each with the query that reads its frame from the warehouse:
 
 * ``marts.rpt_kpi_monthly.values``: KPI values within plausible ranges for their unit (percent
   0..100, minutes 0..60, counts, rates and days not negative), numerators and denominators not
@@ -25,9 +25,6 @@ complete, and the report month is the one before it.
 from __future__ import annotations
 
 import datetime as dt
-
-import duckdb
-import pandas as pd
 
 from expectations.suites.base import Check, Suite
 
@@ -57,17 +54,13 @@ def financial_year(month: dt.date) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
-def _values_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Suite, pd.DataFrame]:
-    frame = con.execute(
-        """
+def _values_suite(cutoff: dt.date) -> Suite:
+    query = """
         select kpi_month_sk, kpi_code, org_unit_id, org_level, service_id, period_month, unit,
                numerator, denominator, value, value_ytd
         from marts.rpt_kpi_monthly
-        where period_month < ?
-        order by service_id, kpi_code, period_month, org_unit_id
-        """,
-        [cutoff],
-    ).df()
+        where period_month < $cutoff
+        """
     checks = [
         Check(
             "ExpectColumnValuesToBeInSet",
@@ -107,18 +100,19 @@ def _values_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Suit
                     where={"unit": unit},
                 )
             )
-    suite = Suite(
+    return Suite(
         name="marts.rpt_kpi_monthly.values",
         target="marts.rpt_kpi_monthly",
         checks=checks,
         key_columns=["kpi_code", "org_unit_id", "period_month"],
+        query=query,
+        params={"cutoff": cutoff},
+        order_by=("service_id", "kpi_code", "period_month", "org_unit_id"),
     )
-    return suite, frame
 
 
-def _presence_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Suite, pd.DataFrame]:
-    frame = con.execute(
-        """
+def _presence_suite(cutoff: dt.date) -> Suite:
+    query = """
         with kpis as (
             select kpi_code, lowest_level_rank, frequency from marts.dim_kpi
         ),
@@ -175,10 +169,7 @@ def _presence_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Su
                coalesce(present.rows_present, 0) as rows_present
         from expected
         left join present using (service_id, kpi_code, org_level, period_month)
-        order by 1, 2, 4, 3
-        """,
-        {"cutoff": cutoff},
-    ).df()
+        """
     checks = [
         Check(
             "ExpectColumnValuesToBeBetween",
@@ -194,18 +185,19 @@ def _presence_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Su
             "the KPI has a row for every organisation unit of the level that existed that month",
         ),
     ]
-    suite = Suite(
+    return Suite(
         name="marts.rpt_kpi_monthly.presence",
         target="marts.rpt_kpi_monthly",
         checks=checks,
         key_columns=["service_id", "kpi_code", "org_level", "period_month"],
+        query=query,
+        params={"cutoff": cutoff},
+        order_by=("service_id", "kpi_code", "period_month", "org_level"),
     )
-    return suite, frame
 
 
-def _rollup_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Suite, pd.DataFrame]:
-    frame = con.execute(
-        """
+def _rollup_suite(cutoff: dt.date) -> Suite:
+    query = """
         with kpis as (
             select kpi_code from marts.dim_kpi
             where lowest_level_rank <= 2 and time_aggregation in ('sum', 'sum_over_mean')
@@ -254,10 +246,7 @@ def _rollup_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Suit
                abs(denominator - denominator_from_stations) / greatest(1.0, abs(denominator_from_stations))
                    as denominator_gap
         from compared
-        order by service_id, kpi_code, period_month, org_unit_id
-        """,
-        {"cutoff": cutoff},
-    ).df()
+        """
     checks = [
         Check(
             "ExpectColumnValuesToBeBetween",
@@ -268,18 +257,19 @@ def _rollup_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> tuple[Suit
         )
         for part, gap in (("numerators", "numerator_gap"), ("denominators", "denominator_gap"))
     ]
-    suite = Suite(
+    return Suite(
         name="marts.rpt_kpi_monthly.rollups",
         target="marts.rpt_kpi_monthly",
         checks=checks,
         key_columns=["kpi_code", "org_unit_id", "period_month"],
+        query=query,
+        params={"cutoff": cutoff},
+        order_by=("service_id", "kpi_code", "period_month", "org_unit_id"),
     )
-    return suite, frame
 
 
-def _targets_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date, year: str) -> tuple[Suite, pd.DataFrame]:
-    frame = con.execute(
-        """
+def _targets_suite(cutoff: dt.date, year: str) -> Suite:
+    query = """
         with rpt as (
             select * from marts.rpt_kpi_monthly where period_month < $cutoff
         ),
@@ -305,10 +295,7 @@ def _targets_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date, year: str) -
                service_rows.service_target, coalesce(service_rows.months_in_year, 0) as months_in_year
         from expected
         left join service_rows using (service_id, kpi_code)
-        order by 1, 2
-        """,
-        {"cutoff": cutoff, "year": year},
-    ).df()
+        """
     checks = [
         Check(
             "ExpectColumnValuesToNotBeNull",
@@ -317,26 +304,23 @@ def _targets_suite(con: duckdb.DuckDBPyConnection, cutoff: dt.date, year: str) -
             f"a service-level target is set for {year} for every KPI with a polarity that the service reports",
         )
     ]
-    suite = Suite(
+    return Suite(
         name="marts.rpt_kpi_monthly.targets",
         target="marts.rpt_kpi_monthly",
         checks=checks,
         key_columns=["service_id", "kpi_code"],
+        query=query,
+        params={"cutoff": cutoff, "year": year},
+        order_by=("service_id", "kpi_code"),
     )
-    return suite, frame
 
 
-def mart_suites(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[tuple[Suite, pd.DataFrame]]:
-    """The mart suites with their frames, judged at the reporting cut-off ``as_of``."""
+def mart_suites(as_of: dt.date) -> list[Suite]:
+    """The mart suites judged at the reporting cut-off ``as_of``; each reads its frame with its query
+    (``expectations.suites.load_frame``), so a caller holds one suite's frame at a time."""
     cutoff = cutoff_month(as_of)
     year = financial_year(report_month(as_of))
-    pairs = [
-        _values_suite(con, cutoff),
-        _presence_suite(con, cutoff),
-        _rollup_suite(con, cutoff),
-        _targets_suite(con, cutoff, year),
-    ]
-    return [(suite, frame.reset_index(drop=True)) for suite, frame in pairs]
+    return [_values_suite(cutoff), _presence_suite(cutoff), _rollup_suite(cutoff), _targets_suite(cutoff, year)]
 
 
 __all__ = ["ROLLUP_TOLERANCE", "UNIT_RANGES", "cutoff_month", "financial_year", "mart_suites", "report_month"]

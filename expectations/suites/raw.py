@@ -568,10 +568,7 @@ def raw_suites(
     _freshness_and_volume(b, groups, as_of)
 
     derived = "".join(f", {d}" for d in b.derived)
-    query = (
-        f"select t.*{derived} from raw.{entity.table} as t {' '.join(b.joins)} "
-        f"where {in_batches} order by t._batch_id, t._source_row"
-    )
+    query = f"select t.*{derived} from raw.{entity.table} as t {' '.join(b.joins)} where {in_batches}"
     key = [stored_name(entity.column(k)) for k in entity.key]
     if not groups:
         b.notes.append(f"batches {ids} hold no rows of raw.{entity.table}")
@@ -582,6 +579,8 @@ def raw_suites(
         key_columns=key,
         query=query,
         notes=b.notes,
+        # A batch can hold several files: the file orders rows with the same row number.
+        order_by=("_batch_id", "_source_file", "_source_row"),
     )
 
 

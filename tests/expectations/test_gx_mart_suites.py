@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from expectations.runner import SuiteResult, validate
-from expectations.suites import mart_suites
+from expectations.suites import load_frame, mart_suites
 from expectations.suites.marts import financial_year, report_month
 
 AS_OF = dt.date(2026, 11, 1)
@@ -14,8 +14,8 @@ AS_OF = dt.date(2026, 11, 1)
 
 def run_all(con) -> dict[str, SuiteResult]:
     return {
-        suite.name.rsplit(".", 1)[-1]: validate(suite, frame, run_id="test", batch_label="2026-10")
-        for suite, frame in mart_suites(con, AS_OF)
+        suite.name.rsplit(".", 1)[-1]: validate(suite, load_frame(con, suite), run_id="test", batch_label="2026-10")
+        for suite in mart_suites(AS_OF)
     }
 
 
