@@ -9,6 +9,11 @@ the frame's width times its number of conditions. Table row counts under a condi
 suites' volume check, one per landed period) are counted in one grouped pass instead of one GX
 filter of the whole frame each. Results keep GX's shape; see "what GX is given" below.
 
+A frame too large to hold at once is validated in chunks (``validate_chunks``): each chunk is
+validated as above and freed, and the chunks' results are combined into the one result GX gives
+for the whole frame (counts summed, failing records in the frame's order, uniqueness over rows
+the chunks keep together); see "chunks" below. ``validate`` is one chunk.
+
 Failing records: GX is asked for ``COMPLETE`` results *without* ``unexpected_index_column_names``
 and returns the frame index of every failing row; the runner then reads the key, lineage and
 failing values of those rows from the frame in one vectorised step. (With
@@ -31,6 +36,7 @@ import math
 import os
 import re
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,7 +237,11 @@ def _as_text(series: pd.Series) -> pd.Series:
     return text.astype(object).where(text.notna(), None)
 
 
-def _failing_records(frame: pd.DataFrame, index: list, check: Check, key_columns: list[str]) -> pd.DataFrame:
+def _failing_records(
+    frame: pd.DataFrame, index: list, check: Check, key_columns: list[str], order_by: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The failing rows' keys, values and lineage; with ``order_by``, also those columns (named
+    ``_ORDER``, then the position) so that records from several chunks can be put in frame order."""
     rows = frame.loc[index]
     out = pd.DataFrame(index=rows.index)
     keys = [k for k in key_columns if k in rows.columns]
@@ -257,7 +267,14 @@ def _failing_records(frame: pd.DataFrame, index: list, check: Check, key_columns
         out["value"] = None
     for name in LINEAGE:
         out[name] = rows[name].to_numpy() if name in rows.columns else None
+    for position, name in enumerate(order_by):
+        if name in rows.columns:
+            out[f"{_ORDER}{position}"] = rows[name].to_numpy()
     return out.reset_index(drop=True)
+
+
+_ORDER = "__frame_order_"  # hidden columns of failing records from chunks, dropped once they are in order
+_VALUE = "__gx_value"  # the failing value as GX lists it (for the Data Docs copy's partial lists)
 
 
 def _observed(result: dict[str, Any]) -> str | None:
@@ -276,60 +293,55 @@ def validate(
     run_id: str,
     batch_label: str,
     data_dir: Path | None = None,
+    header: pd.DataFrame | None = None,
 ) -> SuiteResult:
     """Validate ``frame`` against ``suite``; never raises for failing data.
 
     ``run_id`` groups the validations of one pipeline run; ``batch_label`` says what was validated
     (a file, a batch range, a reporting month). With ``data_dir`` the result is also kept for
-    GX Data Docs under ``data_dir/gx``.
+    GX Data Docs under ``data_dir/gx``. ``header`` (a frame without rows) gives the source's
+    columns to the checks on the table's columns when ``frame`` holds only the columns checks read.
+    """
+    return validate_chunks(suite, [frame], run_id=run_id, batch_label=batch_label, data_dir=data_dir, header=header)
+
+
+def validate_chunks(
+    suite: Suite,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    run_id: str,
+    batch_label: str,
+    data_dir: Path | None = None,
+    header: pd.DataFrame | None = None,
+    order_by: Sequence[str] = (),
+) -> SuiteResult:
+    """Validate the frame that ``chunks`` make up, holding one chunk at a time, into one result:
+    what ``validate`` gives for the whole frame (see "chunks" below).
+
+    The chunks must keep together the rows the suite's uniqueness checks compare (``chunk_key``),
+    as ``expectations.suites.read_chunks`` reads them; ``order_by`` names the columns the whole
+    frame is ordered by, and failing records are listed in that order. With more than one chunk,
+    a note on the result says how many.
     """
     started = dt.datetime.now()
-    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
-        frame = frame.reset_index(drop=True)
-    numbered = list(enumerate(suite.checks, start=1))
-    counted = [(n, c) for n, c in numbered if _is_counted(c, frame)]
-    counted_numbers = {n for n, _ in counted}
-    parts = _gx_parts(frame, [(n, c) for n, c in numbered if n not in counted_numbers])
-    outcomes = [_run_gx(suite, part) for part in parts]
-    by_number = {r.expectation_config.meta["check_number"]: r for o in outcomes for r in o.results}
-    row_counts = _row_count_results(frame, counted)
-
-    checks: list[CheckResult] = []
-    for number, check in numbered:
-        r = by_number.get(number)
-        if number in row_counts:
-            success, result, error = row_counts[number]
-        else:
-            result = dict(r.result) if r is not None else {}
-            error = _exception_message(r.exception_info) if r is not None else "GX returned no result"
-            success = bool(r.success) if r is not None and error is None else False
-        failing = pd.DataFrame()
-        index = result.get("unexpected_index_list") or []
-        if check.is_row_level and index and not isinstance(index[0], dict):
-            failing = _failing_records(frame, index, check, suite.key_columns)
-        sample = failing.head(SAMPLE_SIZE)
-        checks.append(
-            CheckResult(
-                number=number,
-                expectation=check.expectation,
-                column=check.column,
-                condition=check.condition_text,
-                severity=check.severity,
-                description=check.description,
-                kwargs=_kwargs_text(check),
-                success=success,
-                element_count=_int(result.get("element_count")),
-                unexpected_count=_int(result.get("unexpected_count")),
-                unexpected_percent=_float(result.get("unexpected_percent")),
-                observed_value=_observed(result),
-                sample=_json([{"key": k, "value": v} for k, v in zip(sample["key"], sample["value"], strict=True)])
-                if len(sample)
-                else "[]",
-                exception=error,
-                failing=failing,
-            )
-        )
+    merged = _Merged(suite, order_by)
+    try:
+        for frame in chunks:
+            merged.add(frame)
+            del frame  # free this chunk before the next is read
+    finally:  # a stream of chunks left half-read keeps its warehouse connection busy
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    checks, gx_results = merged.finish(header)
     finished = dt.datetime.now()
+    notes = list(suite.notes)
+    if merged.chunks > 1:
+        key = chunk_key(suite)
+        note = f"validated in {merged.chunks} chunks of up to {merged.largest:,} rows"
+        if key:
+            note += f"; rows with equal {', '.join(key)} in the same chunk, so uniqueness is judged over all rows"
+        notes.append(note)
     suite_result = SuiteResult(
         validation_id=uuid.uuid4().hex,
         run_id=run_id,
@@ -339,13 +351,317 @@ def validate(
         key_columns=list(suite.key_columns),
         started_at=started,
         finished_at=finished,
-        rows=len(frame),
+        rows=merged.rows,
         checks=checks,
-        notes=list(suite.notes),
+        notes=notes,
     )
     if data_dir is not None:
-        _keep_for_docs(Path(data_dir), suite, _combined(suite, outcomes, row_counts), suite_result)
+        _keep_for_docs(Path(data_dir), suite, _combined(suite, gx_results, merged.meta), suite_result)
     return suite_result
+
+
+def _check_result(number: int, check: Check, success: bool, result: dict, error: str | None, failing) -> CheckResult:
+    sample = failing.head(SAMPLE_SIZE)
+    return CheckResult(
+        number=number,
+        expectation=check.expectation,
+        column=check.column,
+        condition=check.condition_text,
+        severity=check.severity,
+        description=check.description,
+        kwargs=_kwargs_text(check),
+        success=success,
+        element_count=_int(result.get("element_count")),
+        unexpected_count=_int(result.get("unexpected_count")),
+        unexpected_percent=_float(result.get("unexpected_percent")),
+        observed_value=_observed(result),
+        sample=_json([{"key": k, "value": v} for k, v in zip(sample["key"], sample["value"], strict=True)])
+        if len(sample)
+        else "[]",
+        exception=error,
+        failing=failing,
+    )
+
+
+# ----------------------------------------------------------------------------- chunks
+# A frame too large to hold (a national raw table: millions of rows) is validated in chunks and
+# the chunks' results combined into the result of the whole frame, by kind of check:
+# * row-level checks (``ROW_EXPECTATIONS``): GX on each chunk (in parts, as below); element,
+#   missing and unexpected counts are summed, success is decided from the sums as GX decides it
+#   (``mostly`` of the rows considered; vacuously true without any), GX's own formatter makes the
+#   result from them, and the failing records of all chunks are put in frame order. A uniqueness
+#   check compares rows with each other, so the chunks must keep rows with equal values of its
+#   columns together (``chunk_key``); every other row-level check judges each row alone;
+# * conditional table row counts (the volume checks) are counted per chunk and summed;
+# * a column's minimum or maximum: each chunk keeps the row(s) holding it within each check's
+#   condition, and GX judges the check once, on those rows (the extreme of the extremes);
+# * checks on the table's columns: GX once, on the header;
+# * a check none of whose rows was in any chunk (a condition no row meets, an empty frame), or
+#   that names a column the frame lacks: GX once, on a frame without rows, as it would see it.
+# Anything else (a mean, a median, a distinct count…) cannot be combined like this: ``chunk_key``
+# says so and such a suite is read in one chunk. One chunk gives what GX gives on the frame.
+_EXTREMES = {"ExpectColumnMinToBeBetween": "min", "ExpectColumnMaxToBeBetween": "max"}
+_COMPARES_ROWS = frozenset({"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"})
+
+
+def chunk_key(suite: Suite) -> tuple[str, ...] | None:
+    """The columns whose equal values must be in one chunk for ``validate_chunks`` to give the whole
+    frame's results: ``()`` when any split will do, ``None`` when the suite needs the whole frame at
+    once (a check that cannot be combined over chunks, or uniqueness checks sharing no column)."""
+    shared: list[str] | None = None
+    for check in suite.checks:
+        if check.expectation in _COMPARES_ROWS:
+            shared = list(check.columns) if shared is None else [c for c in shared if c in check.columns]
+            if not shared:
+                return None
+        elif not (
+            check.is_row_level
+            or check.expectation in _HEADER_EXPECTATIONS
+            or check.expectation in _EXTREMES
+            or check.expectation == "ExpectTableRowCountToBeBetween"
+        ):
+            return None
+    return tuple(shared or ())
+
+
+def columns_read(suite: Suite, columns: Iterable[str]) -> list[str]:
+    """Those of ``columns`` that validating ``suite`` reads: the checks' columns and conditions, the
+    key, the lineage copied onto failing records and the order columns (in ``columns``' order)."""
+    wanted = {*suite.key_columns, *LINEAGE, *suite.order_by}
+    for check in suite.checks:
+        wanted.update(check.columns)
+        wanted.update(check.where or {})
+    return [c for c in columns if c in wanted]
+
+
+@dataclass
+class _Tally:
+    """A row-level check's counts and failing records over the chunks seen so far."""
+
+    element_count: int = 0
+    missing_count: int | None = None  # None: GX does not count missing values for this expectation
+    unexpected_count: int = 0
+    failing: list[pd.DataFrame] = field(default_factory=list)
+    values_complete: bool = True
+    error: str | None = None
+
+    def add(self, r: Any, frame: pd.DataFrame, check: Check, key_columns: list[str], order_by: Sequence[str]) -> None:
+        error = _exception_message(r.exception_info)
+        if error is not None:
+            self.error = self.error or error
+            return
+        result = r.result
+        self.element_count += int(result.get("element_count") or 0)
+        if "missing_count" in result:
+            self.missing_count = (self.missing_count or 0) + int(result["missing_count"] or 0)
+        self.unexpected_count += int(result.get("unexpected_count") or 0)
+        index = result.get("unexpected_index_list") or []
+        if index and not isinstance(index[0], dict):
+            failing = _failing_records(frame, index, check, key_columns, order_by)
+            values = result.get("unexpected_list")
+            if values is not None and len(values) == len(failing):
+                failing[_VALUE] = pd.Series(values, index=failing.index, dtype=object)
+            else:
+                self.values_complete = False
+            self.failing.append(failing)
+
+    def outcome(self, check: Check) -> tuple[bool, dict[str, Any], str | None, pd.DataFrame]:
+        # GX's own formatting of a row-level check's result from its counts (as GX makes it per chunk).
+        from great_expectations.expectations.expectation import _format_map_output, parse_result_format
+
+        if self.error is not None:
+            return False, {}, self.error, pd.DataFrame()
+        considered = self.element_count - (self.missing_count or 0)
+        if self.element_count == 0 or considered == 0:
+            success = True  # as GX: vacuously true
+        else:
+            success = (considered - self.unexpected_count) / considered >= check.kwargs.get("mostly", 1.0)
+        failing = _in_frame_order(self.failing)
+        values = failing.pop(_VALUE).tolist() if _VALUE in failing.columns else []
+        result = _format_map_output(
+            result_format=parse_result_format(RESULT_FORMAT),
+            success=success,
+            element_count=self.element_count,
+            nonnull_count=None if self.missing_count is None else considered,
+            unexpected_count=self.unexpected_count,
+            unexpected_list=values if self.values_complete else [],
+        )["result"]
+        return success, result, None, failing
+
+
+def _in_frame_order(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Failing records of several chunks, in the whole frame's order (stable: ties keep chunk order)."""
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    hidden = [c for c in out.columns if c.startswith(_ORDER)]
+    if hidden:  # (a chunk's own rows may be in another order: ``read_chunks`` sorts by its hash first)
+        out = out.sort_values(hidden, kind="stable", na_position="last", ignore_index=True).drop(columns=hidden)
+    return out
+
+
+class _Merged:
+    """A suite's checks over the chunks of a frame seen so far (see "chunks" above)."""
+
+    def __init__(self, suite: Suite, order_by: Sequence[str]):
+        self.suite = suite
+        self.order_by = list(order_by)
+        self.numbered = list(enumerate(suite.checks, start=1))
+        self.rows = 0
+        self.chunks = 0
+        self.largest = 0
+        self.empty: pd.DataFrame | None = None  # the chunks' columns and types, no rows
+        self.kinds: dict[int, str] = {}
+        self.counts: dict[tuple[str, ...], dict[tuple, int]] = {}
+        self.extremes: list[pd.DataFrame] = []
+        self.tallies: dict[int, _Tally] = {}
+        self.taken: dict[int, Any] = {}  # GX's result as it is, by check number
+        self.meta: tuple[dict, Any] | None = None  # a GX outcome's meta and batch id, for the Data Docs copy
+
+    def of_kind(self, *kinds: str) -> list[tuple[int, Check]]:
+        return [(n, c) for n, c in self.numbered if self.kinds[n] in kinds]
+
+    def _classify(self, frame: pd.DataFrame) -> dict[int, str]:
+        kinds = {}
+        for n, c in self.numbered:
+            readable = all(name in frame.columns for name in (*c.columns, *(c.where or {})))
+            if c.expectation in _HEADER_EXPECTATIONS:
+                kinds[n] = "header"
+            elif _is_counted(c, frame):
+                kinds[n] = "counted"
+            elif not readable:
+                kinds[n] = "unreadable"
+            elif c.expectation in _EXTREMES:
+                kinds[n] = "extreme"
+            elif c.is_row_level:
+                kinds[n] = "rows"
+            else:
+                kinds[n] = "other"
+        return kinds
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
+            frame = frame.reset_index(drop=True)
+        if self.empty is None:
+            self.empty = frame.iloc[:0].copy()
+            self.kinds = self._classify(frame)
+        elif self.of_kind("other"):
+            names = ", ".join(c.expectation for _, c in self.of_kind("other"))
+            raise ValueError(f"suite {self.suite.name}: {names} cannot be judged chunk by chunk (see chunk_key)")
+        self.chunks += 1
+        self.rows += len(frame)
+        self.largest = max(self.largest, len(frame))
+        self._count(frame)
+        self._keep_extremes(frame)
+        for part in _gx_parts(frame, self.of_kind("rows", "other")):
+            if not len(part.frame):
+                continue  # no row of this chunk meets the condition; judged at the end if none ever does
+            outcome = self._run(part)
+            checks = dict(part.checks)
+            for r in outcome.results:
+                n = r.expectation_config.meta["check_number"]
+                if self.kinds[n] == "other":
+                    self.taken[n] = r
+                else:
+                    self.tallies.setdefault(n, _Tally()).add(r, frame, checks[n], self.suite.key_columns, self.order_by)
+
+    def _run(self, part: _Part):
+        outcome = _run_gx(self.suite, part)
+        self.meta = (dict(outcome.meta), outcome.batch_id)
+        return outcome
+
+    def _count(self, frame: pd.DataFrame) -> None:
+        for columns in dict.fromkeys(tuple(c.where or {}) for _, c in self.of_kind("counted")):
+            if not columns:
+                continue  # the whole frame's rows: ``self.rows``
+            counts = self.counts.setdefault(columns, {})
+            sizes = frame.groupby(list(columns), dropna=False, sort=False, observed=True).size()
+            for key, n in sizes.items():
+                values = tuple(_group_key(v) for v in (key if isinstance(key, tuple) else (key,)))
+                counts[values] = counts.get(values, 0) + int(n)  # null spellings (None, NaN, NA) are one group
+
+    def _keep_extremes(self, frame: pd.DataFrame) -> None:
+        checks = self.of_kind("extreme")
+        if not checks or not len(frame):
+            return
+        read = {name for _, c in checks for name in (*c.columns, *(c.where or {}))}
+        data = frame[[name for name in frame.columns if name in read]]
+        by_condition: dict[tuple, list[tuple[int, Check]]] = {}
+        for n, c in checks:
+            by_condition.setdefault(tuple((k, _group_key(v)) for k, v in (c.where or {}).items()), []).append((n, c))
+        kept = []
+        for members in by_condition.values():
+            where = members[0][1].where
+            try:
+                domain = data.query(_filter_clause(where)) if where else data
+            except Exception:  # GX reports a condition it cannot apply: any row lets it say so
+                domain = data.iloc[:1]
+            if not len(domain):
+                continue
+            for _, check in members:
+                kept.append(_extreme_rows(domain, check.columns[0], _EXTREMES[check.expectation]))
+        if kept:
+            self.extremes.append(pd.concat(kept).copy())
+
+    def finish(self, header: pd.DataFrame | None) -> tuple[list[CheckResult], list[Any]]:
+        if self.empty is None:  # no chunk at all: an empty frame
+            if header is None:
+                raise ValueError(f"suite {self.suite.name}: no frame and no header to validate")
+            self.add(header.iloc[:0])
+        assert self.empty is not None
+        header = self.empty if header is None else header.iloc[:0]
+        extremes = pd.concat(self.extremes, ignore_index=True) if self.extremes else self.empty
+        unjudged = [(n, c) for n, c in self.of_kind("rows", "other") if n not in self.tallies and n not in self.taken]
+        for frame, checks in (
+            (header, self.of_kind("header")),
+            (extremes, self.of_kind("extreme")),
+            (self.empty, [*self.of_kind("unreadable"), *unjudged]),
+        ):
+            for part in _gx_parts(frame, checks):
+                for r in self._run(part).results:
+                    self.taken[r.expectation_config.meta["check_number"]] = r
+
+        results: list[CheckResult] = []
+        gx_results: list[Any] = []
+        for number, check in self.numbered:
+            failing = pd.DataFrame()
+            if number in self.taken:
+                r = self.taken[number]
+                result = dict(r.result)
+                error = _exception_message(r.exception_info)
+                success = bool(r.success) if error is None else False
+                gx_results.append(r)
+            else:
+                if number in self.tallies:
+                    success, result, error, failing = self.tallies[number].outcome(check)
+                elif self.kinds[number] == "counted":
+                    result = {"observed_value": self._counted(check)}
+                    success, error = _between(result["observed_value"], check.kwargs), None
+                else:
+                    success, result, error = False, {}, "GX returned no result"
+                gx_results.append(_gx_result(self.suite, number, success, result, error))
+            results.append(_check_result(number, check, success, result, error, failing))
+        return results, gx_results
+
+    def _counted(self, check: Check) -> int:
+        columns = tuple(check.where or {})
+        if not columns:
+            return self.rows
+        return self.counts.get(columns, {}).get(tuple(_group_key(check.where[c]) for c in columns), 0)
+
+
+def _extreme_rows(domain: pd.DataFrame, column: str, which: str) -> pd.DataFrame:
+    """The row of ``domain`` holding the minimum or maximum of ``column`` (the first row when the
+    column is all null: GX's extreme skips nulls)."""
+    values = domain[column]
+    present = values.notna()
+    if not present.any():
+        return domain.iloc[:1]
+    try:
+        at = values[present].idxmin() if which == "min" else values[present].idxmax()
+    except (TypeError, ValueError):  # values pandas cannot order: keep them all for GX to judge
+        return domain[present]
+    return domain.loc[[at]]
 
 
 # ----------------------------------------------------------------------------- what GX is given
@@ -500,6 +816,7 @@ def _run_gx(suite: Suite, part: _Part):
 # data (942 checks took two thirds of the raw gate at 3 services x 5 years). The result has GX's
 # shape for ExpectTableRowCountToBeBetween (``{"observed_value": rows}``, bounds inclusive unless
 # ``strict_min``/``strict_max``), and the Data Docs copy carries it as a GX validation result.
+# (``_Merged._count`` sums the counts over a frame's chunks.)
 
 
 def _is_counted(check: Check, frame: pd.DataFrame) -> bool:
@@ -515,27 +832,6 @@ def _group_key(value: Any) -> Any:
     return _plain(value)
 
 
-def _row_count_results(
-    frame: pd.DataFrame, checks: list[tuple[int, Check]]
-) -> dict[int, tuple[bool, dict[str, Any], str | None]]:
-    """(success, GX-shaped result, error) per check number, for row-count checks with equality conditions."""
-    by_columns: dict[tuple[str, ...], list[tuple[int, Check]]] = {}
-    for number, check in checks:
-        by_columns.setdefault(tuple(check.where or {}), []).append((number, check))
-    out: dict[int, tuple[bool, dict[str, Any], str | None]] = {}
-    for columns, members in by_columns.items():
-        counts: dict[tuple, int] = {}
-        if columns:
-            sizes = frame.groupby(list(columns), dropna=False, sort=False, observed=True).size()
-            for key, n in sizes.items():
-                values = tuple(_group_key(v) for v in (key if isinstance(key, tuple) else (key,)))
-                counts[values] = counts.get(values, 0) + int(n)  # null spellings (None, NaN, NA) are one group
-        for number, check in members:
-            rows = counts.get(tuple(_group_key(check.where[c]) for c in columns), 0) if columns else len(frame)
-            out[number] = (_between(rows, check.kwargs), {"observed_value": rows}, None)
-    return out
-
-
 def _between(value: float, kwargs: dict[str, Any]) -> bool:
     low, high = kwargs.get("min_value"), kwargs.get("max_value")
     above = low is None or (value > low if kwargs.get("strict_min") else value >= low)
@@ -543,29 +839,25 @@ def _between(value: float, kwargs: dict[str, Any]) -> bool:
     return bool(above and below)
 
 
-def _combined(suite: Suite, outcomes: list[Any], row_counts: dict[int, tuple[bool, dict[str, Any], str | None]]):
-    """One GX suite result for the Data Docs copy: GX's results of each part of the frame and the
-    row-count checks judged outside GX, in check order."""
-    from great_expectations.core.expectation_validation_result import (
-        ExpectationSuiteValidationResult,
-        ExpectationValidationResult,
+def _gx_result(suite: Suite, number: int, success: bool, result: dict[str, Any], error: str | None):
+    """A GX validation result for a check judged outside GX (or combined over chunks), for Data Docs."""
+    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+
+    return ExpectationValidationResult(
+        success=success,
+        expectation_config=to_gx(suite.checks[number - 1], number).configuration,
+        result={k: v for k, v in result.items() if k not in _BULKY},
+        exception_info={"raised_exception": error is not None, "exception_traceback": None, "exception_message": error},
     )
+
+
+def _combined(suite: Suite, results: list[Any], meta: tuple[dict, Any] | None):
+    """One GX suite result for the Data Docs copy, in check order; ``meta`` is a GX outcome's meta and
+    batch id (the batch's description)."""
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
     from great_expectations.validator.validation_statistics import calc_validation_statistics
 
-    if len(outcomes) == 1 and not row_counts:
-        return outcomes[0]
-    outcome = outcomes[-1] if outcomes else None  # the part with the frame's rows carries the batch's meta
-    results = [r for o in outcomes for r in o.results]
-    for number, (success, result, _) in row_counts.items():
-        results.append(
-            ExpectationValidationResult(
-                success=success,
-                expectation_config=to_gx(suite.checks[number - 1], number).configuration,
-                result=dict(result),
-                exception_info={"raised_exception": False, "exception_traceback": None, "exception_message": None},
-            )
-        )
-    results.sort(key=lambda r: r.expectation_config.meta["check_number"])
+    results = sorted(results, key=lambda r: r.expectation_config.meta["check_number"])
     statistics = calc_validation_statistics(results)
     return ExpectationSuiteValidationResult(
         results=results,
@@ -577,8 +869,8 @@ def _combined(suite: Suite, outcomes: list[Any], row_counts: dict[int, tuple[boo
             "unsuccessful_expectations": statistics.unsuccessful_expectations,
             "success_percent": statistics.success_percent,
         },
-        meta=dict(outcome.meta) if outcome is not None else {"great_expectations_version": gx.__version__},
-        batch_id=outcome.batch_id if outcome is not None else None,
+        meta=dict(meta[0]) if meta is not None else {"great_expectations_version": gx.__version__},
+        batch_id=meta[1] if meta is not None else None,
     )
 
 
@@ -655,4 +947,15 @@ def _keep_for_docs(data_dir: Path, suite: Suite, outcome: Any, result: SuiteResu
     context.validation_results_store.store_validation_results(outcome, identifier, suite_id)
 
 
-__all__ = ["CheckResult", "SuiteResult", "docs_context", "gx_suite", "save_suite", "to_gx", "validate"]
+__all__ = [
+    "CheckResult",
+    "SuiteResult",
+    "chunk_key",
+    "columns_read",
+    "docs_context",
+    "gx_suite",
+    "save_suite",
+    "to_gx",
+    "validate",
+    "validate_chunks",
+]

@@ -7,12 +7,14 @@ tests and recorded; ``expectations.runner`` turns them into GX expectations when
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 Severity = Literal["blocking", "warning"]
 SEVERITIES: tuple[str, ...] = ("blocking", "warning")
@@ -95,8 +97,11 @@ class Suite:
 
     ``key_columns`` identify a record in the validated frame (a failing record is reported by
     them). ``query`` is the SQL that reads the frame from the warehouse, with ``params`` for its
-    parameters and ``order_by`` the columns its rows are ordered by. ``notes`` say which checks
-    were left out and why.
+    parameters and ``order_by`` the columns its rows are ordered by (failing records are listed in
+    that order). ``chunk_by`` names columns whose rows are best validated together when the frame
+    is read in chunks (the raw suites' per-service checks then run once per chunk that holds the
+    service rather than once per chunk); see ``read_chunks``. ``notes`` say which checks were left
+    out and why.
     """
 
     name: str
@@ -107,6 +112,7 @@ class Suite:
     notes: list[str] = field(default_factory=list)
     params: dict[str, Any] | None = None
     order_by: tuple[str, ...] = ()
+    chunk_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.key_columns:
@@ -126,6 +132,92 @@ def _ordered(suite: Suite, select: str = "*", order: Sequence[str] | None = None
 def load_frame(con: duckdb.DuckDBPyConnection, suite: Suite) -> pd.DataFrame:
     """Run a suite's query and return its rows in order, with a fresh 0..n-1 index (the runner relies on it)."""
     return con.execute(_ordered(suite), suite.params).df().reset_index(drop=True)
+
+
+def read_header(con: duckdb.DuckDBPyConnection, suite: Suite) -> pd.DataFrame:
+    """The suite's frame without rows: every column the query returns, for the checks on the columns."""
+    return con.execute(f"{_ordered(suite, order=())} limit 0", suite.params).df()
+
+
+def read_chunks(
+    con: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    *,
+    columns: Sequence[str] | None = None,
+    rows: int | None = None,
+    together: Sequence[str] = (),
+) -> Iterator[pd.DataFrame]:
+    """The suite's frame (only ``columns``, default all) in frames of about ``rows`` rows each (``None``:
+    one frame), read as a stream so that only one frame is held at a time. Yields at least one frame.
+
+    Rows equal on every ``together`` column are in the same frame, so a uniqueness check over those
+    columns sees all of them: the rows are ordered by a hash of those columns and a frame ends only
+    where the hash changes, so a frame holds ``rows`` rows plus at most the rest of one run of equal
+    hashes (a value's duplicates and any hash collisions). ``suite.chunk_by`` columns go first in
+    that order where ``together`` allows it. Inside a frame rows follow ``suite.order_by`` after
+    those; the runner lists failing records in ``order_by`` order across frames.
+
+    DuckDB keeps the sort within its memory limit (spilling to disk); each frame is converted to
+    pandas by DuckDB as ``load_frame`` converts the whole result, so its columns have the types
+    they would have there (a nullable integer column is ``Int64`` in a frame with nulls, ``int64``
+    in one without, as in a whole frame with or without them).
+    """
+    select = "*" if columns is None else ", ".join(quote(c) for c in columns)
+    if rows is None:
+        yield con.execute(_ordered(suite, select), suite.params).df().reset_index(drop=True)
+        return
+    if rows < 1:
+        raise ValueError(f"rows must be positive, not {rows}")
+    together = list(together)
+    first = [quote(c) for c in suite.chunk_by if not together or c in together]
+    split = f"hash({', '.join(quote(c) for c in together)})" if together else None
+    order = [*first, *([_SPLIT] if split else []), *(quote(c) for c in suite.order_by)]
+    timezone = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
+    converter = duckdb.connect()  # converts frames while ``con`` streams; same time zone as ``con``
+    converter.execute(f"set TimeZone = {sql_literal(timezone)}")
+    # ``con`` runs nothing else until the stream is read or closed (DuckDB refuses: an open result).
+    stream = con.sql(_ordered(suite, select + (f", {split} as {_SPLIT}" if split else ""), order), params=suite.params)
+    reader = stream.to_arrow_reader(min(rows, 65_536))
+    try:
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        yielded = False
+        for batch in reader:
+            pending.append(batch)
+            held += batch.num_rows
+            while held > rows:
+                table = pa.Table.from_batches(pending)
+                cut = _cut(table, rows, split is not None)
+                if cut is None:  # one run of equal hashes so far: read on
+                    break
+                yield _to_frame(converter, table.slice(0, cut))
+                yielded = True
+                rest = table.slice(cut)
+                pending, held = rest.to_batches(), rest.num_rows
+        if held or not yielded:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            yield _to_frame(converter, table)
+    finally:
+        converter.close()
+        reader.close()
+
+
+_SPLIT = "_dq_chunk_hash"
+
+
+def _cut(table: pa.Table, rows: int, by_hash: bool) -> int | None:
+    """Where the first frame of ``table`` ends: at ``rows``, or (by hash) at the first change of hash from there."""
+    if not by_hash:
+        return rows
+    hashes = table.column(_SPLIT).to_numpy()
+    changes = np.flatnonzero(hashes[rows:] != hashes[rows - 1 : -1])
+    return rows + int(changes[0]) if len(changes) else None
+
+
+def _to_frame(converter: duckdb.DuckDBPyConnection, table: pa.Table) -> pd.DataFrame:
+    if _SPLIT in table.column_names:
+        table = table.drop_columns([_SPLIT])
+    return converter.from_arrow(table).df().reset_index(drop=True)
 
 
 def sql_literal(value: object) -> str:

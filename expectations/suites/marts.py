@@ -108,6 +108,7 @@ def _values_suite(cutoff: dt.date) -> Suite:
         query=query,
         params={"cutoff": cutoff},
         order_by=("service_id", "kpi_code", "period_month", "org_unit_id"),
+        chunk_by=("kpi_code",),  # a KPI has one unit: a chunk of few KPIs runs few of the per-unit checks
     )
 
 
@@ -317,7 +318,7 @@ def _targets_suite(cutoff: dt.date, year: str) -> Suite:
 
 def mart_suites(as_of: dt.date) -> list[Suite]:
     """The mart suites judged at the reporting cut-off ``as_of``; each reads its frame with its query
-    (``expectations.suites.load_frame``), so a caller holds one suite's frame at a time."""
+    (``expectations.suites.load_frame``, or ``read_chunks`` to hold only part of it at a time)."""
     cutoff = cutoff_month(as_of)
     year = financial_year(report_month(as_of))
     return [_values_suite(cutoff), _presence_suite(cutoff), _rollup_suite(cutoff), _targets_suite(cutoff, year)]

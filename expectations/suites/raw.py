@@ -581,6 +581,7 @@ def raw_suites(
         notes=b.notes,
         # A batch can hold several files: the file orders rows with the same row number.
         order_by=("_batch_id", "_source_file", "_source_row"),
+        chunk_by=("service_id",),
     )
 
 
