@@ -590,8 +590,11 @@ class _Merged:
         for n, c in checks:
             by_condition.setdefault(tuple((k, _group_key(v)) for k, v in (c.where or {}).items()), []).append((n, c))
         kept = []
+        held: dict[str, tuple[set, bool] | None] = {}
         for members in by_condition.values():
             where = members[0][1].where
+            if where and _meets_no_row(data, where, held):
+                continue
             try:
                 domain = data.query(_filter_clause(where)) if where else data
             except Exception:  # GX reports a condition it cannot apply: any row lets it say so
@@ -678,7 +681,9 @@ def _extreme_rows(domain: pd.DataFrame, column: str, which: str) -> pd.DataFrame
 #   condition selects (``PandasExecutionEngine.condition_to_filter_clause``, the query GX would
 #   run), validated without the condition. That is the domain GX would compute the check on;
 #   the Data Docs copy shows each check with its condition;
-# * checks without one: every row;
+# * checks without one, grouped by the columns they read: every row of those columns. (GX's null
+#   filter and ``ignore_row_if`` copy the part's whole frame for each check: a part as wide as
+#   the union of every check's columns made those copies most of a national raw table's time);
 # * checks on the table's columns themselves (column set, count, order): the frame's header
 #   (zero rows, every column).
 # A condition on a column the frame lacks is left to GX, which reports it as it always has.
@@ -730,18 +735,47 @@ def _gx_parts(frame: pd.DataFrame, checks: list[tuple[int, Check]]) -> list[_Par
         else:
             whole.append((n, c))
     parts = [_Part(frame.iloc[:0], header)] if header else []
+    held: dict[str, tuple[set, bool] | None] = {}
     for members in by_condition.values():
         where = members[0][1].where or {}
         try:
-            rows = _columns_read(frame, members, where).query(_filter_clause(where))
+            if _meets_no_row(frame, where, held):
+                rows = _columns_read(frame, members, where).iloc[:0]
+            else:
+                rows = _columns_read(frame, members, where).query(_filter_clause(where))
         except Exception:  # leave it to GX, which reports a condition it cannot apply per check
             whole.extend(members)
             continue
         parts.append(_as_float(_Part(rows, members, prefiltered=True)))
-    if whole:
-        whole.sort(key=lambda nc: nc[0])
-        parts.append(_as_float(_Part(_columns_read(frame, whole), whole)))
+    by_columns: dict[tuple[str, ...], list[tuple[int, Check]]] = {}
+    for n, c in sorted(whole, key=lambda nc: nc[0]):
+        by_columns.setdefault(tuple(sorted({*c.columns, *(c.where or {})})), []).append((n, c))
+    for members in by_columns.values():
+        parts.append(_as_float(_Part(_columns_read(frame, members), members)))
     return parts
+
+
+def _meets_no_row(frame: pd.DataFrame, where: dict[str, Any], held: dict[str, tuple[set, bool] | None]) -> bool:
+    """True when some column of ``where`` holds no row with the value the condition asks for, so
+    GX's filter would select no row; without running the filter (a scan of the frame per condition:
+    a chunk holding a few services need not scan for the other forty). Only decided for text and
+    integer columns compared with a value of that kind (pandas compares a date column with a string
+    by parsing it, say); ``held`` caches each column's values."""
+    for name, value in where.items():
+        if name not in held:
+            column = frame[name]
+            dtype = column.dtype
+            if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
+                held[name] = (set(column.dropna().unique().tolist()), bool(column.isna().any()))
+            else:
+                held[name] = None
+        values = held[name]
+        if values is None:
+            continue
+        comparable = isinstance(value, str | int | np.integer) and not isinstance(value, bool)
+        if (value is None and not values[1]) or (comparable and _plain(value) not in values[0]):
+            return True
+    return False
 
 
 def _as_float(part: _Part) -> _Part:
