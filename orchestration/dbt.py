@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.partitions import months_in_run, run_settings
+from orchestration.partitions import FIRST_MONTH, months_in_run, run_settings
 from orchestration.resources import WarehouseResource
 from orchestration.settings import REPO_ROOT
 
@@ -90,7 +90,13 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         months = months_in_run(context)
         # dbt's profile reads the warehouse path from GT_DATA_DIR.
         os.environ["GT_DATA_DIR"] = str(settings.data_dir)
-        args = dbt_build_args(settings.as_of.isoformat(), months[0].isoformat() if months else None)
+        # A run over every month (the first build, `pipeline --full`) rebuilds every model from
+        # scratch: delete+insert replaces the months it recomputes but cannot drop a month that no
+        # longer has any rows (a withdrawn delivery, a removed station).
+        full_refresh = bool(months) and months[0].isoformat() == FIRST_MONTH
+        args = dbt_build_args(
+            settings.as_of.isoformat(), months[0].isoformat() if months else None, full_refresh=full_refresh
+        )
         yield from dbt.cli(args, context=context).stream()
 
     return golden_thread_dbt

@@ -55,3 +55,16 @@ class Settings:
             as_of=dt.date.fromisoformat(env.get("GT_AS_OF") or "2026-11-01"),
             seed=int(env.get("GT_SEED") or 42),
         )
+
+
+# DuckDB's buffer pool defaults to 80% of RAM. At national scale that let one pipeline run reach
+# 17 GiB. A cap makes DuckDB spill to a temporary file beside the database instead. dbt's
+# profile (dbt_project/profiles.yml) reads the same variable.
+MEMORY_LIMIT_ENV = "GT_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
+
+
+def duckdb_config(env: dict[str, str] | None = None) -> dict[str, str]:
+    """Connection settings every pipeline connection to the warehouse uses."""
+    env = os.environ if env is None else env
+    return {"memory_limit": env.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT}

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.settings import duckdb_config
+
 AUDIT_DDL = (
     "create schema if not exists raw",
     "create schema if not exists raw_current",
@@ -61,7 +63,7 @@ AUDIT_DDL = (
 def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open, yield, always close: no cached connections (see STACK_NOTES on DuckDB locks)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
     try:
         yield con
     finally:

@@ -80,12 +80,19 @@ def redelivered(demo_pipeline: Path, tmp_path_factory, optional_real_data_dir):
     lines = june.read_text().splitlines()
     header = lines[0].split(",")
     category = header.index("incident_category")
-    changed = next(i for i, line in enumerate(lines[1:], 1) if line.split(",")[category] == "false_alarm")
+    kind, place = header.index("incident_type"), header.index("property_category")
+    # A non-domestic automatic fire alarm, so the correction moves a KPI (AFA_1K_NONDOM) in June.
+    changed = next(
+        i
+        for i, line in enumerate(lines[1:], 1)
+        if line.split(",")[category] == "false_alarm"
+        and line.split(",")[kind] == "apparatus"
+        and line.split(",")[place] == "non_domestic"
+    )
     fields = lines[changed].split(",")
     incident_id = fields[0]
     # The whole month again, one false alarm now recorded as a secondary fire.
-    fields[category], fields[header.index("incident_type")] = "secondary_fire", "fire"
-    fields[header.index("property_category")] = "outdoor"
+    fields[category], fields[kind], fields[place] = "secondary_fire", "fire", "outdoor"
     lines[changed] = ",".join(fields)
     june.with_name("incidents_2026-06_r2.csv").write_text("\n".join(lines) + "\n")
 
@@ -139,6 +146,65 @@ def test_the_close_recomputes_only_its_month_and_the_redelivered_ones(redelivere
             assert [r[0] for r in rewritten] == ["2026-06-01", "2026-10-01"], table
             months = con.execute(f"select count(distinct period_month) from intermediate.{table}").fetchall()[0][0]
             assert months > 12
+
+
+def test_the_close_recomputes_the_kpi_chain_from_the_first_changed_month(demo_pipeline, redelivered):
+    """Above the aggregates, the close compared the recomputed observations with the stored ones,
+    rewrote only June (re-delivered) and October (closed), and recomputed the KPI values, SPC and
+    the report from June to October: YTD, last year's comparisons and SPC look back only, so no
+    earlier month can change, and none was rewritten. The report also rewrote the months whose
+    cascaded target moved (June is part of the history that shares out some targets), and only
+    those."""
+    data, _, _ = redelivered
+    with duckdb.connect() as con:
+        con.execute(f"attach '{demo_pipeline / 'warehouse.duckdb'}' as before_close (read_only)")
+        con.execute(f"attach '{data / 'warehouse.duckdb'}' as after_close (read_only)")
+        close = con.execute(
+            "select any_value(_invocation_id) from after_close.intermediate.int_incidents_by_station_month "
+            "where period_month = '2026-10-01'"
+        ).fetchall()[0][0]
+
+        def rewritten(table: str) -> list[str]:
+            rows = con.execute(
+                f"select distinct cast(period_month as varchar) from after_close.{table} "
+                "where _invocation_id = ? order by 1",
+                [close],
+            ).fetchall()
+            return [r[0] for r in rows]
+
+        # June's AFA count changed; October's only if the re-delivered mobilisations moved a figure.
+        assert rewritten("marts.fct_kpi_observations") in (["2026-06-01"], ["2026-06-01", "2026-10-01"])
+        afa = con.execute(
+            "select kpi_code from after_close.marts.fct_kpi_observations "
+            "where _invocation_id = ? and kpi_code = 'AFA_1K_NONDOM'",
+            [close],
+        ).fetchall()
+        assert afa
+        june_to_october = ["2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01"]
+        for table in (
+            "intermediate.int_kpi_rolled_up_monthly",
+            "intermediate.int_kpi_monthly_values",
+            "intermediate.int_kpi_monthly_spc",
+        ):
+            assert rewritten(table) == june_to_october, table
+            months = con.execute(f"select count(distinct period_month) from after_close.{table}").fetchall()[0][0]
+            assert months > 12, table
+        targets = "kpi_code, org_unit_id, period_month, round(target, 9), target_source"
+        retargeted = {
+            str(r[0])
+            for r in con.execute(
+                f"select distinct period_month from (select {targets} from after_close.marts.rpt_kpi_monthly "
+                f"except select {targets} from before_close.marts.rpt_kpi_monthly)"
+            ).fetchall()
+        }
+        assert rewritten("marts.rpt_kpi_monthly") == sorted(set(june_to_october) | retargeted)
+        assert len(rewritten("marts.rpt_kpi_monthly")) < con.execute(
+            "select count(distinct period_month) from after_close.marts.rpt_kpi_monthly"
+        ).fetchall()[0][0]
+        recompute_from = con.execute(
+            "select min(from_month) from after_close.intermediate.int_kpi_months_to_recompute"
+        ).fetchall()[0][0]
+    assert str(recompute_from) == "2026-06-01"
 
 
 def test_incremental_build_equals_a_full_rebuild(redelivered, tmp_path):
@@ -196,6 +262,8 @@ def test_incremental_build_equals_a_full_rebuild(redelivered, tmp_path):
             ("intermediate", "int_response_by_station_month"),
             ("marts", "rpt_kpi_monthly"),
         } <= set(tables)
+        # The months each run recomputed differ by construction (a full build lists them all).
+        tables = [(s, t) for s, t in tables if t != "int_kpi_months_to_recompute"]
         for schema, table in tables:
             # Doubles compared to 8 decimal places: parallel sums add in a different order from
             # run to run, which moves the last bit (37.06666666666667 vs 37.06666666666666).

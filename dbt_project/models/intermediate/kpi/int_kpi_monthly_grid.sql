@@ -1,3 +1,11 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['service_id', 'period_month'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
+-- depends_on: {{ ref('int_kpi_months_to_recompute') }}
 -- Every KPI x every organisation unit at every level where the KPI is meaningful x every month
 -- the service reports that KPI: the rows a report must show even when nothing happened.
 with kpis as (
@@ -16,6 +24,7 @@ unit_months as (
 
 reported as (
     select distinct kpi_code, service_id, period_month from {{ ref('fct_kpi_observations') }}
+    where {{ in_kpi_recompute_months() }}
 ),
 
 final as (
@@ -24,7 +33,8 @@ final as (
         units.org_unit_id,
         units.org_level,
         units.service_id,
-        reported.period_month
+        reported.period_month,
+        '{{ invocation_id }}' as _invocation_id
     from reported
     inner join kpis on reported.kpi_code = kpis.kpi_code
     inner join units

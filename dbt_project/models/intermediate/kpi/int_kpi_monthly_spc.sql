@@ -1,11 +1,22 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['service_id', 'period_month'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
+-- depends_on: {{ ref('int_kpi_months_to_recompute') }}
 -- XmR (individuals and moving range) control limits per KPI and unit, computed from each
 -- month's own history (every earlier month and itself), so a published month never changes
 -- when later months arrive. Signals: a point beyond the limits, or a run of eight or more
 -- consecutive points on one side of the centre line. No signal before 12 points of history.
+-- Incremental: a month's limits use its whole history, so every month of a service with any
+-- month to recompute is read, and only the months listed are written.
 with monthly as (
-    select kpi_code, org_unit_id, period_month, value
+    select kpi_code, org_unit_id, service_id, period_month, value
     from {{ ref('int_kpi_monthly_values') }}
     where value is not null
+        and {{ in_kpi_recompute_services() }}
 ),
 
 moving_range as (
@@ -56,6 +67,7 @@ final as (
     select
         kpi_code,
         org_unit_id,
+        service_id,
         period_month,
         centre_line as spc_centre_line,
         lower_limit as spc_lower_limit,
@@ -67,8 +79,10 @@ final as (
             when side = 1 and run_length >= 8 then 'run_above_centre'
             when side = -1 and run_length >= 8 then 'run_below_centre'
             else 'none'
-        end as spc_signal
+        end as spc_signal,
+        '{{ invocation_id }}' as _invocation_id
     from run_lengths
+    where {{ in_kpi_recompute_months() }}
 )
 
 select * from final

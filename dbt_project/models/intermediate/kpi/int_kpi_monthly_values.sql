@@ -1,10 +1,22 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['service_id', 'period_month'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
+-- depends_on: {{ ref('int_kpi_months_to_recompute') }}
 -- Values, year to date and the same period last year for every grid row.
+-- Incremental: the months int_kpi_months_to_recompute lists, read from the start of the
+-- financial year before the first of them (its YTD feeds "same month last year").
 with grid as (
     select * from {{ ref('int_kpi_monthly_grid') }}
+    where {{ from_kpi_lookback() }}
 ),
 
 rolled as (
     select * from {{ ref('int_kpi_rolled_up_monthly') }}
+    where {{ from_kpi_lookback() }}
 ),
 
 kpis as (
@@ -84,12 +96,14 @@ final as (
         current_month.value_ytd,
         last_year.value as value_same_month_last_year,
         last_year.value_ytd as value_prior_ytd,
-        current_month.denominator_vintage
+        current_month.denominator_vintage,
+        '{{ invocation_id }}' as _invocation_id
     from valued as current_month
     left join valued as last_year
         on current_month.kpi_code = last_year.kpi_code
         and current_month.org_unit_id = last_year.org_unit_id
         and last_year.period_month = {{ add_months('current_month.period_month', -12) }}
+    where {{ in_kpi_recompute_months('current_month.service_id', 'current_month.period_month') }}
 )
 
 select * from final

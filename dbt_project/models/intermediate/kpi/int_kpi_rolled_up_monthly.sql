@@ -1,8 +1,17 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['service_id', 'period_month'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
+-- depends_on: {{ ref('int_kpi_months_to_recompute') }}
 -- Roll every observation up to each of its ancestors as they were that month by adding
 -- numerators and denominators: a group's rate is the ratio of its sums, never a mean of
--- station rates.
+-- station rates. Incremental: only the months int_kpi_months_to_recompute lists.
 with observations as (
     select * from {{ ref('fct_kpi_observations') }}
+    where {{ in_kpi_recompute_months() }}
 ),
 
 ancestry as (
@@ -19,7 +28,8 @@ final as (
         sum(observations.numerator) as numerator,
         sum(observations.denominator) as denominator,
         max(observations.denominator_vintage) as denominator_vintage,
-        count(*) as count_observations
+        count(*) as count_observations,
+        '{{ invocation_id }}' as _invocation_id
     from observations
     inner join ancestry
         on observations.org_unit_id = ancestry.org_unit_id

@@ -1,6 +1,15 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['period_month'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 -- For each month, every organisation unit with itself and each of its ancestors as they were
 -- that month (the station version valid on the first of the month decides its group).
 -- Roll-ups join facts to this and sum numerators and denominators per ancestor.
+-- Incremental by comparison: only months whose hierarchy changed are rewritten, and the KPI
+-- chain recomputes every service from the first of them.
 with units as (
     select * from {{ ref('dim_org_unit') }}
 ),
@@ -57,4 +66,8 @@ final as (
     from pairs
 )
 
-select * from final
+select
+    *,
+    '{{ invocation_id }}' as _invocation_id
+from final
+{{ changed_groups_only('final', ['period_month']) }}

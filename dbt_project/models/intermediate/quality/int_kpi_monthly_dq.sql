@@ -64,6 +64,7 @@ matched as (
     select
         values_.kpi_code,
         values_.org_unit_id,
+        values_.service_id,
         values_.period_month,
         issues_by_unit.system,
         sum(issues_by_unit.count_flagged_warning) as flagged_warning,
@@ -76,13 +77,14 @@ matched as (
         and position(issues_by_unit.system in kpis.source_systems) > 0
         and (issues_by_unit.period_month is null or issues_by_unit.period_month = values_.period_month)
         and (issues_by_unit.org_unit_id is null or issues_by_unit.org_unit_id = values_.org_unit_id)
-    group by values_.kpi_code, values_.org_unit_id, values_.period_month, issues_by_unit.system
+    group by values_.kpi_code, values_.org_unit_id, values_.service_id, values_.period_month, issues_by_unit.system
 ),
 
 final as (
     select
         kpi_code,
         org_unit_id,
+        service_id,
         period_month,
         case when sum(flagged_blocking) > 0 then 'fail' else 'warn' end as dq_status,
         cast(sum(flagged_warning + flagged_blocking + quarantined) as bigint) as dq_records_affected,
@@ -95,7 +97,7 @@ final as (
             '; ' order by system
         ) as dq_note
     from matched
-    group by kpi_code, org_unit_id, period_month
+    group by kpi_code, org_unit_id, service_id, period_month
 )
 
 select * from final

@@ -1,11 +1,18 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['service_id', 'period_month'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
+-- depends_on: {{ ref('int_kpi_months_to_recompute') }}
 -- Every KPI x every organisation unit at every level where it is meaningful x month, with
 -- target, RAG, variance, year to date, direction of travel and SPC signal. The one table the
 -- monthly snapshot, analysts and exports read.
-with monthly as (
-    select * from {{ ref('int_kpi_monthly_values') }}
-),
-
-targets as (
+-- Incremental: the months the KPI chain recomputed (int_kpi_months_to_recompute), and any month
+-- whose target, data-quality mark or unit name differs from what the table holds (targets and
+-- data-quality marks are small tables, recomputed in full and compared here).
+with targets as (
     select * from {{ ref('int_kpi_targets_cascaded') }}
 ),
 
@@ -23,6 +30,97 @@ kpis as (
 
 units as (
     select org_unit_id, max(org_unit_name) as org_unit_name from {{ ref('dim_org_unit') }} group by org_unit_id
+),
+{% if is_incremental() %}
+held as (
+    select * from {{ this }}
+),
+
+expected_targets as (
+    select
+        targets.kpi_code,
+        targets.org_unit_id,
+        targets.financial_year,
+        -- At 9 decimal places: cascaded targets are sums of doubles, whose last bit moves from
+        -- run to run when nothing changed.
+        round(case when kpis.target_basis = 'period_sum' then targets.annual_target / 12.0 else targets.annual_target end, 9) as target,
+        targets.target_source
+    from targets
+    inner join kpis on targets.kpi_code = kpis.kpi_code
+),
+
+held_targets as (
+    select distinct kpi_code, org_unit_id, financial_year, round(target, 9) as target, target_source
+    from held
+    where target is not null or target_source is not null
+),
+
+changed_targets as (
+    select kpi_code, org_unit_id, financial_year from (
+        select * from expected_targets except select * from held_targets
+    ) as added
+    union
+    select kpi_code, org_unit_id, financial_year from (
+        select * from held_targets except select * from expected_targets
+    ) as removed
+),
+
+held_marks as (
+    select kpi_code, org_unit_id, period_month, dq_status, dq_note, dq_records_affected
+    from held
+    where dq_status <> 'pass' or dq_note is not null or dq_records_affected <> 0
+),
+
+expected_marks as (
+    select kpi_code, org_unit_id, period_month, dq_status, dq_note, dq_records_affected from data_quality
+),
+
+changed_marks as (
+    select kpi_code, org_unit_id, period_month from (
+        select * from expected_marks except select * from held_marks
+    ) as added
+    union
+    select kpi_code, org_unit_id, period_month from (
+        select * from held_marks except select * from expected_marks
+    ) as removed
+),
+
+renamed_units as (
+    select org_unit_id from (
+        select distinct org_unit_id, org_unit_name from held
+        except
+        select org_unit_id, org_unit_name from units
+    ) as renamed
+),
+
+months_to_rewrite as (
+    select service_id, period_month from {{ ref('int_kpi_months_to_recompute') }}
+    union
+    select distinct held.service_id, held.period_month
+    from held
+    inner join changed_targets
+        on held.kpi_code = changed_targets.kpi_code
+        and held.org_unit_id = changed_targets.org_unit_id
+        and held.financial_year = changed_targets.financial_year
+    union
+    select distinct held.service_id, held.period_month
+    from held
+    inner join changed_marks
+        on held.kpi_code = changed_marks.kpi_code
+        and held.org_unit_id = changed_marks.org_unit_id
+        and held.period_month = changed_marks.period_month
+    union
+    select distinct held.service_id, held.period_month
+    from held
+    where held.org_unit_id in (select org_unit_id from renamed_units)
+),
+{% endif %}
+
+monthly as (
+    select * from {{ ref('int_kpi_monthly_values') }}
+    {%- if is_incremental() %}
+    where (service_id, period_month) in (select service_id, period_month from months_to_rewrite)
+    {%- endif %}
 ),
 
 targeted as (
@@ -94,7 +192,9 @@ final as (
         data_quality.dq_note,
         coalesce(data_quality.dq_records_affected, 0) as dq_records_affected,
         targeted.unit,
-        targeted.polarity
+        targeted.polarity,
+        -- The dbt run that last wrote the month.
+        '{{ invocation_id }}' as _invocation_id
     from targeted
     left join units on targeted.org_unit_id = units.org_unit_id
     left join spc

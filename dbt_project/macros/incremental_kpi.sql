@@ -1,0 +1,91 @@
+{#- The KPI chain, incremental by month.
+
+    Station-month aggregates and the facts know which months a close changed from their batches
+    (changed_months_filter). Above them, a month's KPI values can also change because a
+    denominator, the hierarchy or a restated HR extract changed. So the chain starts from a
+    comparison instead: ``fct_kpi_observations`` (every KPI's numerator and denominator per unit
+    and month) is recomputed, compared with what it held, and only the (service, month) groups
+    that differ are rewritten (``changed_groups_only``). Likewise the monthly hierarchy.
+
+    ``int_kpi_months_to_recompute`` then lists, for each service, every month from the first one
+    that changed: YTD, same-month-last-year and the SPC limits only look back, so a change can
+    move later months and never earlier ones. The models above read only what those months need
+    (``in_kpi_recompute_months``, ``from_kpi_lookback``) and replace them by (service, month).
+    Changing the KPI catalogue (seeds) or a model's logic needs a full rebuild
+    (``pipeline --full``), as with any dbt incremental model. -#}
+
+
+{#- Where-clause for a diff-incremental model: keep only the groups ``keys`` whose rows differ
+    between the newly computed ``relation`` (a CTE name) and what the model holds, in either
+    direction (changed, added or removed rows). ``_invocation_id`` is left out of the comparison.
+    A group that disappears altogether stays (delete+insert only replaces groups it is given):
+    months only vanish if as_of moves back or a service is removed, which need a full rebuild. -#}
+{% macro changed_groups_only(relation, keys) -%}
+    {%- if is_incremental() -%}
+    {#- Doubles compared at 9 decimal places: sums of doubles add in whatever order the rows
+        arrive, which moves the last bit when nothing changed. -#}
+    {%- set compared = [] -%}
+    {%- for column in adapter.get_columns_in_relation(this) if column.name != '_invocation_id' -%}
+        {%- if column.dtype | lower in ('double', 'float', 'real', 'double precision') -%}
+            {%- do compared.append('round(' ~ column.name ~ ', 9) as ' ~ column.name) -%}
+        {%- else -%}
+            {%- do compared.append(column.name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set columns = compared | join(', ') -%}
+    {%- set key_list = keys | join(', ') -%}
+    where ({{ key_list }}) in (
+        select {{ key_list }} from (
+            select {{ columns }} from {{ relation }}
+            except
+            select {{ columns }} from {{ this }}
+        ) as added
+        union
+        select {{ key_list }} from (
+            select {{ columns }} from {{ this }}
+            except
+            select {{ columns }} from {{ relation }}
+        ) as removed
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Predicate: the (service, month) is one the KPI chain recomputes in this run. Always true on a
+    full build. -#}
+{% macro in_kpi_recompute_months(service_column='service_id', month_column='period_month') -%}
+    {%- if is_incremental() -%}
+    ({{ service_column }}, {{ month_column }}) in (
+        select service_id, period_month from {{ ref('int_kpi_months_to_recompute') }}
+    )
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Predicate: the month is late enough to matter to a recomputed month of its service: from the
+    start of the financial year before the first recomputed month (that year's YTD feeds the
+    same-month-last-year comparison). Always true on a full build. -#}
+{% macro from_kpi_lookback(service_column='service_id', month_column='period_month') -%}
+    {%- if is_incremental() -%}
+    exists (
+        select 1 from {{ ref('int_kpi_months_to_recompute') }} as recompute
+        where recompute.service_id = {{ service_column }}
+            and recompute.period_month = recompute.from_month
+            and {{ month_column }} >= make_date({{ financial_year_start(add_months('recompute.from_month', -12)) }}, 4, 1)
+    )
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Predicate: the service has any month to recompute (for whole-history windows such as SPC). -#}
+{% macro in_kpi_recompute_services(service_column='service_id') -%}
+    {%- if is_incremental() -%}
+    {{ service_column }} in (select distinct service_id from {{ ref('int_kpi_months_to_recompute') }})
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
