@@ -20,11 +20,31 @@ service_starts as (
     group by service_id
 ),
 
+-- Each record's months in post, generated from its own dates rather than found by a range join
+-- of staff to months: the range join had to hold every pair in memory (out of memory at national
+-- scale under a 2 GB cap), the series streams. In post at the end of month m means
+-- start_date < m + 1 month and (no leave_date or leave_date >= m + 1 month), i.e.
+-- month_start(start_date) <= m <= month_start(leave_date) - 1 month.
+bounds as (
+    select min(period_month) as first_month, max(period_month) as last_month from months
+),
+
 in_post as (
     select
         staff.staff_sk,
         staff.service_id,
-        months.period_month,
+        cast(unnest(generate_series(
+            cast(greatest(
+                {{ month_start('staff.start_date') }},
+                {{ month_start('service_starts.first_day') }},
+                bounds.first_month
+            ) as timestamp),
+            cast(least(
+                coalesce({{ add_months(month_start('staff.leave_date'), -1) }}, bounds.last_month),
+                bounds.last_month
+            ) as timestamp),
+            interval 1 month
+        )) as date) as period_month,
         staff.station_id,
         upper(replace(staff.watch, '-', '')) as watch_code,
         staff.staff_group,
@@ -35,10 +55,7 @@ in_post as (
         staff.fte
     from staff
     inner join service_starts on staff.service_id = service_starts.service_id
-    inner join months
-        on staff.start_date < months.next_month
-        and (staff.leave_date is null or staff.leave_date >= months.next_month)
-        and months.next_month > service_starts.first_day
+    cross join bounds
 ),
 
 final as (
