@@ -190,13 +190,17 @@ def read_chunks(
                 cut = _cut(table, rows, split is not None)
                 if cut is None:  # one run of equal hashes so far: read on
                     break
-                yield _to_frame(converter, table.slice(0, cut))
-                yielded = True
+                frame = _to_frame(converter, table.slice(0, cut))
                 rest = table.slice(cut)
                 pending, held = rest.to_batches(), rest.num_rows
+                del table, rest  # hold no Arrow copy of the frame while it is validated
+                yield frame
+                del frame  # nor the frame while the next is read
+                yielded = True
         if held or not yielded:
-            table = pa.Table.from_batches(pending, schema=reader.schema)
-            yield _to_frame(converter, table)
+            frame = _to_frame(converter, pa.Table.from_batches(pending, schema=reader.schema))
+            pending = []
+            yield frame
     finally:
         converter.close()
         reader.close()
