@@ -458,11 +458,14 @@ def w_scan(spec: dict) -> dict:
 
     landing = Path(spec["data_dir"]) / "landing"
     out: dict = {}
-    # A scratch database file, not memory: at national scale (14M rows) an in-memory copy ran out
-    # of memory; a file lets DuckDB spill, as the warehouse does.
+    from orchestration.settings import duckdb_config
+
+    # A scratch database file, not memory, under the pipeline's memory cap: at national scale
+    # (14M rows) an in-memory copy, and then a file at DuckDB's default limit (80% of RAM), ran out
+    # of memory. Row order does not matter to a scan, so DuckDB need not keep it.
     scratch = Path(spec["data_dir"]) / "scan_scratch.duckdb"
     scratch.unlink(missing_ok=True)
-    with duckdb.connect(str(scratch)) as con:
+    with duckdb.connect(str(scratch), config={**duckdb_config(), "preserve_insertion_order": False}) as con:
         csvs = sorted(str(p) for p in landing.glob("irs/*/*.csv"))
         if csvs:
             t = time.perf_counter()
