@@ -35,19 +35,27 @@
     {%- set columns = compared | join(', ') -%}
     {%- set key_list = keys | join(', ') -%}
     where ({{ key_list }}) in (
-        select {{ key_list }} from (
-            select {{ columns }} from {{ relation }}
-            except
-            select {{ columns }} from {{ this }}
-        ) as added
-        union
-        select {{ key_list }} from (
-            select {{ columns }} from {{ this }}
-            except
-            select {{ columns }} from {{ relation }}
-        ) as removed
+        {{ keys_that_differ(relation, this, keys, columns) }}
     )
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- The ``keys`` of rows in one of ``new`` and ``held`` but not the other (compared on ``columns``):
+    what changed, was added or was removed. -#}
+{% macro keys_that_differ(new, held, keys, columns='*') -%}
+    {%- set key_list = keys | join(', ') -%}
+    select {{ key_list }} from (
+        select {{ columns }} from {{ new }}
+        except
+        select {{ columns }} from {{ held }}
+    ) as added
+    union
+    select {{ key_list }} from (
+        select {{ columns }} from {{ held }}
+        except
+        select {{ columns }} from {{ new }}
+    ) as removed
 {%- endmacro %}
 
 

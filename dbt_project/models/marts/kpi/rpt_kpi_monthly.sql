@@ -56,13 +56,7 @@ held_targets as (
 ),
 
 changed_targets as (
-    select kpi_code, org_unit_id, financial_year from (
-        select * from expected_targets except select * from held_targets
-    ) as added
-    union
-    select kpi_code, org_unit_id, financial_year from (
-        select * from held_targets except select * from expected_targets
-    ) as removed
+    {{ keys_that_differ('expected_targets', 'held_targets', ['kpi_code', 'org_unit_id', 'financial_year']) }}
 ),
 
 held_marks as (
@@ -76,13 +70,7 @@ expected_marks as (
 ),
 
 changed_marks as (
-    select kpi_code, org_unit_id, period_month from (
-        select * from expected_marks except select * from held_marks
-    ) as added
-    union
-    select kpi_code, org_unit_id, period_month from (
-        select * from held_marks except select * from expected_marks
-    ) as removed
+    {{ keys_that_differ('expected_marks', 'held_marks', ['kpi_code', 'org_unit_id', 'period_month']) }}
 ),
 
 renamed_units as (
