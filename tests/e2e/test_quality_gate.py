@@ -5,12 +5,16 @@ and marks the affected KPI values."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from orchestration.settings import REPO_ROOT
 from tests.conftest import run_pipeline
 
 pytestmark = [pytest.mark.slow]
@@ -21,6 +25,22 @@ def copy_of_demo(demo_pipeline: Path, tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(demo_pipeline, target)
     return target
+
+
+def run_dbt(data: Path, tmp_path: Path, *args: str, as_of: str = "2026-11-01") -> None:
+    """dbt on the warehouse in ``data`` (its own target and log folders under ``tmp_path``)."""
+    dbt = Path(sys.executable).parent / "dbt"
+    done = subprocess.run(
+        [str(dbt), *args, "--vars", json.dumps({"as_of": as_of})]
+        + ["--project-dir", "dbt_project", "--profiles-dir", "dbt_project"]
+        + ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--quiet"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "GT_DATA_DIR": str(data), "DO_NOT_TRACK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def failure_messages(result) -> str:
@@ -198,9 +218,10 @@ def test_the_close_recomputes_the_kpi_chain_from_the_first_changed_month(demo_pi
             ).fetchall()
         }
         assert rewritten("marts.rpt_kpi_monthly") == sorted(set(june_to_october) | retargeted)
-        assert len(rewritten("marts.rpt_kpi_monthly")) < con.execute(
-            "select count(distinct period_month) from after_close.marts.rpt_kpi_monthly"
-        ).fetchall()[0][0]
+        assert (
+            len(rewritten("marts.rpt_kpi_monthly"))
+            < con.execute("select count(distinct period_month) from after_close.marts.rpt_kpi_monthly").fetchall()[0][0]
+        )
         recompute_from = con.execute(
             "select min(from_month) from after_close.intermediate.int_kpi_months_to_recompute"
         ).fetchall()[0][0]
@@ -210,43 +231,11 @@ def test_the_close_recomputes_the_kpi_chain_from_the_first_changed_month(demo_pi
 def test_incremental_build_equals_a_full_rebuild(redelivered, tmp_path):
     """The incremental models (facts and station-month aggregates, processed month by month) and
     everything built on them equal a --full-refresh rebuild, row for row."""
-    import os
-    import subprocess
-    import sys
-
-    from orchestration.settings import REPO_ROOT
-
     data, _, _ = redelivered
     rebuilt = tmp_path / "rebuilt"
     rebuilt.mkdir()
     shutil.copy2(data / "warehouse.duckdb", rebuilt / "warehouse.duckdb")
-    dbt = Path(sys.executable).parent / "dbt"
-    done = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--full-refresh",
-            "--vars",
-            '{"as_of": "2026-11-01"}',
-            "--project-dir",
-            "dbt_project",
-            "--profiles-dir",
-            "dbt_project",
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-            "--exclude",
-            "test_type:unit",
-            "--quiet",
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "GT_DATA_DIR": str(rebuilt), "DO_NOT_TRACK": "1"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    run_dbt(rebuilt, tmp_path, "build", "--full-refresh", "--exclude", "test_type:unit")
     with duckdb.connect() as con:
         con.execute(f"attach '{data / 'warehouse.duckdb'}' as incremental (read_only)")
         con.execute(f"attach '{rebuilt / 'warehouse.duckdb'}' as full_build (read_only)")
@@ -294,3 +283,44 @@ def test_clean_simulated_data_has_no_blocking_failure_and_no_flag(demo_pipeline)
         ).fetchall()
     assert runs > 0 and blocking == 0 and flags == 0
     assert statuses == [("pass",)]
+
+
+def test_a_recomputed_sum_that_differs_in_its_last_bits_is_not_a_change(copy_of_demo, tmp_path):
+    """fct_kpi_observations rewrites only the (service, month) groups whose figures changed. A
+    parallel sum of doubles adds in whatever order it meets the rows, so a recomputation can differ
+    from the stored figure in its last bits: that is not a change, while one part in a million is."""
+    warehouse = copy_of_demo / "warehouse.duckdb"
+    groups = (
+        "select service_id, cast(period_month as varchar), any_value(_invocation_id) "
+        "from marts.fct_kpi_observations group by all"
+    )
+    with duckdb.connect(str(warehouse)) as con:
+        nudged = {}
+        for month, factor in (("2025-05-01", 1 + 4e-15), ("2025-08-01", 1 + 1e-6)):
+            sk, service, numerator = con.execute(
+                "select kpi_observation_sk, service_id, numerator from marts.fct_kpi_observations "
+                "where numerator <> round(numerator) and period_month = ? order by kpi_observation_sk limit 1",
+                [month],
+            ).fetchall()[0]
+            con.execute(
+                "update marts.fct_kpi_observations set numerator = numerator * ? where kpi_observation_sk = ?",
+                [factor, sk],
+            )
+            nudged[month] = (sk, service, numerator, numerator * factor)
+        before = {(s, m): run for s, m, run in con.execute(groups).fetchall()}
+    assert all(stored != numerator for _, _, numerator, stored in nudged.values())
+
+    run_dbt(copy_of_demo, tmp_path, "run", "--select", "fct_kpi_observations")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after = {(s, m): run for s, m, run in con.execute(groups).fetchall()}
+        numerators = {
+            month: con.execute(
+                "select numerator from marts.fct_kpi_observations where kpi_observation_sk = ?", [sk]
+            ).fetchall()[0][0]
+            for month, (sk, *_) in nudged.items()
+        }
+    assert before.keys() == after.keys()
+    _, changed_service, changed_numerator, _ = nudged["2025-08-01"]
+    assert [group for group in after if after[group] != before[group]] == [(changed_service, "2025-08-01")]
+    assert numerators["2025-08-01"] == pytest.approx(changed_numerator, rel=1e-12)
+    assert numerators["2025-05-01"] == nudged["2025-05-01"][3]

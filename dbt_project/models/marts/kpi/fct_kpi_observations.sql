@@ -37,4 +37,4 @@ select
     -- The dbt run that last wrote the month: the KPI chain above recomputes from these months.
     '{{ invocation_id }}' as _invocation_id
 from final
-{{ changed_groups_only('final', ['service_id', 'period_month']) }}
+{{ changed_groups_only('final', ['service_id', 'period_month'], row_key='kpi_observation_sk') }}
