@@ -26,9 +26,9 @@ issues as (
         service_id,
         station_sk,
         period_month,
-        count(*) filter (where outcome = 'flagged_warning') as count_flagged_warning,
-        count(*) filter (where outcome = 'flagged_blocking') as count_flagged_blocking,
-        count(*) filter (where outcome = 'quarantined') as count_quarantined
+        {{ sum_records("outcome = 'flagged_warning'") }} as count_flagged_warning,
+        {{ sum_records("outcome = 'flagged_blocking'") }} as count_flagged_blocking,
+        {{ sum_records("outcome = 'quarantined'") }} as count_quarantined
     from records
     group by system, service_id, station_sk, period_month
     union all

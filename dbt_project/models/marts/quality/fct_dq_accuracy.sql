@@ -12,11 +12,11 @@ final as (
         service_id,
         coalesce(station_sk, service_id) as org_unit_id,
         period_month,
-        count(*) as count_received,
-        count(*) filter (where outcome in ('clean', 'flagged_warning')) as count_passing,
-        count(*) filter (where outcome = 'flagged_warning') as count_flagged_warning,
-        count(*) filter (where outcome = 'flagged_blocking') as count_flagged_blocking,
-        count(*) filter (where outcome = 'quarantined') as count_quarantined
+        {{ sum_records() }} as count_received,
+        {{ sum_records("outcome in ('clean', 'flagged_warning')") }} as count_passing,
+        {{ sum_records("outcome = 'flagged_warning'") }} as count_flagged_warning,
+        {{ sum_records("outcome = 'flagged_blocking'") }} as count_flagged_blocking,
+        {{ sum_records("outcome = 'quarantined'") }} as count_quarantined
     from records
     group by system, service_id, coalesce(station_sk, service_id), period_month
 )
