@@ -115,7 +115,7 @@ def build_mart_quality_gate(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
             results = check_marts(con, run_id=context.run_id, as_of=settings.as_of, data_dir=settings.data_dir)
         messages = blocking_messages(results)
         try:
-            build_data_docs(settings.data_dir)
+            build_data_docs(settings.data_dir, run_id=context.run_id)
         except Exception as exc:  # Data Docs are a by-product: never fail the gate for them.
             context.log.warning(f"Data Docs not built: {exc}")
         yield dg.MaterializeResult(metadata={"suites": len(results)})

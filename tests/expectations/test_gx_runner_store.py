@@ -143,6 +143,19 @@ def test_data_docs_are_built_under_data_dir(tmp_path):
     assert len(pages) == 1 and "amount" in pages[0].read_text()
 
 
+def test_data_docs_for_a_run_render_that_runs_pages_and_keep_the_others(tmp_path):
+    validate(suite(), frame(), run_id="run-1", batch_label="first.csv", data_dir=tmp_path)
+    build_data_docs(tmp_path, run_id="run-1")
+    (first,) = (tmp_path / "docs" / "validations").rglob("*.html")
+    rendered = first.stat().st_mtime_ns
+    validate(suite(), frame(), run_id="run-2", batch_label="second.csv", data_dir=tmp_path)
+    index = build_data_docs(tmp_path, run_id="run-2")
+    pages = sorted((tmp_path / "docs" / "validations").rglob("*.html"))
+    assert len(pages) == 2 and {"run-1", "run-2"} == {p.parent.parent.name.rsplit("-", 1)[0] for p in pages}
+    assert first.stat().st_mtime_ns == rendered  # run-1's page was not rendered again
+    assert "run-1" in index.read_text() and "run-2" in index.read_text()
+
+
 def test_pipeline_helpers_validate_and_record(raw_wh):
     import datetime as dt
 
