@@ -1,7 +1,7 @@
 """A monthly close measured on a warehouse the benchmark has already built (``--keep``): every
-monthly extract for the month being closed is landed again as a re-delivery (``_r2``, the same
-records in reverse order, so a new file with the same content), then the job runs for that
-month's partition. The close ingests, checks and recomputes one month for every service, the
+monthly extract for the month being closed is landed again as a re-delivery (``_r2``, or ``_r3``
+on a second measurement: the same records in reverse order, so a new file with the same content),
+then the job runs for that month's partition. The close ingests, checks and recomputes one month for every service, the
 work of a real close, without simulating the whole preset a second time.
 
     python -m bench.redelivered_close --data-dir <work-dir>/national [--as-of 2026-11-01]
@@ -19,12 +19,13 @@ from bench.run import DEFAULT_AS_OF, month_label, spawn, stage_env
 
 
 def redeliver(landing: Path, month: str) -> int:
-    """Land every monthly extract for ``month`` (YYYY-MM) again as ``_r2``; return how many."""
+    """Land every monthly extract for ``month`` (YYYY-MM) again as its next revision (``_r2``, or
+    ``_r3`` when the close was measured before, and so on); return how many."""
     count = 0
     for path in sorted(landing.rglob(f"*_{month}.*")):
-        target = path.with_name(f"{path.stem}_r2{path.suffix}")
-        if target.exists():
-            continue
+        revision = 2
+        while (target := path.with_name(f"{path.stem}_r{revision}{path.suffix}")).exists():
+            revision += 1
         lines = path.read_text(encoding="utf-8").splitlines()
         head, body = (lines[:1], lines[1:]) if path.suffix == ".csv" else ([], lines)
         target.write_text("\n".join(head + body[::-1]) + "\n", encoding="utf-8")

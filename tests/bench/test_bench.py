@@ -140,4 +140,6 @@ def test_redelivery_lands_the_months_monthly_extracts_again_reordered(tmp_path: 
     assert (irs / "incidents_2026-10_r2.csv").read_text() == "incident_id,x\n2,b\n1,a\n"
     assert (mob / "mobilisations_2026-10_r2.jsonl").read_text() == '{"a": 2}\n{"a": 1}\n'
     assert not (irs / "incidents_2026-09_r2.csv").exists()
-    assert redeliver(tmp_path, "2026-10") == 0  # already re-delivered
+    # Measured a second time: the next revision, so the close has new files to take in.
+    assert redeliver(tmp_path, "2026-10") == 2
+    assert (irs / "incidents_2026-10_r3.csv").read_text() == "incident_id,x\n2,b\n1,a\n"
