@@ -84,23 +84,12 @@ renamed_units as (
 months_to_rewrite as (
     select service_id, period_month from {{ ref('int_kpi_months_to_recompute') }}
     union
-    select distinct held.service_id, held.period_month
+    -- One pass over what the table holds for the three kinds of change.
+    select distinct service_id, period_month
     from held
-    inner join changed_targets
-        on held.kpi_code = changed_targets.kpi_code
-        and held.org_unit_id = changed_targets.org_unit_id
-        and held.financial_year = changed_targets.financial_year
-    union
-    select distinct held.service_id, held.period_month
-    from held
-    inner join changed_marks
-        on held.kpi_code = changed_marks.kpi_code
-        and held.org_unit_id = changed_marks.org_unit_id
-        and held.period_month = changed_marks.period_month
-    union
-    select distinct held.service_id, held.period_month
-    from held
-    where held.org_unit_id in (select org_unit_id from renamed_units)
+    where (kpi_code, org_unit_id, financial_year) in (select kpi_code, org_unit_id, financial_year from changed_targets)
+        or (kpi_code, org_unit_id, period_month) in (select kpi_code, org_unit_id, period_month from changed_marks)
+        or org_unit_id in (select org_unit_id from renamed_units)
 ),
 {% endif %}
 
