@@ -103,11 +103,15 @@ def check_marts(
     as_of: dt.date,
     data_dir: Path | None = None,
     chunk_rows: int | None = CHUNK_ROWS,
+    invocation_id: str | None = None,
 ) -> list[SuiteResult]:
-    """The mart suites at the reporting cut-off ``as_of``, recorded."""
+    """The mart suites at the reporting cut-off ``as_of``, recorded; with ``invocation_id``, over the
+    months that dbt invocation rewrote (``mart_suites``)."""
     label = f"as of {as_of:%Y-%m-%d}"
+    if invocation_id:
+        label += f", months rewritten by dbt invocation {invocation_id}"
     results = []
-    for suite in mart_suites(as_of):
+    for suite in mart_suites(as_of, invocation_id):
         result = validate_suite(con, suite, run_id=run_id, batch_label=label, data_dir=data_dir, chunk_rows=chunk_rows)
         record(con, result)
         results.append(result)

@@ -14,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.partitions import FIRST_MONTH, months_in_run, run_settings
 from orchestration.resources import WarehouseResource
 from orchestration.settings import REPO_ROOT
+from orchestration.warehouse import record_dbt_invocation
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 RAW_QUALITY_GATE = dg.AssetKey(["quality", "raw_batches_validated"])
@@ -97,9 +98,53 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         args = dbt_build_args(
             settings.as_of.isoformat(), months[0].isoformat() if months else None, full_refresh=full_refresh
         )
-        yield from dbt.cli(args, context=context).stream()
+        invocation = dbt.cli(args, context=context)
+        success = False
+        try:
+            yield from invocation.stream()
+            success = invocation.is_successful()
+        finally:
+            # Even a failed build may have rewritten some months: the record tells the mart gate and
+            # publish that rows since the last publication were not all written by one checked build.
+            with warehouse.connect() as con:
+                record_dbt_invocation(
+                    con,
+                    run_id=context.run_id,
+                    invocation_id=invocation_id(invocation.target_path),
+                    as_of=settings.as_of,
+                    months_from=months[0] if months else None,
+                    full_refresh=full_refresh,
+                    success=success,
+                )
 
     return golden_thread_dbt
+
+
+def incremental_unique_keys(manifest_path: Path | None = None) -> dict[tuple[str, str], list[str]]:
+    """(schema, table) -> ``unique_key`` of every incremental model whose rows carry ``_invocation_id``
+    (what publish needs to repeat dbt's delete+insert in ``serving.duckdb``)."""
+    manifest = json.loads((manifest_path or ensure_manifest(dbt_project())).read_text())
+    keys = {}
+    for node in manifest["nodes"].values():
+        config = node.get("config", {})
+        if node["resource_type"] != "model" or config.get("materialized") != "incremental":
+            continue
+        if "_invocation_id" not in node.get("columns", {}):
+            continue
+        unique_key = config.get("unique_key")
+        if unique_key:
+            keys[(node["schema"], node["alias"] or node["name"])] = (
+                [unique_key] if isinstance(unique_key, str) else list(unique_key)
+            )
+    return keys
+
+
+def invocation_id(target_path: Path) -> str | None:
+    """dbt's id for the invocation that wrote ``target_path`` (from run_results.json), if it got that far."""
+    try:
+        return json.loads((target_path / "run_results.json").read_text())["metadata"]["invocation_id"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def dbt_resource() -> DbtCliResource:

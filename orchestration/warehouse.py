@@ -6,6 +6,7 @@ and no concurrent readers); readers use ``serving.duckdb``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +57,30 @@ AUDIT_DDL = (
         quarantined_at timestamp not null
     )
     """,
+    # One row per dbt build the pipeline ran: which months it was asked to close, whether it rebuilt
+    # everything, and dbt's invocation id, which the incremental models stamp on every row they
+    # write (``_invocation_id``). The mart gate and publish read it to find what the run rewrote.
+    """
+    create table if not exists audit.dbt_invocations (
+        run_id varchar not null,
+        invocation_id varchar,
+        as_of date not null,
+        months_from date,
+        full_refresh boolean not null,
+        success boolean not null,
+        finished_at timestamp not null
+    )
+    """,
+    # One row per serving.duckdb published (after the mart gate passed): the reference point for
+    # what a later run must check and copy.
+    """
+    create table if not exists audit.publications (
+        run_id varchar not null,
+        as_of date not null,
+        published_at timestamp not null,
+        tables_published integer not null
+    )
+    """,
 )
 
 
@@ -85,3 +110,65 @@ def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
     row = fetch_one(con, sql, params)
     return row[0] if row else None
+
+
+def record_dbt_invocation(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    invocation_id: str | None,
+    as_of: dt.date,
+    months_from: dt.date | None,
+    full_refresh: bool,
+    success: bool,
+) -> None:
+    ensure_audit_schema(con)
+    con.execute(
+        "insert into audit.dbt_invocations values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            invocation_id,
+            as_of,
+            months_from,
+            full_refresh,
+            success,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        ],
+    )
+
+
+def record_publication(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    as_of: dt.date,
+    tables: int,
+    at: dt.datetime | None = None,
+    schema: str = "audit",
+) -> None:
+    """Append a publication to ``<schema>.publications`` (publish also writes it into the new
+    serving file's copy of the table, ``pub.audit``)."""
+    if schema == "audit":
+        ensure_audit_schema(con)
+    con.execute(
+        f"insert into {schema}.publications values (?, ?, ?, ?)",
+        [run_id, as_of, at or dt.datetime.now(dt.UTC).replace(tzinfo=None), tables],
+    )
+
+
+def incremental_invocation(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
+    """The invocation id of run ``run_id``'s dbt build when it is the only build since the last
+    publication, it was incremental and it succeeded: the rows stamped with it (``_invocation_id``)
+    are then everything that changed since ``serving.duckdb`` was published, so the mart gate and
+    publish may look at those rows only. ``None`` otherwise (nothing published yet, a full rebuild,
+    an earlier build whose rows were never checked or published, no dbt build in this run): the
+    caller treats the whole warehouse as new."""
+    ensure_audit_schema(con)
+    since = con.execute(
+        "select run_id, invocation_id, full_refresh, success from audit.dbt_invocations "
+        "where finished_at > (select max(published_at) from audit.publications)"
+    ).fetchall()
+    if len(since) != 1:
+        return None
+    build_run, invocation_id, full_refresh, success = since[0]
+    return invocation_id if build_run == run_id and success and not full_refresh else None

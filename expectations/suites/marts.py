@@ -24,6 +24,7 @@ complete, and the report month is the one before it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from expectations.suites.base import Check, Suite
@@ -54,12 +55,13 @@ def financial_year(month: dt.date) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
-def _values_suite(cutoff: dt.date) -> Suite:
-    query = """
+def _values_suite(cutoff: dt.date, scoped: bool) -> Suite:
+    query = f"""
+        {_with_scope(scoped)}
         select kpi_month_sk, kpi_code, org_unit_id, org_level, service_id, period_month, unit,
                numerator, denominator, value, value_ytd
         from marts.rpt_kpi_monthly
-        where period_month < $cutoff
+        where period_month < $cutoff {_in_scope(scoped)}
         """
     checks = [
         Check(
@@ -112,19 +114,20 @@ def _values_suite(cutoff: dt.date) -> Suite:
     )
 
 
-def _presence_suite(cutoff: dt.date) -> Suite:
-    query = """
-        with kpis as (
+def _presence_suite(cutoff: dt.date, scoped: bool) -> Suite:
+    query = f"""
+        {_with_scope(scoped)}{',' if scoped else 'with'} kpis as (
             select kpi_code, lowest_level_rank, frequency from marts.dim_kpi
         ),
         units as (
             select distinct org_unit_id, org_level, org_level_rank, service_id from marts.dim_org_unit
         ),
         rpt as (
-            select * from marts.rpt_kpi_monthly where period_month < $cutoff
+            select * from marts.rpt_kpi_monthly where period_month < $cutoff {_in_scope(scoped)}
         ),
         reported as (
-            select distinct service_id, kpi_code from rpt
+            -- over every month: a KPI missing from all of the months a close rewrote is still expected
+            select distinct service_id, kpi_code from marts.rpt_kpi_monthly where period_month < $cutoff
         ),
         observed as (
             select distinct o.service_id, o.kpi_code, o.period_month
@@ -136,13 +139,16 @@ def _presence_suite(cutoff: dt.date) -> Suite:
             select service_id, max(period_month) as period_month from observed group by service_id
         ),
         expected_months as (
-            select service_id, kpi_code, period_month from observed
-            union
-            select reported.service_id, reported.kpi_code, report_months.period_month
-            from reported
-            inner join report_months using (service_id)
-            inner join kpis using (kpi_code)
-            where kpis.frequency = 'monthly'
+            select * from (
+                select service_id, kpi_code, period_month from observed
+                union
+                select reported.service_id, reported.kpi_code, report_months.period_month
+                from reported
+                inner join report_months using (service_id)
+                inner join kpis using (kpi_code)
+                where kpis.frequency = 'monthly'
+            ) as m
+            where true {_in_scope(scoped)}
         ),
         unit_months as (
             select distinct period_month, org_unit_id
@@ -197,15 +203,15 @@ def _presence_suite(cutoff: dt.date) -> Suite:
     )
 
 
-def _rollup_suite(cutoff: dt.date) -> Suite:
-    query = """
-        with kpis as (
+def _rollup_suite(cutoff: dt.date, scoped: bool) -> Suite:
+    query = f"""
+        {_with_scope(scoped)}{',' if scoped else 'with'} kpis as (
             select kpi_code from marts.dim_kpi
             where lowest_level_rank <= 2 and time_aggregation in ('sum', 'sum_over_mean')
         ),
         rpt as (
             select rpt.* from marts.rpt_kpi_monthly as rpt inner join kpis using (kpi_code)
-            where rpt.period_month < $cutoff
+            where rpt.period_month < $cutoff {_in_scope(scoped, 'rpt.')}
         ),
         from_stations as (
             select rpt.kpi_code, rpt.period_month, a.ancestor_org_unit_id as org_unit_id,
@@ -226,7 +232,7 @@ def _rollup_suite(cutoff: dt.date) -> Suite:
             inner join (
                 select distinct org_unit_id from marts.dim_org_unit where org_level in ('group', 'service')
             ) as parents using (org_unit_id)
-            where o.period_month < $cutoff
+            where o.period_month < $cutoff {_in_scope(scoped, 'o.')}
             group by all
         ),
         compared as (
@@ -316,12 +322,40 @@ def _targets_suite(cutoff: dt.date, year: str) -> Suite:
     )
 
 
-def mart_suites(as_of: dt.date) -> list[Suite]:
+def _with_scope(scoped: bool) -> str:
+    """The (service, month) groups a dbt build rewrote: those holding a report row it wrote, and
+    every month the KPI chain recomputed (so a group it emptied is still looked at)."""
+    if not scoped:
+        return ""
+    return """with scope as (
+            select service_id, period_month from marts.rpt_kpi_monthly where _invocation_id = $invocation
+            union
+            select service_id, period_month from intermediate.int_kpi_months_to_recompute
+        )"""
+
+
+def _in_scope(scoped: bool, alias: str = "") -> str:
+    if not scoped:
+        return ""
+    return f"and ({alias}service_id, {alias}period_month) in (select service_id, period_month from scope)"
+
+
+def mart_suites(as_of: dt.date, invocation_id: str | None = None) -> list[Suite]:
     """The mart suites judged at the reporting cut-off ``as_of``; each reads its frame with its query
-    (``expectations.suites.load_frame``, or ``read_chunks`` to hold only part of it at a time)."""
+    (``expectations.suites.load_frame``, or ``read_chunks`` to hold only part of it at a time).
+
+    With ``invocation_id`` (a monthly close: the incremental dbt build that is the only one since the
+    last publication, ``orchestration.warehouse.incremental_invocation``), the values, presence and
+    roll-up suites look only at the (service, month) groups that build rewrote: the rest were checked
+    when they were written and have not changed since. The targets suite (the current financial year,
+    a warning) always reads the whole report."""
     cutoff = cutoff_month(as_of)
     year = financial_year(report_month(as_of))
-    return [_values_suite(cutoff), _presence_suite(cutoff), _rollup_suite(cutoff), _targets_suite(cutoff, year)]
+    scoped = invocation_id is not None
+    suites = [_values_suite(cutoff, scoped), _presence_suite(cutoff, scoped), _rollup_suite(cutoff, scoped)]
+    if scoped:
+        suites = [dataclasses.replace(s, params=s.params | {"invocation": invocation_id}) for s in suites]
+    return [*suites, _targets_suite(cutoff, year)]
 
 
 __all__ = ["ROLLUP_TOLERANCE", "UNIT_RANGES", "cutoff_month", "financial_year", "mart_suites", "report_month"]

@@ -103,3 +103,46 @@ def test_missing_target_for_the_year_is_a_warning(marts_con):
     check = result.checks[0]
     assert not check.success and check.severity == "warning" and result.success
     assert list(check.failing["key"]) == ["S|PCT"]
+
+
+def scope_to_october(con) -> None:
+    """As after a close whose dbt build (``inv2``) rewrote October: rows carry the build that wrote them."""
+    con.execute("alter table marts.rpt_kpi_monthly add column _invocation_id varchar default 'inv1'")
+    con.execute("update marts.rpt_kpi_monthly set _invocation_id = 'inv2' where period_month = '2026-10-01'")
+    con.execute(
+        "create table intermediate.int_kpi_months_to_recompute as "
+        "select 'S' as service_id, date '2026-10-01' as period_month, date '2026-10-01' as from_month"
+    )
+
+
+def run_scoped(con, invocation_id: str | None) -> dict[str, SuiteResult]:
+    return {
+        suite.name.rsplit(".", 1)[-1]: validate(suite, load_frame(con, suite), run_id="t", batch_label="2026-10")
+        for suite in mart_suites(AS_OF, invocation_id)
+    }
+
+
+def test_a_close_checks_only_the_months_its_build_rewrote(marts_con):
+    scope_to_october(marts_con)
+    # September, written and checked by an earlier build, is not read again.
+    marts_con.execute("update marts.rpt_kpi_monthly set value = 120 where kpi_month_sk = 'PCT|S-ST1|2026-09-01'")
+    scoped = run_scoped(marts_con, "inv2")
+    assert all(r.success for r in scoped.values()), {n: failed(r) for n, r in scoped.items()}
+    whole = run_all(marts_con)
+    assert scoped["values"].rows == whole["values"].rows // 2
+    assert scoped["rollups"].rows == whole["rollups"].rows // 2
+    assert scoped["targets"].rows == whole["targets"].rows  # always over the whole report
+    assert not whole["values"].success  # the unscoped gate (a full build) does read September
+    # What the build wrote in October is checked as before.
+    marts_con.execute(
+        "update marts.rpt_kpi_monthly set numerator = numerator + 5 where kpi_month_sk = 'INC|S-G1|2026-10-01'"
+    )
+    assert not run_scoped(marts_con, "inv2")["rollups"].success
+
+
+def test_a_kpi_a_close_emptied_out_is_still_expected(marts_con):
+    scope_to_october(marts_con)
+    marts_con.execute("delete from marts.rpt_kpi_monthly where kpi_code = 'PCT' and period_month = '2026-10-01'")
+    presence = run_scoped(marts_con, "inv2")["presence"]
+    assert not presence.success
+    assert presence.rows > 0
