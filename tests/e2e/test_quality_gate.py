@@ -152,6 +152,49 @@ def test_redelivered_month_supersedes_in_the_marts(redelivered):
     assert category == [("secondary_fire",)]
 
 
+def test_the_close_checks_and_publishes_only_what_its_build_rewrote(redelivered):
+    """The close's mart gate read only the (service, month) groups its dbt build rewrote, and
+    serving.duckdb was built on top of the previous one; it still equals the warehouse."""
+    data, _, _ = redelivered
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        (run_id, invocation_id) = con.execute(
+            "select run_id, invocation_id from audit.dbt_invocations order by finished_at desc limit 1"
+        ).fetchall()[0]
+        gate = dict(
+            con.execute(
+                "select suite, batch_label from audit.dq_runs where run_id = ? and target = 'marts.rpt_kpi_monthly'",
+                [run_id],
+            ).fetchall()
+        )
+        validated = con.execute(
+            "select rows_validated from audit.dq_runs where run_id = ? and suite = 'marts.rpt_kpi_monthly.values'",
+            [run_id],
+        ).fetchall()[0][0]
+        rewritten = con.execute(
+            "select count(*) from marts.rpt_kpi_monthly where (service_id, period_month) in "
+            "(select service_id, period_month from marts.rpt_kpi_monthly where _invocation_id = ?) "
+            "and period_month < '2026-11-01'",
+            [invocation_id],
+        ).fetchall()[0][0]
+        total = con.execute("select count(*) from marts.rpt_kpi_monthly").fetchall()[0][0]
+    for suite in ("values", "presence", "rollups"):
+        assert f"months rewritten by dbt invocation {invocation_id}" in gate[f"marts.rpt_kpi_monthly.{suite}"]
+    assert 0 < validated == rewritten < total
+
+    with duckdb.connect(str(data / "serving.duckdb"), read_only=True) as con:
+        how = dict(con.execute("select table_schema || '.' || table_name, how from meta.published_tables").fetchall())
+        assert con.execute("select run_id from meta.publish_info").fetchall() == [(run_id,)]
+    assert how["marts.rpt_kpi_monthly"] == how["marts.fct_incidents"] == "rows replaced"
+    assert how["marts.dim_kpi"] == "kept" and how["audit.ingestion_log"] == "copied"
+    with duckdb.connect() as con:
+        con.execute(f"attach '{data / 'warehouse.duckdb'}' as wh (read_only)")
+        con.execute(f"attach '{data / 'serving.duckdb'}' as pub (read_only)")
+        for name in how:
+            for a, b in (("wh", "pub"), ("pub", "wh")):
+                extra = con.execute(f"select count(*) from (from {a}.{name} except all from {b}.{name})").fetchall()
+                assert extra == [(0,)], f"{name}: rows in {a} and not in {b}"
+
+
 def test_the_close_recomputes_only_its_month_and_the_redelivered_ones(redelivered):
     """The close of October, with June's incidents and October's mobilisations re-delivered,
     rewrote the station-month aggregates for those two months and no other."""

@@ -31,7 +31,8 @@ final as (
         total_response_seconds,
         _source_file,
         _source_row,
-        _batch_id
+        _batch_id,
+        '{{ invocation_id }}' as _invocation_id
     from mobilisations
 )
 

@@ -118,7 +118,8 @@ final as (
         response_seconds as total_response_seconds,
         exclusion_reason,
         exclusion_reason is null as is_valid_response,
-        newest_batch_id as _batch_id
+        newest_batch_id as _batch_id,
+        '{{ invocation_id }}' as _invocation_id
     from excluded
 )
 

@@ -45,7 +45,8 @@ final as (
         first_pump_attendance_seconds,
         _source_file,
         _source_row,
-        _batch_id
+        _batch_id,
+        '{{ invocation_id }}' as _invocation_id
     from incidents
 )
 
