@@ -1,10 +1,18 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['service_id', 'financial_year', 'financial_quarter'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
+-- depends_on: {{ ref('int_kpi_months_to_recompute') }}
 -- Every KPI x unit x financial quarter, with target, RAG, year to date and the same quarter in
 -- each of the four previous years (the quarterly review's five-year view).
-with monthly as (
-    select * from {{ ref('int_kpi_monthly_values') }}
-),
-
-kpis as (
+-- Incremental by (service, quarter), as rpt_kpi_monthly is by month: the quarters holding a month
+-- the KPI chain recomputed, and any quarter whose target or unit name differs from what the table
+-- holds. A quarter's comparisons only look back, so the quarters four years before come from the
+-- table itself when they are not rewritten.
+with kpis as (
     select * from {{ ref('dim_kpi') }}
 ),
 
@@ -14,6 +22,61 @@ targets as (
 
 units as (
     select org_unit_id, max(org_unit_name) as org_unit_name from {{ ref('dim_org_unit') }} group by org_unit_id
+),
+{% if is_incremental() %}
+held as (
+    select * from {{ this }}
+),
+
+expected_targets as (
+    select
+        targets.kpi_code,
+        targets.org_unit_id,
+        targets.financial_year,
+        -- At 9 decimal places, as in rpt_kpi_monthly: cascaded targets are sums of doubles.
+        round(case when kpis.target_basis = 'period_sum' then targets.annual_target / 4.0 else targets.annual_target end, 9) as target,
+        targets.target_source
+    from targets
+    inner join kpis on targets.kpi_code = kpis.kpi_code
+),
+
+held_targets as (
+    select distinct kpi_code, org_unit_id, financial_year, round(target, 9) as target, target_source
+    from held
+    where target is not null or target_source is not null
+),
+
+changed_targets as (
+    {{ keys_that_differ('expected_targets', 'held_targets', ['kpi_code', 'org_unit_id', 'financial_year']) }}
+),
+
+renamed_units as (
+    select org_unit_id from (
+        select distinct org_unit_id, org_unit_name from held
+        except
+        select org_unit_id, org_unit_name from units
+    ) as renamed
+),
+
+quarters_to_rewrite as (
+    select distinct service_id, financial_year, financial_quarter
+    from {{ ref('int_kpi_monthly_values') }}
+    where (service_id, period_month) in (
+        select service_id, period_month from {{ ref('int_kpi_months_to_recompute') }}
+    )
+    union
+    select distinct service_id, financial_year, financial_quarter
+    from held
+    where (kpi_code, org_unit_id, financial_year) in (select kpi_code, org_unit_id, financial_year from changed_targets)
+        or org_unit_id in (select org_unit_id from renamed_units)
+),
+{% endif %}
+
+monthly as (
+    select * from {{ ref('int_kpi_monthly_values') }}
+    {%- if is_incremental() %}
+    where (service_id, financial_year, financial_quarter) in (select * from quarters_to_rewrite)
+    {%- endif %}
 ),
 
 quarters as (
@@ -66,6 +129,18 @@ valued as (
         and quarters.financial_year = targets.financial_year
 ),
 
+{#- The values the five-year view looks back to: this run's quarters, and on an incremental run
+    the held ones it does not rewrite. #}
+lookback as (
+    select kpi_code, org_unit_id, quarter_start_month, value from valued
+    {%- if is_incremental() %}
+    union all
+    select kpi_code, org_unit_id, quarter_start_month, value
+    from held
+    where (service_id, financial_year, financial_quarter) not in (select * from quarters_to_rewrite)
+    {%- endif %}
+),
+
 final as (
     select
         current_quarter.kpi_code || '|' || current_quarter.org_unit_id || '|' || current_quarter.financial_year
@@ -102,22 +177,24 @@ final as (
         {{ direction_of_travel('current_quarter.value', 'one_year_ago.value', 'current_quarter.polarity') }} as direction_of_travel,
         current_quarter.denominator_vintage,
         current_quarter.unit,
-        current_quarter.polarity
+        current_quarter.polarity,
+        -- The dbt run that last wrote the quarter.
+        '{{ invocation_id }}' as _invocation_id
     from valued as current_quarter
     left join units on current_quarter.org_unit_id = units.org_unit_id
-    left join valued as one_year_ago
+    left join lookback as one_year_ago
         on current_quarter.kpi_code = one_year_ago.kpi_code
         and current_quarter.org_unit_id = one_year_ago.org_unit_id
         and one_year_ago.quarter_start_month = {{ add_months('current_quarter.quarter_start_month', -12) }}
-    left join valued as two_years_ago
+    left join lookback as two_years_ago
         on current_quarter.kpi_code = two_years_ago.kpi_code
         and current_quarter.org_unit_id = two_years_ago.org_unit_id
         and two_years_ago.quarter_start_month = {{ add_months('current_quarter.quarter_start_month', -24) }}
-    left join valued as three_years_ago
+    left join lookback as three_years_ago
         on current_quarter.kpi_code = three_years_ago.kpi_code
         and current_quarter.org_unit_id = three_years_ago.org_unit_id
         and three_years_ago.quarter_start_month = {{ add_months('current_quarter.quarter_start_month', -36) }}
-    left join valued as four_years_ago
+    left join lookback as four_years_ago
         on current_quarter.kpi_code = four_years_ago.kpi_code
         and current_quarter.org_unit_id = four_years_ago.org_unit_id
         and four_years_ago.quarter_start_month = {{ add_months('current_quarter.quarter_start_month', -48) }}
