@@ -1,0 +1,54 @@
+{#- What a generic test reads (dbt calls this for the tested model of every generic test): the
+    model, narrowed by the test's own ``where`` config, and, in a ``dbt build``, narrowed for an
+    incremental model to the rows that no successful build has tested yet.
+
+    Every row of an incremental model carries the dbt invocation that wrote it (``_invocation_id``)
+    and the pipeline records each build and whether it succeeded (``audit.dbt_invocations``). A
+    successful build ran every test on the rows it wrote, so a monthly close need only test the
+    rows it rewrote and any written by a build that failed, was not recorded (a ``dbt build`` run
+    by hand) or predates the record: this is what keeps a close's ~90 tests on incremental models
+    from reading ten years of rows each. A full build writes every row again, so it tests them all.
+
+    Not narrowed: views and tables rebuilt whole (staging, dimensions), singular tests, ``dbt test``
+    on its own, a build without the audit table (dbt run outside the pipeline), and any run with
+    ``--vars '{test_all_rows: true}'``. A relationships test still reads its parent whole; an
+    orphan that appears because a parent lost a row is found by the next full build. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set filters = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- do filters.append('(' ~ where ~ ')') -%}
+    {%- endif -%}
+    {%- if untested_rows_only(relation) -%}
+        {%- do filters.append(
+            "_invocation_id not in (select invocation_id from audit.dbt_invocations "
+            ~ "where success and invocation_id is not null)"
+        ) -%}
+    {%- endif -%}
+    {%- if filters -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ filters | join(' and ') ~ ') dbt_subquery') -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro untested_rows_only(relation) -%}
+    {%- if not execute or flags.WHICH != 'build' or var('test_all_rows', false) -%}
+        {%- do return(false) -%}
+    {%- endif -%}
+    {%- set tested = [] -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model'
+        and node.config.materialized == 'incremental'
+        and '_invocation_id' in node.columns
+        and node.schema | lower == (relation.schema or '') | lower
+        and (node.alias or node.name) | lower == (relation.identifier or '') | lower -%}
+        {%- do tested.append(node) -%}
+    {%- endfor -%}
+    {%- if not tested -%}
+        {%- do return(false) -%}
+    {%- endif -%}
+    {%- set log_table = adapter.get_relation(database=relation.database, schema='audit', identifier='dbt_invocations') -%}
+    {%- do return(log_table is not none) -%}
+{%- endmacro %}
