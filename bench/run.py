@@ -241,12 +241,17 @@ def _dbt_summary(run_id: str, keep: bool) -> dict | None:
         entry["count"] += 1
         entry["seconds"] = round(entry["seconds"] + node["execution_time"], 3)
     slowest = sorted(nodes, key=lambda n: -n["execution_time"])[:12]
+    tests = [n for n in nodes if n["unique_id"].startswith("test.")]
+    slowest_tests = sorted(tests, key=lambda n: -n["execution_time"])[:12]
     summary = {
         "elapsed_s": round(results.get("elapsed_time", 0.0), 3),
         "nodes": len(nodes),
         "node_seconds": round(sum(n["execution_time"] for n in nodes), 3),
         "by_type": by_type,
         "slowest": [{"node": n["unique_id"].split(".", 2)[-1], "s": round(n["execution_time"], 3)} for n in slowest],
+        "slowest_tests": [
+            {"node": n["unique_id"].split(".", 2)[-1], "s": round(n["execution_time"], 3)} for n in slowest_tests
+        ],
         "not_passed": [n["unique_id"] for n in nodes if n["status"] not in ("success", "pass", "warn", "no-op")],
         "phase_seconds": _dbt_timing(nodes),
         **_dbt_sql_time(found[-1].parent),

@@ -204,6 +204,11 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
             on raw_rows.service_id is not distinct from current.service_id
             and raw_rows._delivery_key = current._delivery_key
             and raw_rows._batch_id = current._batch_id
+        -- Implied by the semi join, and there for the planner: without it, a reader that filters
+        -- raw (the raw gate's service and delivery lists) makes raw look smaller than the
+        -- delivery summary, DuckDB builds the join's hash table on raw's rows instead, and
+        -- validating national incidents ran out of memory under the 2 GB cap.
+        where raw_rows._batch_id in (select _batch_id from current_deliveries where has_rows)
         """
     )
 
