@@ -38,25 +38,29 @@ held as (
 
 expected_targets as (
     select
+        targets.kpi_code || '|' || targets.org_unit_id || '|' || targets.financial_year as target_key,
         targets.kpi_code,
         targets.org_unit_id,
         targets.financial_year,
-        -- At 9 decimal places: cascaded targets are sums of doubles, whose last bit moves from
-        -- run to run when nothing changed.
-        round(case when kpis.target_basis = 'period_sum' then targets.annual_target / 12.0 else targets.annual_target end, 9) as target,
+        case when kpis.target_basis = 'period_sum' then targets.annual_target / 12.0 else targets.annual_target end as target,
         targets.target_source
     from targets
     inner join kpis on targets.kpi_code = kpis.kpi_code
 ),
 
 held_targets as (
-    select distinct kpi_code, org_unit_id, financial_year, round(target, 9) as target, target_source
+    select distinct
+        kpi_code || '|' || org_unit_id || '|' || financial_year as target_key,
+        kpi_code, org_unit_id, financial_year, target, target_source
     from held
     where target is not null or target_source is not null
 ),
 
+-- Matched by key, with targets equal to a relative 1e-9: cascaded targets are sums of doubles,
+-- whose last bits move from run to run when nothing changed (see changed_groups_only).
 changed_targets as (
-    {{ keys_that_differ('expected_targets', 'held_targets', ['kpi_code', 'org_unit_id', 'financial_year']) }}
+    {{ keys_that_differ_by_row('expected_targets', 'held_targets', ['kpi_code', 'org_unit_id', 'financial_year'],
+        'target_key', ['target', 'target_source'], ['target']) }}
 ),
 
 held_marks as (
