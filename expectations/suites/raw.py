@@ -171,6 +171,7 @@ class _SuiteBuilder:
         entity: Entity,
         services: Sequence[str | None],
         delivery_keys: Sequence[str | None] = (),
+        periods: Sequence[str | None] | None = None,
     ):
         self.con = con
         self.entity = entity
@@ -181,6 +182,9 @@ class _SuiteBuilder:
         # partitions' ranking rather than the whole table's (several times per suite).
         self.of_services = _in_list("service_id", self.services)
         self.of_deliveries = f"{self.of_services} and {_in_list('_delivery_key', delivery_keys)}"
+        # For lookups joined on the period too (one system's records against another's): only the
+        # validated periods, so a close reads one month of the other system, not ten years.
+        self.of_periods = "true" if periods is None else _in_list("_period", periods)
         self.checks: list[Check] = []
         self.derived: list[str] = []
         self.joins: list[str] = []
@@ -455,13 +459,13 @@ def _mobilising_checks(b: _SuiteBuilder) -> None:
         # the month yet is a freshness warning, not thousands of orphans.
         b.join(
             "left join (select distinct service_id, _period, incident_id from raw_current.irs__incidents "
-            f"where {b.of_services}) as _inc "
+            f"where {b.of_services} and {b.of_periods}) as _inc "
             "on _inc.service_id is not distinct from t.service_id and _inc._period = t._period "
             "and _inc.incident_id = t.incident_id"
         )
         b.join(
-            f"left join (select distinct service_id, _period from raw_current.irs__incidents where {b.of_services}) "
-            "as _inc_p "
+            "left join (select distinct service_id, _period from raw_current.irs__incidents "
+            f"where {b.of_services} and {b.of_periods}) as _inc_p "
             "on _inc_p.service_id is not distinct from t.service_id and _inc_p._period = t._period"
         )
         b.derive(
@@ -492,13 +496,13 @@ def _incident_checks(b: _SuiteBuilder) -> None:
     if _exists(b.con, "raw_current", "mobilising__mobilisations"):
         b.join(
             "left join (select distinct service_id, _period, incident_id from raw_current.mobilising__mobilisations "
-            f"where {b.of_services}) as _mob "
+            f"where {b.of_services} and {b.of_periods}) as _mob "
             "on _mob.service_id is not distinct from t.service_id and _mob._period = t._period "
             "and _mob.incident_id = t.incident_id"
         )
         b.join(
             "left join (select distinct service_id, _period from raw_current.mobilising__mobilisations "
-            f"where {b.of_services}) as _mob_p "
+            f"where {b.of_services} and {b.of_periods}) as _mob_p "
             "on _mob_p.service_id is not distinct from t.service_id and _mob_p._period = t._period"
         )
         b.derive(
@@ -545,7 +549,7 @@ def raw_suites(
     delivery_keys = con.execute(
         f"select distinct _delivery_key from raw.{entity.table} as t where {in_batches}"
     ).fetchall()
-    b = _SuiteBuilder(con, entity, services, [r[0] for r in delivery_keys])
+    b = _SuiteBuilder(con, entity, services, [r[0] for r in delivery_keys], sorted({g[1] for g in groups}, key=str))
 
     _contract_checks(b)
     for later, earlier in DATE_ORDER.get(entity.table, ()):
