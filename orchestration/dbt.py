@@ -14,7 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.partitions import FIRST_MONTH, months_in_run, run_settings
 from orchestration.resources import WarehouseResource
 from orchestration.settings import REPO_ROOT
-from orchestration.warehouse import ensure_audit_schema, record_dbt_invocation, scalar
+from orchestration.warehouse import record_dbt_invocation
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 RAW_QUALITY_GATE = dg.AssetKey(["quality", "raw_batches_validated"])
@@ -98,9 +98,6 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         args = dbt_build_args(
             settings.as_of.isoformat(), months[0].isoformat() if months else None, full_refresh=full_refresh
         )
-        with warehouse.connect() as con:
-            ensure_audit_schema(con)
-            max_batch_id = scalar(con, "select max(batch_id) from audit.ingestion_log")
         invocation = dbt.cli(args, context=context)
         success = False
         try:
@@ -118,7 +115,6 @@ def build_dbt_assets() -> dg.AssetsDefinition:
                     months_from=months[0] if months else None,
                     full_refresh=full_refresh,
                     success=success,
-                    max_batch_id=max_batch_id,
                 )
 
     return golden_thread_dbt

@@ -68,12 +68,9 @@ AUDIT_DDL = (
         months_from date,
         full_refresh boolean not null,
         success boolean not null,
-        finished_at timestamp not null,
-        max_batch_id bigint
+        finished_at timestamp not null
     )
     """,
-    # max_batch_id: the newest ingestion batch when the build started (what its tests saw).
-    "alter table audit.dbt_invocations add column if not exists max_batch_id bigint",
     # One row per serving.duckdb published (after the mart gate passed): the reference point for
     # what a later run must check and copy.
     """
@@ -124,12 +121,10 @@ def record_dbt_invocation(
     months_from: dt.date | None,
     full_refresh: bool,
     success: bool,
-    max_batch_id: int | None = None,
 ) -> None:
     ensure_audit_schema(con)
     con.execute(
-        "insert into audit.dbt_invocations by name select ? as run_id, ? as invocation_id, ? as as_of, "
-        "? as months_from, ? as full_refresh, ? as success, ? as finished_at, ? as max_batch_id",
+        "insert into audit.dbt_invocations values (?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             invocation_id,
@@ -138,7 +133,6 @@ def record_dbt_invocation(
             full_refresh,
             success,
             dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            max_batch_id,
         ],
     )
 

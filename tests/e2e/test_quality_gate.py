@@ -221,31 +221,6 @@ def test_a_build_tests_the_rows_no_successful_build_has_tested(redelivered, tmp_
     assert failed.returncode != 0 and "accepted_values_rpt_kpi_monthly_org_level" in failed.stdout
 
 
-def test_a_build_tests_staging_rows_one_by_one_only_from_new_batches(redelivered, tmp_path):
-    """A raw row never changes once landed, so a build's not_null and accepted_values tests on a
-    staging view read only batches newer than the last successful build saw; uniqueness still
-    reads every row."""
-    data, _, _ = redelivered
-    copy = tmp_path / "data"
-    copy.mkdir()
-    shutil.copy2(data / "warehouse.duckdb", copy / "warehouse.duckdb")
-    with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
-        seen = con.execute("select max(max_batch_id) from audit.dbt_invocations where success").fetchall()[0][0]
-        old = con.execute(
-            "select _batch_id, _source_row from raw_current.irs__incidents where service_id = 'ESX' "
-            "and _batch_id <= ? order by _batch_id, _source_row limit 1",
-            [seen],
-        ).fetchall()[0]
-        # Only to show what is read: raw is never updated in the pipeline.
-        con.execute(
-            "update raw.irs__incidents set incident_category = 'volcano' where _batch_id = ? and _source_row = ?", old
-        )
-    select = ("--select", "stg_irs__incidents", "--exclude", "test_type:unit")
-    assert run_dbt(copy, tmp_path, "build", *select, check=False).returncode == 0
-    failed = run_dbt(copy, tmp_path, "build", *select, check=False, test_all_rows=True)
-    assert failed.returncode != 0 and "accepted_values_stg_irs__incid" in failed.stdout
-
-
 def test_the_close_recomputes_only_its_month_and_the_redelivered_ones(redelivered):
     """The close of October, with June's incidents and October's mobilisations re-delivered,
     rewrote the station-month aggregates for those two months and no other."""
