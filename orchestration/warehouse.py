@@ -124,7 +124,8 @@ def record_dbt_invocation(
 ) -> None:
     ensure_audit_schema(con)
     con.execute(
-        "insert into audit.dbt_invocations values (?, ?, ?, ?, ?, ?, ?)",
+        "insert into audit.dbt_invocations by name select ? as run_id, ? as invocation_id, ? as as_of, "
+        "? as months_from, ? as full_refresh, ? as success, ? as finished_at",
         [
             run_id,
             invocation_id,
