@@ -323,8 +323,6 @@ def test_incremental_build_equals_a_full_rebuild(redelivered, tmp_path):
         # The months each run recomputed differ by construction (a full build lists them all).
         tables = [(s, t) for s, t in tables if t != "int_kpi_months_to_recompute"]
         for schema, table in tables:
-            # Doubles compared to 8 decimal places: parallel sums add in a different order from
-            # run to run, which moves the last bit (37.06666666666667 vs 37.06666666666666).
             columns = con.execute(
                 "select column_name, data_type from duckdb_columns() "
                 "where database_name = 'incremental' and schema_name = ? and table_name = ? "
@@ -333,13 +331,42 @@ def test_incremental_build_equals_a_full_rebuild(redelivered, tmp_path):
             ).fetchall()
             # Which dbt run wrote a row differs by construction; everything else must not.
             columns = [(c, t) for c, t in columns if c != "_invocation_id"]
-            select = ", ".join(f'round("{c}", 8)' if t == "DOUBLE" else f'"{c}"' for c, t in columns)
-            for a, b in (("incremental", "full_build"), ("full_build", "incremental")):
-                extra = con.execute(
-                    f"select count(*) from (select {select} from {a}.{schema}.{table} "
-                    f"except all select {select} from {b}.{schema}.{table})"
-                ).fetchall()[0][0]
-                assert extra == 0, f"{schema}.{table}: {extra} rows in the {a} build and not in the {b} build"
+            assert_same_rows(con, f"{schema}.{table}", columns)
+
+
+def assert_same_rows(con, name: str, columns: list[tuple[str, str]]) -> None:
+    """The ``incremental`` and ``full_build`` copies of ``name`` hold the same rows. Doubles are
+    equal to a relative 1e-9: parallel sums add in a different order from run to run, which moves
+    the last bits (37.06666666666667 vs 37.06666666666666). Rounding both sides to a fixed number
+    of places would not absorb that for a value on a rounding boundary, so the other columns are
+    compared exactly (as multisets) and, grouped by them, each double's count, sum, min and max."""
+    others = [f'"{c}"' for c, t in columns if t != "DOUBLE"]
+    doubles = [f'"{c}"' for c, t in columns if t == "DOUBLE"]
+    select = ", ".join(others) or "1"
+    for a, b in (("incremental", "full_build"), ("full_build", "incremental")):
+        extra = con.execute(
+            f"select count(*) from (select {select} from {a}.{name} except all select {select} from {b}.{name})"
+        ).fetchall()[0][0]
+        assert extra == 0, f"{name}: {extra} rows in the {a} build and not in the {b} build"
+    if not doubles:
+        return
+    group = f"group by {select}" if others else ""
+    stats = ", ".join(
+        f"{f}({d}) as {f}_{i}" for i, d in enumerate(doubles) for f in ("count", "sum", "min", "max")
+    )
+    on = " and ".join(f"i.{c} is not distinct from f.{c}" for c in others) or "true"
+    differ = " or ".join(
+        f"not coalesce(i.{s} is not distinct from f.{s} "
+        f"or abs(i.{s} - f.{s}) <= 1e-9 * greatest(abs(i.{s}), abs(f.{s})), false)"
+        for i in range(len(doubles))
+        for s in (f"count_{i}", f"sum_{i}", f"min_{i}", f"max_{i}")
+    )
+    rows = con.execute(
+        f"with i as (select {select}, {stats} from incremental.{name} {group}), "
+        f"f as (select {select}, {stats} from full_build.{name} {group}) "
+        f"select count(*) from i join f on {on} where {differ}"
+    ).fetchall()[0][0]
+    assert rows == 0, f"{name}: {rows} groups whose doubles differ by more than a relative 1e-9"
 
 
 def test_clean_simulated_data_has_no_blocking_failure_and_no_flag(demo_pipeline):
@@ -393,3 +420,20 @@ def test_a_recomputed_sum_that_differs_in_its_last_bits_is_not_a_change(copy_of_
     assert [group for group in after if after[group] != before[group]] == [(changed_service, "2025-08-01")]
     assert numerators["2025-08-01"] == pytest.approx(changed_numerator, rel=1e-12)
     assert numerators["2025-05-01"] == nudged["2025-05-01"][3]
+
+
+def test_rows_compare_equal_up_to_the_last_bits_of_a_double_only():
+    with duckdb.connect() as con:
+        for db in ("incremental", "full_build"):
+            con.execute(f"attach ':memory:' as {db}")
+            con.execute(f"create table {db}.t (k varchar, n integer, x double)")
+        con.execute("insert into incremental.t values ('a', 1, 37.06666666666667), ('b', null, 1.0), ('b', null, 2.0)")
+        con.execute("insert into full_build.t values ('a', 1, 37.06666666666666), ('b', null, 2.0), ('b', null, 1.0)")
+        columns = [("k", "VARCHAR"), ("n", "INTEGER"), ("x", "DOUBLE")]
+        assert_same_rows(con, "t", columns)
+        con.execute("update full_build.t set x = x * (1 + 1e-6) where k = 'a'")
+        with pytest.raises(AssertionError, match="1 groups whose doubles differ"):
+            assert_same_rows(con, "t", columns)
+        con.execute("update full_build.t set x = 37.06666666666666, n = 2 where k = 'a'")
+        with pytest.raises(AssertionError, match="rows in the incremental build"):
+            assert_same_rows(con, "t", columns)
