@@ -877,7 +877,13 @@ def summarise(size_result: dict) -> dict:
     pipe, close = s.get("pipeline", {}), s.get("close", {})
     duck, pand = s.get("baseline_duckdb_sql", {}), s.get("baseline_pandas", {})
     pages = _get(s, "pages", "pages", default={}) or {}
-    peak = max((st.get("process", {}).get("peak_rss_mib", 0) for st in s.values()), default=0)
+    # The memory goal is the platform's: the pipeline, the close, the DQ suites and the pages. The
+    # baselines (pandas holds every table at once) and the scan lower bound are reported apart.
+    apart = ("baseline_duckdb_sql", "baseline_pandas", "scan")
+    peak = max(
+        (st.get("process", {}).get("peak_rss_mib", 0) for name, st in s.items() if name not in apart), default=0
+    )
+    peak_apart = max((_get(s, name, "process", "peak_rss_mib", default=0) or 0 for name in apart), default=0)
     peak_pipeline = max(
         _get(pipe, "process", "peak_rss_mib", default=0), _get(close, "process", "peak_rss_mib", default=0)
     )
@@ -899,6 +905,7 @@ def summarise(size_result: dict) -> dict:
         "pages": {p: {"first_s": v.get("first_s"), "repeat_s": v.get("repeat_median_s")} for p, v in pages.items()},
         "peak_rss_mib": peak,
         "peak_rss_pipeline_mib": peak_pipeline,
+        "peak_rss_baselines_mib": peak_apart,
         "duckdb_sql_s": duck_best,
         "pandas_s": pand.get("best_s"),
         "baselines_equal": all(
@@ -1017,12 +1024,15 @@ def print_size(result: dict) -> None:
         )
     rows.append(
         (
-            "peak RSS, MiB (any stage / pipeline runs)",
+            "peak RSS, MiB (platform stages / pipeline runs)",
             f"{sm['peak_rss_mib']:.0f} / {sm['peak_rss_pipeline_mib']:.0f}",
             "< 4096",
             sm["goals"]["peak_under_4GiB"] or "",
         )
     )
+    if sm.get("peak_rss_baselines_mib"):
+        baselines = f"{sm['peak_rss_baselines_mib']:.0f}"
+        rows.append(("peak RSS of the baselines, MiB (not the platform)", baselines, "", ""))
     scan = sm.get("scan") or {}
     for name, v in scan.items():
         rows.append((f"scan lower bound: {name} ({v['rows']:,} rows)", _fmt(v["seconds"], ".2f"), "", ""))
