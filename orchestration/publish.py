@@ -28,6 +28,7 @@ import dataclasses
 import datetime as dt
 import os
 import shutil
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -50,10 +51,7 @@ class Published:
     on_top_of: str | None = None  # run id of the publication the file was built on, if any
 
     def summary(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for how in self.how.values():
-            out[how] = out.get(how, 0) + 1
-        return out
+        return dict(Counter(self.how.values()))
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, int]:
@@ -78,7 +76,6 @@ def _base_run(con: duckdb.DuckDBPyConnection, serving_path: Path) -> str | None:
     """The run id of the current serving file, when it is the warehouse's last publication."""
     if not serving_path.exists():
         return None
-    ensure_audit_schema(con)
     last = scalar(con, "select run_id from audit.publications order by published_at desc limit 1")
     try:
         with duckdb.connect(str(serving_path), read_only=True) as serving:

@@ -63,6 +63,16 @@ def run_pipeline(data_dir: Path, real_dir: Path | None, job: str = "golden_threa
         os.environ.update(saved)
 
 
+def assert_same_rows_in(con, name: str, left: str, right: str, select: str = "*", label: str = "{}") -> None:
+    """``left.<name>`` and ``right.<name>`` (attached databases) hold the same rows of ``select``,
+    duplicates counted: ``except all`` both ways. ``label`` names a database in the message."""
+    for a, b in ((left, right), (right, left)):
+        extra = con.execute(
+            f"select count(*) from (select {select} from {a}.{name} except all select {select} from {b}.{name})"
+        ).fetchall()[0][0]
+        assert extra == 0, f"{name}: {extra} rows in {label.format(a)} and not in {label.format(b)}"
+
+
 def simulate(landing_dir: Path, **config) -> dict:
     from orchestration.simulator import SimulatorConfig, generate
 

@@ -37,16 +37,11 @@
     {%- if not execute or flags.WHICH != 'build' or var('test_all_rows', false) -%}
         {%- do return(false) -%}
     {%- endif -%}
-    {%- set tested = [] -%}
-    {%- for node in graph.nodes.values()
-        if node.resource_type == 'model'
-        and node.config.materialized == 'incremental'
-        and '_invocation_id' in node.columns
-        and node.schema | lower == (relation.schema or '') | lower
-        and (node.alias or node.name) | lower == (relation.identifier or '') | lower -%}
-        {%- do tested.append(node) -%}
-    {%- endfor -%}
-    {%- if not tested -%}
+    {#- ``model`` is the test being compiled; ``attached_node`` the model it tests (none for a source). -#}
+    {%- set tested = graph.nodes.get(model.get('attached_node')) -%}
+    {%- if tested is none
+        or tested.config.materialized != 'incremental'
+        or '_invocation_id' not in tested.columns -%}
         {%- do return(false) -%}
     {%- endif -%}
     {%- set log_table = adapter.get_relation(database=relation.database, schema='audit', identifier='dbt_invocations') -%}

@@ -24,7 +24,6 @@ complete, and the report month is the one before it.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 from expectations.suites.base import Check, Suite
@@ -55,13 +54,16 @@ def financial_year(month: dt.date) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
-def _values_suite(cutoff: dt.date, scoped: bool) -> Suite:
+def _values_suite(cutoff: dt.date, invocation_id: str | None) -> Suite:
+    scoped = invocation_id is not None
     query = f"""
-        {_with_scope(scoped)}
-        select kpi_month_sk, kpi_code, org_unit_id, org_level, service_id, period_month, unit,
-               numerator, denominator, value, value_ytd
-        from marts.rpt_kpi_monthly
-        where period_month < $cutoff {_in_scope(scoped)}
+        with {_scope_cte(scoped)} report as (
+            select kpi_month_sk, kpi_code, org_unit_id, org_level, service_id, period_month, unit,
+                   numerator, denominator, value, value_ytd
+            from marts.rpt_kpi_monthly
+            where period_month < $cutoff {_in_scope(scoped)}
+        )
+        select * from report
         """
     checks = [
         Check(
@@ -108,15 +110,16 @@ def _values_suite(cutoff: dt.date, scoped: bool) -> Suite:
         checks=checks,
         key_columns=["kpi_code", "org_unit_id", "period_month"],
         query=query,
-        params={"cutoff": cutoff},
+        params=_params(cutoff, invocation_id),
         order_by=("service_id", "kpi_code", "period_month", "org_unit_id"),
         chunk_by=("kpi_code",),  # a KPI has one unit: a chunk of few KPIs runs few of the per-unit checks
     )
 
 
-def _presence_suite(cutoff: dt.date, scoped: bool) -> Suite:
+def _presence_suite(cutoff: dt.date, invocation_id: str | None) -> Suite:
+    scoped = invocation_id is not None
     query = f"""
-        {_with_scope(scoped)}{',' if scoped else 'with'} kpis as (
+        with {_scope_cte(scoped)} kpis as (
             select kpi_code, lowest_level_rank, frequency from marts.dim_kpi
         ),
         units as (
@@ -198,14 +201,15 @@ def _presence_suite(cutoff: dt.date, scoped: bool) -> Suite:
         checks=checks,
         key_columns=["service_id", "kpi_code", "org_level", "period_month"],
         query=query,
-        params={"cutoff": cutoff},
+        params=_params(cutoff, invocation_id),
         order_by=("service_id", "kpi_code", "period_month", "org_level"),
     )
 
 
-def _rollup_suite(cutoff: dt.date, scoped: bool) -> Suite:
+def _rollup_suite(cutoff: dt.date, invocation_id: str | None) -> Suite:
+    scoped = invocation_id is not None
     query = f"""
-        {_with_scope(scoped)}{',' if scoped else 'with'} kpis as (
+        with {_scope_cte(scoped)} kpis as (
             select kpi_code from marts.dim_kpi
             where lowest_level_rank <= 2 and time_aggregation in ('sum', 'sum_over_mean')
         ),
@@ -270,7 +274,7 @@ def _rollup_suite(cutoff: dt.date, scoped: bool) -> Suite:
         checks=checks,
         key_columns=["kpi_code", "org_unit_id", "period_month"],
         query=query,
-        params={"cutoff": cutoff},
+        params=_params(cutoff, invocation_id),
         order_by=("service_id", "kpi_code", "period_month", "org_unit_id"),
     )
 
@@ -322,22 +326,27 @@ def _targets_suite(cutoff: dt.date, year: str) -> Suite:
     )
 
 
-def _with_scope(scoped: bool) -> str:
-    """The (service, month) groups a dbt build rewrote: those holding a report row it wrote, and
-    every month the KPI chain recomputed (so a group it emptied is still looked at)."""
+def _scope_cte(scoped: bool) -> str:
+    """The CTE ``scope`` (followed by a comma), or nothing: the (service, month) groups a dbt build
+    rewrote, those holding a report row it wrote and every month the KPI chain recomputed (so a
+    group it emptied is still looked at)."""
     if not scoped:
         return ""
-    return """with scope as (
+    return """scope as (
             select service_id, period_month from marts.rpt_kpi_monthly where _invocation_id = $invocation
             union
             select service_id, period_month from intermediate.int_kpi_months_to_recompute
-        )"""
+        ),"""
 
 
 def _in_scope(scoped: bool, alias: str = "") -> str:
     if not scoped:
         return ""
     return f"and ({alias}service_id, {alias}period_month) in (select service_id, period_month from scope)"
+
+
+def _params(cutoff: dt.date, invocation_id: str | None) -> dict:
+    return {"cutoff": cutoff} | ({"invocation": invocation_id} if invocation_id is not None else {})
 
 
 def mart_suites(as_of: dt.date, invocation_id: str | None = None) -> list[Suite]:
@@ -351,11 +360,12 @@ def mart_suites(as_of: dt.date, invocation_id: str | None = None) -> list[Suite]
     a warning) always reads the whole report."""
     cutoff = cutoff_month(as_of)
     year = financial_year(report_month(as_of))
-    scoped = invocation_id is not None
-    suites = [_values_suite(cutoff, scoped), _presence_suite(cutoff, scoped), _rollup_suite(cutoff, scoped)]
-    if scoped:
-        suites = [dataclasses.replace(s, params=s.params | {"invocation": invocation_id}) for s in suites]
-    return [*suites, _targets_suite(cutoff, year)]
+    return [
+        _values_suite(cutoff, invocation_id),
+        _presence_suite(cutoff, invocation_id),
+        _rollup_suite(cutoff, invocation_id),
+        _targets_suite(cutoff, year),
+    ]
 
 
 __all__ = ["ROLLUP_TOLERANCE", "UNIT_RANGES", "cutoff_month", "financial_year", "mart_suites", "report_month"]

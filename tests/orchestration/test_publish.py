@@ -12,6 +12,7 @@ import pytest
 
 from orchestration.publish import publish
 from orchestration.warehouse import ensure_audit_schema, incremental_invocation, record_dbt_invocation
+from tests.conftest import assert_same_rows_in
 
 AS_OF = dt.date(2026, 11, 1)
 KEYS = {("marts", "fct_events"): ["service_id", "period_month"]}
@@ -66,11 +67,7 @@ def assert_serving_equals_warehouse(warehouse: Path, serving: Path) -> None:
             "and schema_name in ('marts', 'audit')"
         ).fetchall()
         for schema, table in tables:
-            for a, b in (("wh", "pub"), ("pub", "wh")):
-                extra = con.execute(
-                    f"select count(*) from (from {a}.{schema}.{table} except all from {b}.{schema}.{table})"
-                ).fetchall()[0][0]
-                assert extra == 0, f"{schema}.{table}: {extra} rows in {a} and not in {b}"
+            assert_same_rows_in(con, f"{schema}.{table}", "wh", "pub")
 
 
 def test_a_close_replaces_the_rewritten_rows_and_keeps_what_did_not_change(warehouse, tmp_path):

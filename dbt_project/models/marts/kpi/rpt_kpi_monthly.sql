@@ -36,32 +36,7 @@ held as (
     select * from {{ this }}
 ),
 
-expected_targets as (
-    select
-        targets.kpi_code || '|' || targets.org_unit_id || '|' || targets.financial_year as target_key,
-        targets.kpi_code,
-        targets.org_unit_id,
-        targets.financial_year,
-        case when kpis.target_basis = 'period_sum' then targets.annual_target / 12.0 else targets.annual_target end as target,
-        targets.target_source
-    from targets
-    inner join kpis on targets.kpi_code = kpis.kpi_code
-),
-
-held_targets as (
-    select distinct
-        kpi_code || '|' || org_unit_id || '|' || financial_year as target_key,
-        kpi_code, org_unit_id, financial_year, target, target_source
-    from held
-    where target is not null or target_source is not null
-),
-
--- Matched by key, with targets equal to a relative 1e-9: cascaded targets are sums of doubles,
--- whose last bits move from run to run when nothing changed (see changed_groups_only).
-changed_targets as (
-    {{ keys_that_differ_by_row('expected_targets', 'held_targets', ['kpi_code', 'org_unit_id', 'financial_year'],
-        'target_key', ['target', 'target_source'], ['target']) }}
-),
+{{ report_changes_from_held('12.0') }},
 
 held_marks as (
     select kpi_code, org_unit_id, period_month, dq_status, dq_note, dq_records_affected
@@ -75,14 +50,6 @@ expected_marks as (
 
 changed_marks as (
     {{ keys_that_differ('expected_marks', 'held_marks', ['kpi_code', 'org_unit_id', 'period_month']) }}
-),
-
-renamed_units as (
-    select org_unit_id from (
-        select distinct org_unit_id, org_unit_name from held
-        except
-        select org_unit_id, org_unit_name from units
-    ) as renamed
 ),
 
 months_to_rewrite as (
@@ -112,10 +79,7 @@ targeted as (
         kpis.unit,
         kpis.is_small_count_spc,
         kpis.priority_id,
-        case
-            when kpis.target_basis = 'period_sum' then targets.annual_target / 12.0
-            else targets.annual_target
-        end as target,
+        {{ period_target('12.0') }} as target,
         case
             when kpis.target_basis = 'period_sum' then targets.annual_target * monthly.financial_month_number / 12.0
             else targets.annual_target

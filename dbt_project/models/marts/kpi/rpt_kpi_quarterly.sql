@@ -28,40 +28,7 @@ held as (
     select * from {{ this }}
 ),
 
-expected_targets as (
-    select
-        targets.kpi_code || '|' || targets.org_unit_id || '|' || targets.financial_year as target_key,
-        targets.kpi_code,
-        targets.org_unit_id,
-        targets.financial_year,
-        case when kpis.target_basis = 'period_sum' then targets.annual_target / 4.0 else targets.annual_target end as target,
-        targets.target_source
-    from targets
-    inner join kpis on targets.kpi_code = kpis.kpi_code
-),
-
-held_targets as (
-    select distinct
-        kpi_code || '|' || org_unit_id || '|' || financial_year as target_key,
-        kpi_code, org_unit_id, financial_year, target, target_source
-    from held
-    where target is not null or target_source is not null
-),
-
--- Matched by key, with targets equal to a relative 1e-9: cascaded targets are sums of doubles,
--- whose last bits move from run to run when nothing changed (see changed_groups_only).
-changed_targets as (
-    {{ keys_that_differ_by_row('expected_targets', 'held_targets', ['kpi_code', 'org_unit_id', 'financial_year'],
-        'target_key', ['target', 'target_source'], ['target']) }}
-),
-
-renamed_units as (
-    select org_unit_id from (
-        select distinct org_unit_id, org_unit_name from held
-        except
-        select org_unit_id, org_unit_name from units
-    ) as renamed
-),
+{{ report_changes_from_held('4.0') }},
 
 quarters_to_rewrite as (
     select distinct service_id, financial_year, financial_quarter
@@ -120,7 +87,7 @@ valued as (
         kpis.is_small_count_spc,
         kpis.unit,
         kpis.priority_id,
-        case when kpis.target_basis = 'period_sum' then targets.annual_target / 4.0 else targets.annual_target end as target,
+        {{ period_target('4.0') }} as target,
         targets.target_source
     from quarters
     inner join kpis on quarters.kpi_code = kpis.kpi_code
