@@ -57,6 +57,34 @@ AUDIT_DDL = (
         quarantined_at timestamp not null
     )
     """,
+    # One row per delivery held in raw (its rows loaded) or landed empty, written with its rows
+    # at ingestion: ``raw_current`` picks each month's current delivery from this short list
+    # rather than by grouping raw's rows (millions) on every read. A source whose rows carry
+    # their own service_id (the app store) has a row per service in the delivery.
+    """
+    create table if not exists audit.raw_deliveries (
+        raw_table varchar not null,
+        service_id varchar,
+        delivery_key varchar not null,
+        period varchar not null,
+        revision integer not null,
+        batch_id bigint not null,
+        has_rows boolean not null
+    )
+    """,
+    # The current delivery of each month (monthly sources) or of the snapshot, per service: the
+    # latest period, then revision, then batch. An empty one (has_rows false) withdraws the rows.
+    """
+    create or replace view audit.current_deliveries as
+    select
+        raw_table,
+        service_id,
+        delivery_key,
+        arg_max(batch_id, (period, revision, batch_id)) as batch_id,
+        arg_max(has_rows, (period, revision, batch_id)) as has_rows
+    from audit.raw_deliveries
+    group by raw_table, service_id, delivery_key
+    """,
     # One row per dbt build the pipeline ran: which months it was asked to close, whether it rebuilt
     # everything, and dbt's invocation id, which the incremental models stamp on every row they
     # write (``_invocation_id``). The mart gate and publish read it to find what the run rewrote.

@@ -165,50 +165,83 @@ def _empty_deliveries_sql(entity: Entity) -> str:
     """
 
 
+def record_deliveries(con: duckdb.DuckDBPyConnection, table: str, rows: str) -> None:
+    """Note in ``audit.raw_deliveries`` the deliveries whose rows ``rows`` (a relation with raw's
+    lineage columns) are being written to ``raw.<table>``; call it with the insert, in the same
+    transaction."""
+    con.execute(
+        f"""
+        insert into audit.raw_deliveries
+        select distinct '{table}', service_id, _delivery_key, _period, _revision, _batch_id, true
+        from {rows}
+        """
+    )
+
+
+def _record_empty_deliveries(con: duckdb.DuckDBPyConnection, entity: Entity, batch_ids: list[int] | None) -> None:
+    """Note the empty deliveries among ``batch_ids`` (all, if None), once their log rows are written."""
+    con.execute(
+        f"""
+        insert into audit.raw_deliveries
+        select '{entity.table}', service_id, _delivery_key, _period, _revision, _batch_id, false
+        from ({_empty_deliveries_sql(entity)})
+        where ?::bigint[] is null or list_contains(?::bigint[], _batch_id)
+        """,
+        [batch_ids, batch_ids],
+    )
+
+
+def _backfill_deliveries(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """A warehouse loaded before ``audit.raw_deliveries`` existed: list its deliveries once, from
+    raw and the ingestion log."""
+    if scalar(con, "select count(*) from audit.raw_deliveries where raw_table = ?", [entity.table]):
+        return
+    if not scalar(con, "select count(*) from audit.ingestion_log where raw_table = ?", [entity.table]):
+        return
+    con.execute("begin transaction")
+    try:
+        record_deliveries(con, entity.table, f"raw.{entity.table}")
+        _record_empty_deliveries(con, entity, None)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    ensure_audit_schema(con)  # raw_current reads the ingestion log
+    ensure_audit_schema(con)  # raw_current reads the delivery list
     cols = [f'"{stored_name(c)}" {DUCKDB_TYPES[c.type]}' for c in entity.loaded_columns]
     own = {stored_name(c) for c in entity.loaded_columns}
     # A source that carries its own service_id (the app store) keeps it; others get the folder's.
     cols += [f"{name} {kind}" for name, kind in LINEAGE_DDL if name not in own]
     con.execute(f"create table if not exists raw.{entity.table} ({', '.join(cols)})")
+    _backfill_deliveries(con, entity)
     # Current rows: the latest delivery of each month (monthly) or the latest extract
     # (snapshot), unless a later delivery of it was empty; raw keeps every delivery for audit.
-    # The latest delivery is chosen among the batches (a few thousand rows: one per delivery and
-    # service) and raw is then filtered to those batches: ranking raw's rows themselves sorted
-    # every column of every row on each read, 10 s for national mobilisations, on every read of
-    # every staging view.
+    # The current deliveries come from ``audit.current_deliveries`` (a few thousand rows) and raw
+    # is filtered by batch id alone: ranking raw's rows sorted every column of every row on each
+    # read (10 s for national mobilisations), and grouping raw's lineage columns to find the
+    # deliveries, then semi-joining on three of them, still took 1 s per read of a staging view.
+    # A batch is one file of one service, except where rows carry their own service_id, so
+    # there the service must match too.
+    current = f"""
+        select service_id, batch_id from audit.current_deliveries
+        where raw_table = '{entity.table}' and has_rows
+    """
+    if "service_id" in own:
+        rows = f"""
+        select * from raw.{entity.table} as raw_rows
+        semi join ({current}) as current
+            on raw_rows.service_id is not distinct from current.service_id
+            and raw_rows._batch_id = current.batch_id
+        """
+    else:
+        rows = f"select * from raw.{entity.table}"
     con.execute(
         f"""
         create or replace view raw_current.{entity.table} as
-        with deliveries as (
-            select service_id, _delivery_key, _period, _revision, _batch_id, true as has_rows
-            from raw.{entity.table}
-            group by all
-            union all
-            select service_id, _delivery_key, _period, _revision, _batch_id, false
-            from ({_empty_deliveries_sql(entity)})
-        ),
-        current_deliveries as (
-            select
-                service_id,
-                _delivery_key,
-                arg_max(_batch_id, (_period, _revision, _batch_id)) as _batch_id,
-                arg_max(has_rows, (_period, _revision, _batch_id)) as has_rows
-            from deliveries
-            group by service_id, _delivery_key
-        )
-        select * from raw.{entity.table} as raw_rows
-        semi join (select * from current_deliveries where has_rows) as current
-            -- The real public data has no service: null is a service like any other here.
-            on raw_rows.service_id is not distinct from current.service_id
-            and raw_rows._delivery_key = current._delivery_key
-            and raw_rows._batch_id = current._batch_id
-        -- Implied by the semi join, and there for the planner: without it, a reader that filters
-        -- raw (the raw gate's service and delivery lists) makes raw look smaller than the
-        -- delivery summary, DuckDB builds the join's hash table on raw's rows instead, and
-        -- validating national incidents ran out of memory under the 2 GB cap.
-        where raw_rows._batch_id in (select _batch_id from current_deliveries where has_rows)
+        {rows}
+        where _batch_id in (select batch_id from ({current}))
         """
     )
 
@@ -363,8 +396,8 @@ class _FileHistory:
         if f.delivery_key is None:
             f.delivery_key = scalar(
                 self.con,
-                f"select any_value(_delivery_key) from raw.{self.entity.table} where _batch_id = ?",
-                [f.batch_id],
+                "select any_value(delivery_key) from audit.raw_deliveries where raw_table = ? and batch_id = ?",
+                [self.entity.table, f.batch_id],
             )
         return f.delivery_key
 
@@ -420,12 +453,10 @@ def _cross_file_duplicates(
     # that share a key with an incoming row.
     current: dict[str, tuple[tuple[str, int, int], str]] = {}
     for dkey, period, revision, batch_id, source in con.execute(
-        f"select _delivery_key, _period, _revision, _batch_id, any_value(_source_file) from raw.{entity.table} "
-        "where service_id = ? group by all "
-        "union all "
-        f"select _delivery_key, _period, _revision, _batch_id, _source_file from ({_empty_deliveries_sql(entity)}) "
-        "where service_id = ?",
-        [service_id, service_id],
+        "select d.delivery_key, d.period, d.revision, d.batch_id, log.file_name "
+        "from audit.raw_deliveries as d join audit.ingestion_log as log using (batch_id) "
+        "where d.raw_table = ? and d.service_id = ?",
+        [entity.table, service_id],
     ).fetchall():
         rank = (period or "", revision or 0, batch_id)
         if dkey not in current or rank > current[dkey][0]:
@@ -611,6 +642,7 @@ def _load_deliveries(
             frame["_revision"] = np.array([d.revision for d in deliveries], dtype=np.int64)[good_delivery]
             con.register("_incoming", frame)
             con.execute(f"insert into raw.{entity.table} by name select * from _incoming")
+            record_deliveries(con, entity.table, "_incoming")
             con.unregister("_incoming")
         rows = [(i, *q) for i, file_rows in enumerate(quarantine) for q in file_rows]
         if rows:
@@ -652,6 +684,7 @@ def _load_deliveries(
         con.register("_log", log)
         con.execute("insert into audit.ingestion_log by name select * from _log")
         con.unregister("_log")
+        _record_empty_deliveries(con, entity, [d.batch_id for d in deliveries])
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
-from orchestration.ingestion.engine import ensure_all_raw_tables
+from orchestration.ingestion.engine import ensure_all_raw_tables, record_deliveries
 from orchestration.settings import REPO_ROOT
 
 DBT_PROJECT = REPO_ROOT / "dbt_project"
@@ -203,6 +203,7 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
         ensure_all_raw_tables(con)
         for table, rows in ROWS.items():
             _insert(con, table, rows)
+            record_deliveries(con, table, f"raw.{table}")
     finally:
         con.close()
 

@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from orchestration.ingestion.contracts import entity  # noqa: E402
-from orchestration.ingestion.engine import ensure_raw_table  # noqa: E402
+from orchestration.ingestion.engine import ensure_raw_table, record_deliveries  # noqa: E402
 from orchestration.warehouse import ensure_audit_schema  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 1)  # reporting cut-off: October 2026 is the report month
@@ -56,6 +56,7 @@ class RawWarehouse:
         frame["_revision"] = revision
         self.con.register("_rows", frame)
         self.con.execute(f"insert into raw.{table} by name select * from _rows")
+        record_deliveries(self.con, table, "_rows")
         self.con.unregister("_rows")
         return batch
 

@@ -9,7 +9,13 @@ import duckdb
 import pytest
 
 from orchestration.ingestion.contracts import entity
-from orchestration.ingestion.engine import ingest_entity, ingest_real_data, ingest_system, load_pseudonymiser
+from orchestration.ingestion.engine import (
+    ensure_raw_table,
+    ingest_entity,
+    ingest_real_data,
+    ingest_system,
+    load_pseudonymiser,
+)
 from orchestration.warehouse import connect
 from tests.orchestration.small_extracts import INC_HEADER, STATIONS, WARDS, inc, land
 
@@ -435,3 +441,41 @@ def test_real_data_rules_match_the_landed_files(warehouse, settings, tmp_path, m
     assert warehouse.execute(
         "select response_time_three_year_average from raw_current.ons__lad_fra_lookup"
     ).fetchall() == [("1899-12-31T00:07:00Z",)]
+
+
+def test_delivery_list_matches_raw_and_the_log_and_is_rebuilt_for_an_old_warehouse(warehouse, landing, settings):
+    """``raw_current`` trusts ``audit.raw_deliveries``: one row per delivery whose rows are in raw,
+    and one per empty delivery; copies and rejected files have none. A warehouse from before
+    the list existed gets it rebuilt, identical, from raw and the log."""
+    key = load_pseudonymiser(settings.secrets_dir)
+    load_reference(warehouse, landing, key)
+    land(landing, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("A1") + inc("A2"))
+    land(landing, "irs/T1/incidents_2024-04.csv", INC_HEADER + inc("B1", when="2024-04-02 09:00:00"))
+    land(landing, "irs/T2/incidents_2024-05.csv", INC_HEADER.replace("ward_code", "ward"))  # rejected
+    ingest_system(warehouse, "irs", landing, key)
+    land(landing, "irs/T2/incidents_2024-03.csv", INC_HEADER + inc("A1") + inc("A2"))  # a copy of T1's March
+    land(landing, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER + inc("A3"))
+    land(landing, "irs/T1/incidents_2024-04_r2.csv", INC_HEADER)  # withdraws April
+    ingest_system(warehouse, "irs", landing, key)
+
+    def listed() -> list[tuple]:
+        return warehouse.execute(
+            "select d.raw_table, log.file_name, d.service_id, d.delivery_key, d.period, d.revision, d.has_rows "
+            "from audit.raw_deliveries as d join audit.ingestion_log as log using (batch_id) order by 1, 2"
+        ).fetchall()
+
+    deliveries = listed()
+    assert [row[1:] for row in deliveries if row[0] == "irs__incidents"] == [
+        ("irs/T1/incidents_2024-03.csv", "T1", "incidents_2024-03", "2024-03", 1, True),
+        ("irs/T1/incidents_2024-03_r2.csv", "T1", "incidents_2024-03", "2024-03", 2, True),
+        ("irs/T1/incidents_2024-04.csv", "T1", "incidents_2024-04", "2024-04", 1, True),
+        ("irs/T1/incidents_2024-04_r2.csv", "T1", "incidents_2024-04", "2024-04", 2, False),
+    ]
+    current = warehouse.execute("select service_id, incident_id from raw_current.irs__incidents").fetchall()
+    assert current == [("T1", "A3")]
+
+    warehouse.execute("delete from audit.raw_deliveries")
+    for table in ("reference__stations", "reference__wards", "irs__incidents"):
+        ensure_raw_table(warehouse, entity(table))
+    assert listed() == deliveries
+    assert warehouse.execute("select service_id, incident_id from raw_current.irs__incidents").fetchall() == current
