@@ -10,7 +10,8 @@
     ``int_kpi_months_to_recompute`` then lists, for each service, every month from the first one
     that changed: YTD, same-month-last-year and the SPC limits only look back, so a change can
     move later months and never earlier ones. The models above read only what those months need
-    (``in_kpi_recompute_months``, ``from_kpi_lookback``) and replace them by (service, month).
+    (``in_kpi_recompute_months``; the values start from the financial year holding the first
+    month, SPC from each series' state before it) and replace them by (service, month).
     Changing the KPI catalogue (seeds) or a model's logic needs a full rebuild
     (``pipeline --full``), as with any dbt incremental model. -#}
 
@@ -101,29 +102,3 @@
     {%- endif -%}
 {%- endmacro %}
 
-
-{#- Predicate: the month is late enough to matter to a recomputed month of its service: from the
-    start of the financial year before the first recomputed month (that year's YTD feeds the
-    same-month-last-year comparison). Always true on a full build. -#}
-{% macro from_kpi_lookback(service_column='service_id', month_column='period_month') -%}
-    {%- if is_incremental() -%}
-    exists (
-        select 1 from {{ ref('int_kpi_months_to_recompute') }} as recompute
-        where recompute.service_id = {{ service_column }}
-            and recompute.period_month = recompute.from_month
-            and {{ month_column }} >= make_date({{ financial_year_start(add_months('recompute.from_month', -12)) }}, 4, 1)
-    )
-    {%- else -%}
-    true
-    {%- endif -%}
-{%- endmacro %}
-
-
-{#- Predicate: the service has any month to recompute (for whole-history windows such as SPC). -#}
-{% macro in_kpi_recompute_services(service_column='service_id') -%}
-    {%- if is_incremental() -%}
-    {{ service_column }} in (select distinct service_id from {{ ref('int_kpi_months_to_recompute') }})
-    {%- else -%}
-    true
-    {%- endif -%}
-{%- endmacro %}

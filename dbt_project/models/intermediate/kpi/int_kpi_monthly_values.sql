@@ -8,15 +8,39 @@
 -- depends_on: {{ ref('int_kpi_months_to_recompute') }}
 -- Values, year to date and the same period last year for every grid row.
 -- Incremental: the months int_kpi_months_to_recompute lists, read from the start of the
--- financial year before the first of them (its YTD feeds "same month last year").
-with grid as (
-    select * from {{ ref('int_kpi_monthly_grid') }}
-    where {{ from_kpi_lookback() }}
+-- financial year holding the first of them (for YTD). Last year's values for a month before
+-- that year come from the table itself: they are earlier than the first recomputed month, so
+-- nothing this run rewrote can have changed them.
+with
+{% if is_incremental() %}
+starts as (
+    select
+        service_id,
+        from_month,
+        make_date({{ financial_year_start('from_month') }}, 4, 1) as year_start
+    from {{ ref('int_kpi_months_to_recompute') }}
+    where period_month = from_month
+),
+{% endif %}
+
+grid as (
+    select grid.*
+    from {{ ref('int_kpi_monthly_grid') }} as grid
+    {% if is_incremental() %}
+    inner join starts
+        on grid.service_id = starts.service_id
+        and grid.period_month >= starts.year_start
+    {% endif %}
 ),
 
 rolled as (
-    select * from {{ ref('int_kpi_rolled_up_monthly') }}
-    where {{ from_kpi_lookback() }}
+    select rolled.*
+    from {{ ref('int_kpi_rolled_up_monthly') }} as rolled
+    {% if is_incremental() %}
+    inner join starts
+        on rolled.service_id = starts.service_id
+        and rolled.period_month >= starts.year_start
+    {% endif %}
 ),
 
 kpis as (
@@ -78,6 +102,20 @@ valued as (
     from cumulative
 ),
 
+-- Every month's value and YTD, as "same month last year" reads them.
+last_year_values as (
+    select kpi_code, org_unit_id, period_month, value, value_ytd from valued
+    {% if is_incremental() %}
+    union all
+    select held.kpi_code, held.org_unit_id, held.period_month, held.value, held.value_ytd
+    from {{ this }} as held
+    inner join starts
+        on held.service_id = starts.service_id
+        and held.period_month >= {{ add_months('starts.from_month', -12) }}
+        and held.period_month < starts.year_start
+    {% endif %}
+),
+
 final as (
     select
         current_month.kpi_code,
@@ -99,7 +137,7 @@ final as (
         current_month.denominator_vintage,
         '{{ invocation_id }}' as _invocation_id
     from valued as current_month
-    left join valued as last_year
+    left join last_year_values as last_year
         on current_month.kpi_code = last_year.kpi_code
         and current_month.org_unit_id = last_year.org_unit_id
         and last_year.period_month = {{ add_months('current_month.period_month', -12) }}
