@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from functools import cache
@@ -116,8 +117,27 @@ def build_dbt_assets() -> dg.AssetsDefinition:
                     full_refresh=full_refresh,
                     success=success,
                 )
+            prune_target_paths(invocation.target_path)
 
     return golden_thread_dbt
+
+
+# dagster-dbt gives every invocation its own target folder (``<op>-<run id>-<random>``, about
+# 32 MB of compiled SQL and artifacts at national scale): kept forever, a monthly close leaves a
+# folder per run. The newest few are kept for debugging a run.
+KEEP_TARGET_PATHS = 5
+
+
+def prune_target_paths(current: Path, keep: int = KEEP_TARGET_PATHS) -> list[Path]:
+    """Remove all but the ``keep`` newest per-invocation target folders beside ``current`` (never
+    ``current`` itself); return the folders removed."""
+    prefix = current.name.split("-", 1)[0] + "-"
+    siblings = [p for p in current.parent.glob(f"{prefix}*") if p.is_dir() and p != current]
+    siblings.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = siblings[max(keep - 1, 0) :]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
 
 
 def incremental_unique_keys(manifest_path: Path | None = None) -> dict[tuple[str, str], list[str]]:

@@ -113,3 +113,25 @@ def test_dg_check_defs_passes(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All definitions loaded successfully" in result.stdout + result.stderr
+
+
+def test_old_dbt_target_folders_are_pruned_and_the_current_one_kept(tmp_path):
+    import os
+
+    from orchestration.dbt import prune_target_paths
+
+    target = tmp_path / "target"
+    (target / "compiled").mkdir(parents=True)  # dbt parse's own output: not a run's folder
+    runs = []
+    for n in range(8):
+        run = target / f"golden_thread_dbt-run{n}-abc{n}"
+        (run / "compiled").mkdir(parents=True)
+        (run / "run_results.json").write_text("{}")
+        os.utime(run, (1_000 + n, 1_000 + n))
+        runs.append(run)
+    current = runs[3]  # not the newest by time: still kept
+    removed = prune_target_paths(current, keep=3)
+    assert sorted(p.name for p in target.iterdir()) == sorted(
+        ["compiled", current.name, runs[7].name, runs[6].name]
+    )
+    assert len(removed) == 5 and current not in removed
