@@ -23,26 +23,19 @@ starts as (
 ),
 {% endif %}
 
-grid as (
-    select grid.*
-    from {{ ref('int_kpi_monthly_grid') }} as grid
+-- The grid and its rolled-up figures, each from the start of its service's financial year.
+{% for name, model in [('grid', 'int_kpi_monthly_grid'), ('rolled', 'int_kpi_rolled_up_monthly')] %}
+{{ name }} as (
+    select inputs.*
+    from {{ ref(model) }} as inputs
     {% if is_incremental() %}
     inner join starts
-        on grid.service_id = starts.service_id
-        and grid.period_month >= starts.year_start
+        on inputs.service_id = starts.service_id
+        and inputs.period_month >= starts.year_start
     {% endif %}
 ),
 
-rolled as (
-    select rolled.*
-    from {{ ref('int_kpi_rolled_up_monthly') }} as rolled
-    {% if is_incremental() %}
-    inner join starts
-        on rolled.service_id = starts.service_id
-        and rolled.period_month >= starts.year_start
-    {% endif %}
-),
-
+{% endfor %}
 kpis as (
     select * from {{ ref('dim_kpi') }}
 ),
