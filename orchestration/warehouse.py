@@ -30,6 +30,10 @@ AUDIT_DDL = (
         file_name varchar not null,
         file_sha256 varchar not null,
         file_bytes bigint,
+        -- The file's modification time when its bytes were last read (at load, or by a later run
+        -- that found them unchanged); null when too recent to trust. With the size, it lets a
+        -- run skip an unchanged file without reading and hashing it (see ingest_entity).
+        file_mtime_ns bigint,
         encoding varchar,
         period varchar,
         revision integer,
@@ -109,6 +113,8 @@ AUDIT_DDL = (
         tables_published integer not null
     )
     """,
+    # Warehouses made before the column was added (``create table if not exists`` keeps them).
+    "alter table audit.ingestion_log add column if not exists file_mtime_ns bigint",
 )
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import difflib
 import hashlib
 import secrets
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -300,6 +301,7 @@ _LOG_SCHEMA = pa.schema(
         ("file_name", pa.string()),
         ("file_sha256", pa.string()),
         ("file_bytes", pa.int64()),
+        ("file_mtime_ns", pa.int64()),
         ("encoding", pa.string()),
         ("period", pa.string()),
         ("revision", pa.int32()),
@@ -329,6 +331,7 @@ class _Delivery:
     result: ReadResult | None
     schema_error: str | None
     batch_id: int = 0
+    mtime_ns: int | None = None  # the file's modification time when read (None: not a landed file)
     copy_reason: str | None = None  # set when its bytes are a copy of a file already loaded
     notes: list[str] = field(default_factory=list)  # warnings for the log beside the reader's
 
@@ -359,14 +362,17 @@ class _FileHistory:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         self.con, self.entity = con, entity
-        self.latest: dict[str, tuple[str, str, int]] = {
-            name: (sha, status, batch_id)
-            for name, sha, status, batch_id in con.execute(
-                "select file_name, arg_max(file_sha256, batch_id), arg_max(status, batch_id), max(batch_id) "
-                "from audit.ingestion_log where raw_table = ? group by 1",
-                [entity.table],
-            ).fetchall()
-        }
+        self.latest: dict[str, tuple[str, str, int]] = {}
+        self.stat: dict[str, tuple[int | None, int | None]] = {}  # (bytes, mtime) of the latest
+        self._verified: list[tuple[int, int]] = []  # (mtime, batch id) to record in the log
+        for name, sha, status, batch_id, size, mtime_ns in con.execute(
+            "select file_name, arg_max(file_sha256, batch_id), arg_max(status, batch_id), max(batch_id), "
+            "arg_max(file_bytes, batch_id), arg_max(file_mtime_ns, batch_id) "
+            "from audit.ingestion_log where raw_table = ? group by 1",
+            [entity.table],
+        ).fetchall():
+            self.latest[name] = (sha, status, batch_id)
+            self.stat[name] = (size, mtime_ns)
         self.loaded: dict[str, list[_LoadedFile]] = {}
         for sha, batch_id, name, service_id in con.execute(
             "select file_sha256, batch_id, file_name, service_id from audit.ingestion_log "
@@ -378,6 +384,36 @@ class _FileHistory:
     def before(self, file_name: str) -> tuple[str, str, int] | None:
         """(hash, status, batch id) last logged for this path, if any."""
         return self.latest.get(file_name)
+
+    def unchanged(self, file_name: str, size: int, mtime_ns: int) -> bool:
+        """The path was last loaded with this size and modification time: the file has not been
+        written since, so its bytes need not be read and hashed again (as ``make`` and git's index
+        judge files). A file whose time was never recorded is hashed, as before."""
+        before = self.latest.get(file_name)
+        return before is not None and before[1] == "loaded" and self.stat.get(file_name) == (size, mtime_ns)
+
+    def verified(self, file_name: str, size: int, mtime_ns: int | None) -> None:
+        """The file was read and hashed and holds the bytes last loaded from its path: note its
+        time (one written to a log from before times were recorded, or touched since), so the
+        next run can skip it by size and time."""
+        if mtime_ns is not None and self.stat.get(file_name) != (size, mtime_ns):
+            self.stat[file_name] = (size, mtime_ns)
+            self._verified.append((mtime_ns, self.latest[file_name][2]))
+
+    def save_verified(self) -> None:
+        if self._verified:
+            times = pa.table(
+                {"file_mtime_ns": [t for t, _ in self._verified], "batch_id": [b for _, b in self._verified]}
+            )
+            self.con.register("_verified_times", times)
+            try:
+                self.con.execute(
+                    "update audit.ingestion_log as log set file_mtime_ns = v.file_mtime_ns "
+                    "from _verified_times as v where log.batch_id = v.batch_id"
+                )
+            finally:
+                self.con.unregister("_verified_times")
+            self._verified.clear()
 
     def copy_of(self, d: _Delivery) -> _LoadedFile | None:
         """The first file whose rows were loaded from the same bytes as ``d``, if ``d`` is a copy.
@@ -403,6 +439,7 @@ class _FileHistory:
 
     def record(self, d: _Delivery, outcome: FileOutcome) -> None:
         self.latest[d.file_name] = (d.sha, outcome.status, d.batch_id)
+        self.stat[d.file_name] = (d.file_bytes, d.mtime_ns)
         if outcome.status == "loaded" and outcome.rows_loaded:
             self.loaded.setdefault(d.sha, []).append(_LoadedFile(d.batch_id, d.file_name, d.service_id, d.delivery_key))
 
@@ -667,6 +704,7 @@ def _load_deliveries(
                 "file_name": [d.file_name for d in deliveries],
                 "file_sha256": [d.sha for d in deliveries],
                 "file_bytes": [d.file_bytes for d in deliveries],
+                "file_mtime_ns": [d.mtime_ns for d in deliveries],
                 "encoding": [d.result.encoding if d.result else None for d in deliveries],
                 "period": [d.period for d in deliveries],
                 "revision": [d.revision for d in deliveries],
@@ -732,6 +770,17 @@ def landed_files(landing_dir: Path, entity: Entity) -> list[tuple[Path, str, str
     return sorted(found, key=lambda f: (f[1], f[2], f[3], f[0].name))
 
 
+# A file modified this close to the moment it was read may be written again within the same
+# tick of the file system's clock, leaving its modification time unchanged: its time is not
+# recorded, so a later run reads and hashes it (git's "racily clean" files).
+RACY_NS = 2_000_000_000
+
+
+def trusted_mtime(mtime_ns: int) -> int | None:
+    """``mtime_ns`` (taken before the file was read) if it is old enough to vouch for the bytes read."""
+    return mtime_ns if mtime_ns < time.time_ns() - RACY_NS else None
+
+
 # Files of one service are loaded together until about this many rows are waiting (memory).
 BATCH_ROWS = 200_000
 
@@ -746,7 +795,9 @@ def ingest_entity(
     batch_rows: int = BATCH_ROWS,
 ) -> IngestReport:
     """Load every new or changed landed file for ``entity``; a file already loaded from the same
-    path with the same hash is skipped. See ``_FileHistory.check`` for changed files and copies.
+    path with the same hash is skipped, and one whose size and modification time are those logged
+    when it was loaded is skipped without being read. See ``_FileHistory.check`` for changed files
+    and copies.
 
     Files are read one at a time but validated and written a service at a time (at most about
     ``batch_rows`` rows together), with results identical to loading them one by one in order:
@@ -774,10 +825,15 @@ def ingest_entity(
         if pending and (pending[0][1].service_id != service_id or pending_rows >= batch_rows):
             flush()
         rel = path.relative_to(landing_dir).as_posix()
+        stat = path.stat()
+        if history.unchanged(rel, stat.st_size, stat.st_mtime_ns):
+            outcomes.append(FileOutcome(entity.table, rel, "skipped"))
+            continue
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         before = history.before(rel)
         if before is not None and before[:2] == (sha, "loaded"):
+            history.verified(rel, stat.st_size, trusted_mtime(stat.st_mtime_ns))
             outcomes.append(FileOutcome(entity.table, rel, "skipped"))
             continue
         dkey = delivery_key(entity, period)
@@ -793,6 +849,7 @@ def ingest_entity(
             outcomes.append(FileOutcome(entity.table, rel, "rejected", message=f"{error} (rejected earlier)"))
             continue
         delivery = _Delivery(rel, sha, len(data), service_id, dkey, period, revision, result, error)
+        delivery.mtime_ns = trusted_mtime(stat.st_mtime_ns)
         if result is not None and result.rows_received and any(d.sha == sha for _, d in pending):
             flush()  # whether this is a copy depends on what the waiting file with its bytes loads
         history.check(delivery)
@@ -800,6 +857,7 @@ def ingest_entity(
         outcomes.append(None)
         pending_rows += result.rows_received if result else 0
     flush()
+    history.save_verified()
     report = IngestReport()
     report.outcomes = [o for o in outcomes if o is not None]
     return report

@@ -3,6 +3,8 @@ re-delivery and personal data."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -16,7 +18,7 @@ from orchestration.ingestion.engine import (
     ingest_system,
     load_pseudonymiser,
 )
-from orchestration.warehouse import connect
+from orchestration.warehouse import connect, ensure_audit_schema
 from tests.orchestration.small_extracts import INC_HEADER, STATIONS, WARDS, inc, land
 
 
@@ -479,3 +481,52 @@ def test_delivery_list_matches_raw_and_the_log_and_is_rebuilt_for_an_old_warehou
         ensure_raw_table(warehouse, entity(table))
     assert listed() == deliveries
     assert warehouse.execute("select service_id, incident_id from raw_current.irs__incidents").fetchall() == current
+
+
+def test_unchanged_files_are_skipped_by_size_and_time_without_being_read(warehouse, landing, settings, monkeypatch):
+    key = load_pseudonymiser(settings.secrets_dir)
+    load_reference(warehouse, landing, key)
+    march, april = "irs/T1/incidents_2024-03.csv", "irs/T1/incidents_2024-04.csv"
+    land(landing, march, INC_HEADER + inc("A1"))
+    land(landing, april, INC_HEADER + inc("B1", "2024-04-05 10:00:00"))
+    fresh = landing / "irs/T1/incidents_2024-05.csv"
+    land(landing, fresh.relative_to(landing).as_posix(), INC_HEADER + inc("C1", "2024-05-05 10:00:00"))
+    an_hour_ago = time.time() - 3600
+    for name in (march, april):
+        os.utime(landing / name, (an_hour_ago, an_hour_ago))
+    irs = entity("irs__incidents")
+    assert ingest_entity(warehouse, irs, landing, key).totals()["rows_loaded"] == 3
+    logged = dict(warehouse.execute("select file_name, file_mtime_ns from audit.ingestion_log").fetchall())
+    assert logged[march] == (landing / march).stat().st_mtime_ns
+    assert logged[fresh.relative_to(landing).as_posix()] is None  # written just now: may change within a tick
+
+    read: list[str] = []
+    real_read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or real_read_bytes(self))
+
+    def run() -> dict[str, str]:
+        read.clear()
+        return {o.file_name: o.status for o in ingest_entity(warehouse, irs, landing, key).outcomes}
+
+    # Only the file written too recently to trust its time is read and hashed again.
+    assert set(run().values()) == {"skipped"} and read == ["incidents_2024-05.csv"]
+    # Touched (same bytes, new time): read and hashed once, still skipped as the same file, and
+    # its new time noted, so the next run skips it unread (as for a log from before file times).
+    os.utime(landing / march, (an_hour_ago + 60, an_hour_ago + 60))
+    assert run()[march] == "skipped" and "incidents_2024-03.csv" in read
+    assert run()[march] == "skipped" and "incidents_2024-03.csv" not in read
+    # Rewritten with other bytes: a changed file, loaded again.
+    land(landing, april, INC_HEADER + inc("B1", "2024-04-05 10:00:00") + inc("B2", "2024-04-06 10:00:00"))
+    assert run()[april] == "loaded"
+    assert warehouse.execute("select count(*) from raw_current.irs__incidents").fetchone()[0] == 4
+
+
+def test_a_log_from_before_file_times_gains_the_column(settings):
+    with connect(settings.warehouse_path) as con:
+        con.execute("create schema audit")
+        con.execute("create table audit.ingestion_log (batch_id bigint primary key, file_name varchar)")
+        con.execute("insert into audit.ingestion_log values (1, 'irs/T1/incidents_2024-03.csv')")
+        ensure_audit_schema(con)
+        assert con.execute("select file_name, file_mtime_ns from audit.ingestion_log").fetchall() == [
+            ("irs/T1/incidents_2024-03.csv", None)
+        ]
