@@ -362,17 +362,17 @@ class _FileHistory:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         self.con, self.entity = con, entity
-        self.latest: dict[str, tuple[str, str, int]] = {}
-        self.stat: dict[str, tuple[int | None, int | None]] = {}  # (bytes, mtime) of the latest
+        # path -> (hash, status, batch id, bytes, modification time) of its latest log row
+        self.latest: dict[str, tuple[str, str, int, int | None, int | None]] = {
+            name: tuple(logged)
+            for name, *logged in con.execute(
+                "select file_name, arg_max(file_sha256, batch_id), arg_max(status, batch_id), max(batch_id), "
+                "arg_max(file_bytes, batch_id), arg_max(file_mtime_ns, batch_id) "
+                "from audit.ingestion_log where raw_table = ? group by 1",
+                [entity.table],
+            ).fetchall()
+        }
         self._verified: list[tuple[int, int]] = []  # (mtime, batch id) to record in the log
-        for name, sha, status, batch_id, size, mtime_ns in con.execute(
-            "select file_name, arg_max(file_sha256, batch_id), arg_max(status, batch_id), max(batch_id), "
-            "arg_max(file_bytes, batch_id), arg_max(file_mtime_ns, batch_id) "
-            "from audit.ingestion_log where raw_table = ? group by 1",
-            [entity.table],
-        ).fetchall():
-            self.latest[name] = (sha, status, batch_id)
-            self.stat[name] = (size, mtime_ns)
         self.loaded: dict[str, list[_LoadedFile]] = {}
         for sha, batch_id, name, service_id in con.execute(
             "select file_sha256, batch_id, file_name, service_id from audit.ingestion_log "
@@ -383,22 +383,24 @@ class _FileHistory:
 
     def before(self, file_name: str) -> tuple[str, str, int] | None:
         """(hash, status, batch id) last logged for this path, if any."""
-        return self.latest.get(file_name)
+        logged = self.latest.get(file_name)
+        return None if logged is None else logged[:3]
 
     def unchanged(self, file_name: str, size: int, mtime_ns: int) -> bool:
         """The path was last loaded with this size and modification time: the file has not been
         written since, so its bytes need not be read and hashed again (as ``make`` and git's index
         judge files). A file whose time was never recorded is hashed, as before."""
-        before = self.latest.get(file_name)
-        return before is not None and before[1] == "loaded" and self.stat.get(file_name) == (size, mtime_ns)
+        logged = self.latest.get(file_name)
+        return logged is not None and logged[1] == "loaded" and logged[3:] == (size, mtime_ns)
 
     def verified(self, file_name: str, size: int, mtime_ns: int | None) -> None:
         """The file was read and hashed and holds the bytes last loaded from its path: note its
         time (one written to a log from before times were recorded, or touched since), so the
         next run can skip it by size and time."""
-        if mtime_ns is not None and self.stat.get(file_name) != (size, mtime_ns):
-            self.stat[file_name] = (size, mtime_ns)
-            self._verified.append((mtime_ns, self.latest[file_name][2]))
+        sha, status, batch_id, *stat = self.latest[file_name]
+        if mtime_ns is not None and stat != [size, mtime_ns]:
+            self.latest[file_name] = (sha, status, batch_id, size, mtime_ns)
+            self._verified.append((mtime_ns, batch_id))
 
     def save_verified(self) -> None:
         if self._verified:
@@ -438,8 +440,7 @@ class _FileHistory:
         return f.delivery_key
 
     def record(self, d: _Delivery, outcome: FileOutcome) -> None:
-        self.latest[d.file_name] = (d.sha, outcome.status, d.batch_id)
-        self.stat[d.file_name] = (d.file_bytes, d.mtime_ns)
+        self.latest[d.file_name] = (d.sha, outcome.status, d.batch_id, d.file_bytes, d.mtime_ns)
         if outcome.status == "loaded" and outcome.rows_loaded:
             self.loaded.setdefault(d.sha, []).append(_LoadedFile(d.batch_id, d.file_name, d.service_id, d.delivery_key))
 
