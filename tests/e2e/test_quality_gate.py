@@ -74,7 +74,7 @@ def test_blocking_failure_keeps_the_old_serving_file_byte_for_byte(copy_of_demo,
 
     assert not result.success
     message = failure_messages(result)
-    assert "raw.competence__records" in message and "ExpectColumnValuesToBeInSet" in message
+    assert "raw.competence__records" in message and "_dq_unknown_staff_key" in message
     assert "staff_key" in message and "1 of" in message
     assert serving.read_bytes() == before
     with duckdb.connect(str(copy_of_demo / "warehouse.duckdb"), read_only=True) as con:

@@ -29,10 +29,20 @@ def test_raw_current_look_ups_limited_to_the_validated_rows_change_nothing(clean
         for ids in (batches, batches[-2:], batches[:1]):
             limited = raw_suites(clean_raw.con, table, ids, as_of=AS_OF)
             with monkeypatch.context() as m:
-                m.setattr(raw_module, "_in_list", lambda column, values: "true")
+                m.setattr(raw_module._SuiteBuilder, "__init__", _unscoped(raw_module._SuiteBuilder.__init__))
                 everything = raw_suites(clean_raw.con, table, ids, as_of=AS_OF)
             assert limited.query != everything.query
             pd.testing.assert_frame_equal(load_frame(clean_raw.con, limited), load_frame(clean_raw.con, everything))
+
+
+def _unscoped(init):
+    """The builder with its look-up filters (services, deliveries, periods) matching every row."""
+
+    def build(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.of_services = self.of_deliveries = self.of_periods = "true"
+
+    return build
 
 
 def test_in_list_matches_nulls_only_when_asked():

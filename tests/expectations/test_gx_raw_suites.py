@@ -51,7 +51,7 @@ def test_clean_batches_pass_every_check(clean_raw):
         assert result.flagged_records().empty
     incidents = results["irs__incidents"]
     kinds = {c.expectation for c in incidents.checks}
-    assert {"ExpectTableRowCountToBeBetween", "ExpectColumnMinToBeBetween", "ExpectColumnValuesToBeInSet"} <= kinds
+    assert {"ExpectTableRowCountToBeBetween", "ExpectColumnMinToBeBetween", "ExpectColumnValuesToBeNull"} <= kinds
     # Volume is judged from the fourth month on (three previous months needed).
     volume = [c.condition for c in incidents.checks if c.expectation == "ExpectTableRowCountToBeBetween"]
     batches = clean_raw.batches("irs__incidents")
@@ -66,8 +66,8 @@ INCIDENT_DEFECTS = [
     (1, {"station_ground": None}, "ExpectColumnValuesToNotBeNull", "station_ground"),
     (2, {"incident_category": "big fire"}, "ExpectColumnValuesToMatchRegex", "incident_category"),
     (3, {"fatalities": -1}, "ExpectColumnValuesToBeBetween", "fatalities"),
-    (4, {"station_ground": "W9"}, "ExpectColumnValuesToBeInSet", "station_ground"),
-    (5, {"ward_code": "E9"}, "ExpectColumnValuesToBeInSet", "ward_code"),
+    (4, {"station_ground": "W9"}, "ExpectColumnValuesToBeNull", "_dq_unknown_station_ground"),
+    (5, {"ward_code": "E9"}, "ExpectColumnValuesToBeNull", "_dq_unknown_ward_code"),
     (6, {"call_at": pd.Timestamp("2026-09-30 23:00")}, "ExpectColumnPairValuesAToBeGreaterThanB",
      "call_at,_dq_period_start"),
     (7, {"call_at": pd.Timestamp("2026-10-31 23:00")}, "ExpectColumnPairValuesAToBeGreaterThanB", "_loaded_at,call_at"),
@@ -91,7 +91,7 @@ def test_incident_contract_defects_are_blocking_and_flag_their_records(raw_wh, r
         assert key in check.sample
     blocking = {k for k, c in failed.items() if c.severity == "blocking"}
     assert blocking == {(e, c) for _, _, e, c in INCIDENT_DEFECTS}
-    unknown = failed[("ExpectColumnValuesToBeInSet", "station_ground")].failing
+    unknown = failed[("ExpectColumnValuesToBeNull", "_dq_unknown_station_ground")].failing
     assert list(unknown["key"]) == [f"INC-{OCT}-4"] and list(unknown["value"]) == ["W9"]
     record = unknown.iloc[0]
     assert record["_batch_id"] == inc and record["_source_row"] == 5 and record["service_id"] == "ESX"
@@ -112,7 +112,7 @@ MOBILISING_DEFECTS = [
     (4, {"mobile_at": pd.Timestamp("2026-10-14 12:01:11")}, "ExpectColumnValuesToBeBetween", "_dq_turnout_s",
      "warning"),
     (5, {"incident_id": "INC-NOWHERE"}, "ExpectColumnValuesToBeNull", "_dq_incident_not_in_irs", "warning"),
-    (6, {"appliance_id": "A9"}, "ExpectColumnValuesToBeInSet", "appliance_id", "warning"),
+    (6, {"appliance_id": "A9"}, "ExpectColumnValuesToBeNull", "_dq_unknown_appliance_id", "warning"),
     (7, {"in_attendance_at": pd.Timestamp("2026-10-17 12:00:50"), "mobile_at": pd.Timestamp("2026-10-17 12:00:20"),
          "mobilised_at": pd.Timestamp("2026-10-17 12:00:10")}, "ExpectColumnValuesToBeBetween", "_dq_response_s",
      "warning"),
@@ -175,7 +175,7 @@ def test_unknown_staff_key_is_blocking_and_dates_out_of_order_a_warning(clean_ra
          "end_date": dt.date(2026, 9, 1), "shifts_lost": 1.0, "reason_category": "stress"},
     ], period="2026-10-31")
     failed = failures(run(clean_raw, "hr__absences", [batch]))
-    unknown = failed[("ExpectColumnValuesToBeInSet", "staff_key")]
+    unknown = failed[("ExpectColumnValuesToBeNull", "_dq_unknown_staff_key")]
     assert unknown.severity == "blocking" and list(unknown.failing["key"]) == ["AB9"]
     order = failed[("ExpectColumnPairValuesAToBeGreaterThanB", "end_date,start_date")]
     assert order.severity == "warning" and list(order.failing["key"]) == ["AB8"]
@@ -194,9 +194,10 @@ def test_known_codes_are_per_service(clean_raw, rows):
     suite = raw_suites(clean_raw.con, "irs__incidents", [batch], as_of=AS_OF)
     assert any("ward_code not checked" in n and "LFB" in n for n in suite.notes)
     failed = failures(validate(suite, load_frame(clean_raw.con, suite), run_id="t", batch_label="lfb"))
-    station = failed[("ExpectColumnValuesToBeInSet", "station_ground")]
-    assert station.condition == "service_id = 'LFB'" and list(station.failing["key"]) == ["L2"]
-    assert ("ExpectColumnValuesToBeInSet", "ward_code") not in failed
+    station = failed[("ExpectColumnValuesToBeNull", "_dq_unknown_station_ground")]
+    assert station.condition is None and list(station.failing["key"]) == ["L2"]
+    assert list(station.failing["value"]) == ["W1"] and list(station.failing["service_id"]) == ["LFB"]
+    assert ("ExpectColumnValuesToBeNull", "_dq_unknown_ward_code") not in failed
 
 
 def test_freshness_warns_when_the_expected_month_has_not_arrived(clean_raw):

@@ -170,7 +170,7 @@ def test_raw_suites_give_the_same_results_in_parts(clean_raw, rows, plain_gx):
     result = validate(suite, load_frame(clean_raw.con, suite), run_id="r", batch_label="b")
     failed = {(c.expectation, c.column) for c in result.checks if not c.success}
     assert ("ExpectColumnValuesToBeBetween", "fatalities") in failed
-    assert ("ExpectColumnValuesToBeInSet", "station_ground") in failed
+    assert ("ExpectColumnValuesToBeNull", "_dq_unknown_station_ground") in failed
 
 
 def test_the_data_docs_copy_shows_every_check_as_defined(tmp_path):
