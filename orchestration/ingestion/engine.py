@@ -12,7 +12,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -262,8 +262,13 @@ def ensure_all_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         ensure_raw_table(con, e)
 
 
-def known_codes_for(con: duckdb.DuckDBPyConnection, entity: Entity, service_id: str) -> dict[tuple[str, str], set[str]]:
-    codes: dict[tuple[str, str], set[str]] = {}
+def known_codes_for(
+    con: duckdb.DuckDBPyConnection, entity: Entity, service_ids: Iterable[str]
+) -> dict[str, dict[tuple[str, str], set[str]]]:
+    """Per service: (ref_entity, ref_column) -> the codes current for it; a service with no
+    reference rows for a rule has no entry for it (the rule is then skipped)."""
+    services = sorted(set(service_ids))
+    codes: dict[str, dict[tuple[str, str], set[str]]] = {s: {} for s in services}
     for rule in entity.known_codes:
         table = f"reference__{rule.ref_entity}"
         exists = scalar(
@@ -271,17 +276,14 @@ def known_codes_for(con: duckdb.DuckDBPyConnection, entity: Entity, service_id: 
             "select count(*) from information_schema.tables where table_schema = 'raw_current' and table_name = ?",
             [table],
         )
-        if not exists:
+        if not exists or not services:
             continue
-        values = {
-            r[0]
-            for r in con.execute(
-                f'select distinct "{rule.ref_column}" from raw_current.{table} where service_id = ?',
-                [service_id],
-            ).fetchall()
-        }
-        if values:
-            codes[(rule.ref_entity, rule.ref_column)] = values
+        for service_id, value in con.execute(
+            f'select distinct service_id, "{rule.ref_column}" from raw_current.{table} '
+            "where list_contains(?::varchar[], service_id)",
+            [services],
+        ).fetchall():
+            codes[service_id].setdefault((rule.ref_entity, rule.ref_column), set()).add(value)
     return codes
 
 
@@ -481,27 +483,31 @@ def _cross_file_duplicates(
     against a delivery that is current at that moment (``raw_current``'s rule: latest period,
     then revision, then batch), whether that delivery was loaded earlier or earlier in this
     batch, and a batch's delivery that loads rows (or holds none) can supersede one before it.
+    Services are independent: a delivery is known by (service, delivery key), a key by
+    (service, key).
     """
     if good.empty:
         return {}
-    service_id = deliveries[0].service_id or ""
     key_cols = [stored_name(entity.column(k)) for k in entity.key]
+    delivery_service = [d.service_id or "" for d in deliveries]
+    row_service = np.asarray(delivery_service, dtype=object)[good_files]
 
     # Deliveries already in the warehouse: which of each month's is current, and their rows
     # that share a key with an incoming row.
-    current: dict[str, tuple[tuple[str, int, int], str]] = {}
-    for dkey, period, revision, batch_id, source in con.execute(
-        "select d.delivery_key, d.period, d.revision, d.batch_id, log.file_name "
+    current: dict[tuple[str, str], tuple[tuple[str, int, int], str]] = {}
+    for service_id, dkey, period, revision, batch_id, source in con.execute(
+        "select d.service_id, d.delivery_key, d.period, d.revision, d.batch_id, log.file_name "
         "from audit.raw_deliveries as d join audit.ingestion_log as log using (batch_id) "
-        "where d.raw_table = ? and d.service_id = ?",
-        [entity.table, service_id],
+        "where d.raw_table = ? and list_contains(?::varchar[], d.service_id)",
+        [entity.table, sorted(set(delivery_service))],
     ).fetchall():
         rank = (period or "", revision or 0, batch_id)
-        if dkey not in current or rank > current[dkey][0]:
-            current[dkey] = (rank, source)
+        if (service_id, dkey) not in current or rank > current[(service_id, dkey)][0]:
+            current[(service_id, dkey)] = (rank, source)
     stored: dict[int, list[tuple[str, tuple[str, int, int], str]]] = {}
     if current:
         incoming = good[key_cols].copy()
+        incoming["_service"] = row_service
         incoming["_pos"] = np.arange(len(good))
         con.register("_incoming_keys", incoming)
         try:
@@ -509,10 +515,8 @@ def _cross_file_duplicates(
             for pos, dkey, period, revision, batch_id, source in con.execute(
                 f"""
                 select i._pos, r._delivery_key, r._period, r._revision, r._batch_id, r._source_file
-                from _incoming_keys i join raw.{entity.table} r on {join}
-                where r.service_id = ?
-                """,
-                [service_id],
+                from _incoming_keys i join raw.{entity.table} r on {join} and r.service_id = i._service
+                """
             ).fetchall():
                 stored.setdefault(pos, []).append((dkey, (period or "", revision or 0, batch_id), source))
         finally:
@@ -520,30 +524,31 @@ def _cross_file_duplicates(
 
     # Keys that more than one incoming delivery holds: only these can clash inside the batch.
     key_text = good[key_cols].astype("string").fillna("")
-    keys = key_text[key_cols[0]]
+    keys = pd.Series(row_service, dtype="string") + "\x1e" + key_text[key_cols[0]].reset_index(drop=True)
     for extra in key_cols[1:]:
-        keys = keys + "\x1f" + key_text[extra]
+        keys = keys + "\x1f" + key_text[extra].reset_index(drop=True)
     shared = pd.DataFrame({"file": good_files, "key": keys.to_numpy()}).drop_duplicates()
     shared_keys = set(shared.loc[shared.duplicated("key", keep=False), "key"])
     key_values = keys.to_numpy()
 
     duplicates: dict[int, str] = {}
-    batch_keys: dict[str, set[str]] = {}  # delivery key -> its current in-batch delivery's shared keys
-    holders: dict[str, set[str]] = {}  # shared key -> delivery keys whose current delivery holds it
+    batch_keys: dict[tuple[str, str], set[str]] = {}  # delivery -> its current in-batch delivery's shared keys
+    holders: dict[str, set[tuple[str, str]]] = {}  # shared key -> deliveries whose current delivery holds it
     bounds = np.searchsorted(good_files, np.arange(len(deliveries) + 1))
     for f, d in enumerate(deliveries):
+        mine = (delivery_service[f], d.delivery_key)
         positions = range(bounds[f], bounds[f + 1])
         loaded: list[int] = []
         for pos in positions:
             other = None
             for dkey, rank, source in stored.get(pos, ()):
-                if dkey != d.delivery_key and current.get(dkey, (None,))[0] == rank:
+                if dkey != d.delivery_key and current.get((mine[0], dkey), (None,))[0] == rank:
                     other = source
                     break
             if other is None and key_values[pos] in shared_keys:
-                for dkey in holders.get(key_values[pos], ()):
-                    if dkey != d.delivery_key:
-                        other = current[dkey][1]
+                for holder in holders.get(key_values[pos], ()):
+                    if holder != mine:
+                        other = current[holder][1]
                         break
             if other is None:
                 loaded.append(pos)
@@ -552,14 +557,14 @@ def _cross_file_duplicates(
         # An empty delivery supersedes too (see ``_empty_deliveries_sql``); one whose rows were
         # all refused does not, so a bad correction cannot wipe out a month.
         empty = d.result is not None and d.result.rows_received == 0 and not d.schema_error
-        if (loaded or empty) and (d.delivery_key not in current or d.rank > current[d.delivery_key][0]):
-            for key in batch_keys.pop(d.delivery_key, ()):
-                holders[key].discard(d.delivery_key)
-            current[d.delivery_key] = (d.rank, d.file_name)
-            mine = {key_values[pos] for pos in loaded if key_values[pos] in shared_keys}
-            batch_keys[d.delivery_key] = mine
-            for key in mine:
-                holders.setdefault(key, set()).add(d.delivery_key)
+        if (loaded or empty) and (mine not in current or d.rank > current[mine][0]):
+            for key in batch_keys.pop(mine, ()):
+                holders[key].discard(mine)
+            current[mine] = (d.rank, d.file_name)
+            held = {key_values[pos] for pos in loaded if key_values[pos] in shared_keys}
+            batch_keys[mine] = held
+            for key in held:
+                holders.setdefault(key, set()).add(mine)
     return duplicates
 
 
@@ -571,17 +576,23 @@ def _load_deliveries(
     pseudonymise: Pseudonymiser,
     run_id: str,
 ) -> list[FileOutcome]:
-    """Validate several files of one service and write their rows, quarantine and log rows.
+    """Validate several files (of one service or several) and write their rows, quarantine and
+    log rows.
 
     Each file keeps its own batch id, log row and counts, exactly as if loaded alone and in
-    this order; they are checked together and written in one transaction.
+    this order; they are checked together and written in one transaction. (Checking a few
+    hundred rows costs pandas tens of milliseconds whatever their number, so a close, which
+    brings one small file per service, checks every service's files together.)
     """
     started = dt.datetime.now()
     first_batch = _next_batch_id(con)
     for i, d in enumerate(deliveries):
         d.batch_id = first_batch + i
-    service_id = deliveries[0].service_id
-    assert all(d.service_id == service_id for d in deliveries)
+    # Files name their service by their folder; only the real data and the app store, loaded a
+    # file at a time, have none (their rows may carry their own).
+    services = [d.service_id for d in deliveries]
+    if None in services:
+        assert len(deliveries) == 1, "files without a service are loaded one at a time"
 
     quarantine: list[list[tuple[int | None, str, str]]] = [[] for _ in deliveries]
     status = ["loaded"] * len(deliveries)
@@ -624,13 +635,18 @@ def _load_deliveries(
             frames.append(records)
             position += len(records)
         records = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        codes = known_codes_for(con, entity, (s or "" for s in services))
+        spans = [
+            replace(span, service_id=services[i] or "", known_codes=codes[services[i] or ""])
+            for span, i in zip(spans, checked_files, strict=True)
+        ]
         checked = validate(
             entity,
             records,
-            service_id=service_id or "",
+            service_id=services[0] or "",
             pseudonymise=pseudonymise,
             loaded_at=started,
-            known_codes=known_codes_for(con, entity, service_id or ""),
+            known_codes=codes[services[0] or ""],
             files=spans,
         )
         to_delivery = np.array(checked_files, dtype=np.intp)
@@ -665,11 +681,12 @@ def _load_deliveries(
     try:
         if len(good):
             frame = good
-            if service_id is not None or "service_id" not in frame.columns:
-                frame["service_id"] = service_id
 
             def lineage(values: list) -> np.ndarray:
                 return np.asarray(values, dtype=object)[good_delivery]
+
+            if services != [None] or "service_id" not in frame.columns:
+                frame["service_id"] = lineage(services)
 
             frame["_source_file"] = lineage([d.file_name for d in deliveries])
             frame["_file_sha256"] = lineage([d.sha for d in deliveries])
@@ -688,7 +705,7 @@ def _load_deliveries(
             which = q.pop("_delivery").to_numpy()
             q["batch_id"] = np.array([d.batch_id for d in deliveries], dtype=np.int64)[which]
             q["system"], q["entity"] = entity.system, entity.entity
-            q["service_id"] = service_id
+            q["service_id"] = np.asarray(services, dtype=object)[which]
             q["file_name"] = np.asarray([d.file_name for d in deliveries], dtype=object)[which]
             q["quarantined_at"] = finished
             con.register("_quarantine", q)
@@ -701,7 +718,7 @@ def _load_deliveries(
                 "system": [entity.system] * len(deliveries),
                 "entity": [entity.entity] * len(deliveries),
                 "raw_table": [entity.table] * len(deliveries),
-                "service_id": [service_id] * len(deliveries),
+                "service_id": services,
                 "file_name": [d.file_name for d in deliveries],
                 "file_sha256": [d.sha for d in deliveries],
                 "file_bytes": [d.file_bytes for d in deliveries],
@@ -782,7 +799,7 @@ def trusted_mtime(mtime_ns: int) -> int | None:
     return mtime_ns if mtime_ns < time.time_ns() - RACY_NS else None
 
 
-# Files of one service are loaded together until about this many rows are waiting (memory).
+# Files are loaded together (across services) until about this many rows are waiting (memory).
 BATCH_ROWS = 200_000
 
 
@@ -800,8 +817,8 @@ def ingest_entity(
     when it was loaded is skipped without being read. See ``_FileHistory.check`` for changed files
     and copies.
 
-    Files are read one at a time but validated and written a service at a time (at most about
-    ``batch_rows`` rows together), with results identical to loading them one by one in order:
+    Files are read one at a time but validated and written together, across services, about
+    ``batch_rows`` rows at a time, with results identical to loading them one by one in order:
     one log row, batch id and set of counts per file.
     """
     ensure_audit_schema(con)
@@ -823,7 +840,7 @@ def ingest_entity(
         pending_rows = 0
 
     for path, service_id, period, revision in landed_files(landing_dir, entity):
-        if pending and (pending[0][1].service_id != service_id or pending_rows >= batch_rows):
+        if pending and pending_rows >= batch_rows:
             flush()
         rel = path.relative_to(landing_dir).as_posix()
         stat = path.stat()

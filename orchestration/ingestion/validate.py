@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.ingestion.contracts import FALSE_VALUES, TRUE_VALUES, Column, Entity
+from orchestration.ingestion.contracts import FALSE_VALUES, TRUE_VALUES, Column, Entity, KnownCode
 from orchestration.ingestion.readers import ROW_COLUMN
 
 REDACTED = "[redacted]"
@@ -57,12 +57,18 @@ class Validated:
 
 @dataclass(frozen=True)
 class FileSpan:
-    """One file's rows inside a multi-file ``records`` frame (``start:stop``, in file order)."""
+    """One file's rows inside a multi-file ``records`` frame (``start:stop``, in file order).
+
+    ``service_id`` and ``known_codes`` are the file's service and that service's reference codes
+    when the files checked together belong to several services (None: the call's).
+    """
 
     start: int
     stop: int
     period: str | None = None
     columns: tuple[str, ...] = ()  # the file's own column order (for the quarantined row text)
+    service_id: str | None = None
+    known_codes: Mapping[tuple[str, str], set[str]] | None = None
 
 
 _INT_PATTERN = r"^[+-]?\d+(?:\.0*)?$"
@@ -246,10 +252,11 @@ def validate(
     ``known_codes`` maps (ref_entity, ref_column) to the service's codes; a missing entry
     means the service has no such reference and the rule is skipped.
 
-    ``files`` lets one call check several files of the same service at once: ``records`` holds
-    their rows one file after another, and each span gives its file's rows and period (which
-    then replaces ``period``). Every rule gives the same answer as checking each file alone;
-    duplicate keys are looked for within each file.
+    ``files`` lets one call check several files at once: ``records`` holds their rows one file
+    after another, and each span gives its file's rows and period (which then replaces
+    ``period``), and its service and that service's codes where they are not the call's. Every
+    rule gives the same answer as checking each file alone; duplicate keys are looked for within
+    each file.
     """
     n = len(records)
     records = records.reset_index(drop=True)
@@ -257,6 +264,8 @@ def validate(
         files = [FileSpan(0, n, period, tuple(records.columns))]
     row_file = np.repeat(np.arange(len(files)), [f.stop - f.start for f in files])
     assert len(row_file) == n, "file spans must cover the records"
+    file_service = [service_id if f.service_id is None else f.service_id for f in files]
+    file_codes = [known_codes if f.service_id is None else f.known_codes for f in files]
     # Reasons per refused row, in the order the rules run (most rows have none).
     reasons: dict[int, list[str]] = {}
 
@@ -368,14 +377,11 @@ def validate(
                 )
 
     for rule in entity.known_codes:
-        codes = (known_codes or {}).get((rule.ref_entity, rule.ref_column))
-        if codes is None:
-            continue
         coded, values = typed_coded[rule.column]
-        unknown = (values.notna() & ~values.isin(codes)).to_numpy(dtype=bool)
+        unknown = _unknown_codes(rule, coded, values, row_file, file_codes)
         if unknown.any():
             flag(
-                coded.rows(unknown),
+                unknown,
                 lambda i, rule=rule, coded=coded, values=values: (
                     f"column {rule.column}: code {_describe(values.iat[int(coded.codes[i])])} not in {rule.ref_entity}"
                 ),
@@ -386,9 +392,7 @@ def validate(
     for c in entity.loaded_columns:
         values = typed[c.name]
         if c.pseudonymise:
-            coded, distinct = typed_coded[c.name]
-            hashed = distinct.map(lambda v: None if pd.isna(v) else pseudonymise(service_id, str(v).strip()))
-            values = coded.expand(hashed.astype(object))
+            values = _pseudonymised(*typed_coded[c.name], row_file, file_service, pseudonymise)
         out_cols[stored_name(c)] = values
     good_frame = pd.DataFrame(out_cols)
     good_frame[ROW_COLUMN] = records[ROW_COLUMN].to_numpy()
@@ -416,7 +420,7 @@ def validate(
     bad_rows = np.array(sorted(reasons), dtype=np.intp)
     bad = np.zeros(n, dtype=bool)
     bad[bad_rows] = True
-    raw_texts = _raw_texts(entity, records, bad_rows, row_file, files, service_id, pseudonymise)
+    raw_texts = _raw_texts(entity, records, bad_rows, row_file, files, file_service, pseudonymise)
     return Validated(
         good=good_frame.loc[~bad].reset_index(drop=True),
         rejected_rows=records[ROW_COLUMN].to_numpy()[bad_rows],
@@ -427,13 +431,55 @@ def validate(
     )
 
 
+def _unknown_codes(
+    rule: KnownCode,
+    coded: _Coded,
+    values: pd.Series,
+    row_file: np.ndarray,
+    file_codes: list[Mapping[tuple[str, str], set[str]] | None],
+) -> np.ndarray:
+    """Rows whose code is not among its own file's service's codes for ``rule`` (per distinct
+    value and service); a file whose service has no such reference is not checked."""
+    unknown = np.zeros(len(row_file), dtype=bool)
+    by_codes: dict[int, tuple[set[str], list[int]]] = {}
+    for f, mapping in enumerate(file_codes):
+        codes = (mapping or {}).get((rule.ref_entity, rule.ref_column))
+        if codes is not None:
+            by_codes.setdefault(id(codes), (codes, []))[1].append(f)
+    present = values.notna()
+    for codes, in_files in by_codes.values():
+        rows = coded.rows((present & ~values.isin(codes)).to_numpy(dtype=bool))
+        if len(by_codes) > 1 or len(in_files) < len(file_codes):
+            rows &= np.isin(row_file, in_files)
+        unknown |= rows
+    return unknown
+
+
+def _pseudonymised(
+    coded: _Coded, distinct: pd.Series, row_file: np.ndarray, file_service: list[str], pseudonymise: Pseudonymiser
+) -> pd.Series:
+    """Each row's value keyed-hashed with its file's service, once per distinct (service, value)."""
+    services = pd.unique(np.asarray(file_service, dtype=object))
+    if len(services) == 1:
+        hashed = distinct.map(lambda v: None if pd.isna(v) else pseudonymise(services[0], str(v).strip()))
+        return coded.expand(hashed.astype(object))
+    service_code = pd.Index(services).get_indexer(np.asarray(file_service, dtype=object))[row_file]
+    pairs, first = np.unique(np.stack([service_code, coded.codes]), axis=1, return_inverse=True)
+    out = np.full(pairs.shape[1], None, dtype=object)
+    for j, (s, code) in enumerate(pairs.T.tolist()):
+        if code >= 0:
+            value = distinct.iat[code]
+            out[j] = None if pd.isna(value) else pseudonymise(services[s], str(value).strip())
+    return pd.Series(out[first.reshape(-1)], dtype=object)
+
+
 def _raw_texts(
     entity: Entity,
     records: pd.DataFrame,
     rows: np.ndarray,
     row_file: np.ndarray,
     files: list[FileSpan],
-    service_id: str,
+    file_service: list[str],
     pseudonymise: Pseudonymiser,
 ) -> list[str]:
     """The quarantined row as received, minus personal data (names redacted, ids pseudonymised);
@@ -452,7 +498,7 @@ def _raw_texts(
             if k in personal and not pd.isna(v):
                 v = REDACTED
             elif k in hashed and not pd.isna(v):
-                v = pseudonymise(service_id, str(v).strip())
+                v = pseudonymise(file_service[row_file[i]], str(v).strip())
             safe[k] = v
         texts.append(json.dumps(safe, ensure_ascii=False, default=str))
     return texts

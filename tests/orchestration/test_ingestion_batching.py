@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from orchestration.ingestion.contracts import Column, Entity, entity
+from orchestration.ingestion.contracts import Column, Entity, KnownCode, entity
 from orchestration.ingestion.engine import ingest_entity, ingest_system, load_pseudonymiser
 from orchestration.ingestion.validate import FileSpan, Pseudonymiser, validate
 from orchestration.warehouse import connect
@@ -267,3 +267,69 @@ def test_validating_files_together_equals_one_at_a_time():
     assert together.good["count"].tolist()[0] == 12345678901234568
     assert any("duplicate key x1 (first at row 2)" in r for r in together.reasons)
     assert any("'maybe' is not a valid bool" in r for r in together.reasons)
+
+
+def test_validating_several_services_files_together_equals_one_at_a_time():
+    """A close checks every service's files in one call: each file's staff numbers are keyed with
+    its own service and its codes judged against its own service's reference codes."""
+    ent = Entity(
+        "t",
+        "visits",
+        "visits",
+        "csv",
+        "monthly",
+        (
+            Column("id", required=True),
+            Column("station", required=True),
+            Column("staff_number", pseudonymise=True),
+            Column("name", personal=True),
+        ),
+        key=("id",),
+        known_codes=(KnownCode("station", "stations", "station_id"),),
+    )
+    key = Pseudonymiser(b"k" * 32)
+    codes = {
+        "T1": {("stations", "station_id"): {"S1", "S2"}},
+        "T2": {("stations", "station_id"): {"S3"}},
+        "T3": {},  # no stations: not checked
+    }
+
+    def frame(rows: list[list[str | None]]) -> pd.DataFrame:
+        df = pd.DataFrame(rows, columns=[c.name for c in ent.columns], dtype=object)
+        df["_source_row"] = range(2, 2 + len(rows))
+        return df
+
+    files = [
+        ("T1", frame([["a", "S1", "7", "Ann"], ["b", "S3", "7", "Bo"], ["a", "S2", "8", None]])),
+        ("T2", frame([["a", "S3", "7", "Cy"], ["c", "S1", "9", "Di"]])),
+        ("T1", frame([["d", "S2", "9", None]])),
+        ("T3", frame([["a", "ANY", "7", "Ed"], ["e", "S1", None, None]])),
+    ]
+    common = dict(pseudonymise=key, loaded_at=dt.datetime(2026, 1, 1))
+    alone = [
+        validate(ent, records, service_id=service, known_codes=codes[service], **common) for service, records in files
+    ]
+    spans, start = [], 0
+    for service, records in files:
+        spans.append(FileSpan(start, start + len(records), None, tuple(records.columns), service, codes[service]))
+        start += len(records)
+    together = validate(
+        ent,
+        pd.concat([r for _, r in files], ignore_index=True),
+        service_id="T1",
+        known_codes=codes["T1"],
+        files=spans,
+        **common,
+    )
+    assert _rows(together.good) == [row for a in alone for row in _rows(a.good)]
+    assert together.reasons == [r for a in alone for r in a.reasons]
+    assert together.raw_texts == [t for a in alone for t in a.raw_texts]
+    assert together.rejected_files.tolist() == [f for f, a in enumerate(alone) for _ in a.reasons]
+    # The same staff number is a different person in another service; unknown codes per service.
+    staff = together.good["staff_key"].tolist()
+    assert staff[:2] == [key("T1", "7"), key("T2", "7")] and staff[0] != staff[1]
+    assert [r for r in together.reasons if "not in stations" in r] == [
+        "column station: code 'S3' not in stations",
+        "column station: code 'S1' not in stations",
+    ]
+    assert any(key("T2", "9") in t for t in together.raw_texts)
