@@ -17,8 +17,8 @@
         {% if not loop.last %}union{% endif %}
         {%- endfor %}
     )
-    {%- if var('months_from', none) %}
-    or ({{ month_column }} >= cast('{{ var("months_from") }}' as date) and {{ month_column }} < {{ as_of_month() }})
+    {%- if months_from() %}
+    or ({{ month_column }} >= cast('{{ months_from() }}' as date) and {{ month_column }} < {{ as_of_month() }})
     {%- endif %}
     {% endif %}
 {%- endmacro %}

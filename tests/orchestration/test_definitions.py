@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 
 from orchestration.close_asset import landed_months, missing_deliveries
-from orchestration.dbt import GoldenThreadTranslator, dbt_build_args, dbt_project
+from orchestration.dbt import (
+    PARTIAL_PARSE,
+    GoldenThreadTranslator,
+    dbt_build_args,
+    dbt_build_env,
+    dbt_project,
+    keep_partial_parse,
+    run_target_path,
+)
 from orchestration.definitions import PIPELINE_JOB, build_definitions
 from orchestration.ingestion.contracts import ENTITIES
 from orchestration.partitions import CLOSE_KEY, MONTHLY, close_month, months_from_tags, run_tags
@@ -41,10 +51,27 @@ def test_translator_and_build_args_are_pure():
     translator = GoldenThreadTranslator()
     spec = translator.get_asset_spec(manifest, "model.golden_thread.rpt_kpi_monthly", None)
     assert spec.key == dg.AssetKey(["marts", "rpt_kpi_monthly"]) and spec.group_name == "dbt_marts"
-    assert dbt_build_args("2026-11-01") == ["build", "--vars", '{"as_of": "2026-11-01"}']
-    assert dbt_build_args("2026-11-01", full_refresh=True)[-1] == "--full-refresh"
-    closing = json.loads(dbt_build_args("2026-11-01", "2026-10-01")[2])
-    assert closing == {"as_of": "2026-11-01", "months_from": "2026-10-01"}
+    assert dbt_build_args() == ["build"] and dbt_build_args(full_refresh=True) == ["build", "--full-refresh"]
+    assert dbt_build_env("2026-11-01") == {"GT_AS_OF": "2026-11-01", "GT_MONTHS_FROM": ""}
+    assert dbt_build_env("2026-11-01", "2026-10-01")["GT_MONTHS_FROM"] == "2026-10-01"
+
+
+def test_dbt_parse_is_kept_beside_the_warehouse_for_the_next_run(tmp_path):
+    op = SimpleNamespace(op=SimpleNamespace(name="golden_thread_dbt"))
+    context = SimpleNamespace(op_execution_context=op, run=SimpleNamespace(run_id="abcdef1234"))
+    first = run_target_path(context, tmp_path)  # type: ignore[arg-type]
+    second = None
+    try:
+        assert first.name.startswith("golden_thread_dbt-abcdef1-") and not (first / PARTIAL_PARSE).exists()
+        first.mkdir(parents=True)
+        (first / PARTIAL_PARSE).write_bytes(b"parsed for this warehouse")
+        keep_partial_parse(first, tmp_path)
+        second = run_target_path(context, tmp_path)  # type: ignore[arg-type]
+        assert second != first and (second / PARTIAL_PARSE).read_bytes() == b"parsed for this warehouse"
+    finally:
+        for path in (first, second):
+            if path is not None:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def test_the_pipeline_is_partitioned_by_month_through_one_asset(settings):

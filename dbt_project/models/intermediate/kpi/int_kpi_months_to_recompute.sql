@@ -25,9 +25,9 @@ hierarchy as (
     where changed.from_month is not null
 ),
 
-{% if var('months_from', none) %}
+{% if months_from() %}
 closing as (
-    select service_id, cast('{{ var("months_from") }}' as date) as from_month from services
+    select service_id, cast('{{ months_from() }}' as date) as from_month from services
 ),
 {% endif %}
 
@@ -36,7 +36,7 @@ starts as (
     from (
         select * from observations
         union all select * from hierarchy
-        {% if var('months_from', none) %}union all select * from closing{% endif %}
+        {% if months_from() %}union all select * from closing{% endif %}
     ) as changes
     group by service_id
 ),
