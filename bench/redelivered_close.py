@@ -38,10 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", type=Path, required=True)
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=DEFAULT_AS_OF)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--keep-dbt-target", action="store_true", help="keep dbt's target folder (run_results.json)")
     args = p.parse_args(argv)
     month = month_label(args.as_of)
     files = redeliver(args.data_dir / "landing", month)
-    spec = {"data_dir": str(args.data_dir), "as_of": args.as_of.isoformat(), "dagster_instance": "persistent"}
+    spec = {"data_dir": str(args.data_dir), "as_of": args.as_of.isoformat(), "dagster_instance": "persistent",
+            "keep_dbt_target": args.keep_dbt_target}
     env = stage_env(args.data_dir, args.as_of, args.seed, real_data=True)
     result = spawn("pipeline", spec, env, args.data_dir.parent / "redelivered_close.log")
     result["redelivered"] = {"month": month, "files": files}

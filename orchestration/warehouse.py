@@ -92,6 +92,8 @@ AUDIT_DDL = (
     # One row per dbt build the pipeline ran: which months it was asked to close, whether it rebuilt
     # everything, and dbt's invocation id, which the incremental models stamp on every row they
     # write (``_invocation_id``). The mart gate and publish read it to find what the run rewrote.
+    # ``batches_through`` is the last ingestion batch the build saw: a successful build has tested
+    # every staging row of that batch or an earlier one (dbt's ``get_where_subquery``).
     """
     create table if not exists audit.dbt_invocations (
         run_id varchar not null,
@@ -100,7 +102,8 @@ AUDIT_DDL = (
         months_from date,
         full_refresh boolean not null,
         success boolean not null,
-        finished_at timestamp not null
+        finished_at timestamp not null,
+        batches_through bigint
     )
     """,
     # One row per serving.duckdb published (after the mart gate passed): the reference point for
@@ -115,6 +118,7 @@ AUDIT_DDL = (
     """,
     # Warehouses made before the column was added (``create table if not exists`` keeps them).
     "alter table audit.ingestion_log add column if not exists file_mtime_ns bigint",
+    "alter table audit.dbt_invocations add column if not exists batches_through bigint",
 )
 
 
@@ -159,7 +163,8 @@ def record_dbt_invocation(
     ensure_audit_schema(con)
     con.execute(
         "insert into audit.dbt_invocations by name select ? as run_id, ? as invocation_id, ? as as_of, "
-        "? as months_from, ? as full_refresh, ? as success, ? as finished_at",
+        "? as months_from, ? as full_refresh, ? as success, ? as finished_at, "
+        "(select max(batch_id) from audit.ingestion_log) as batches_through",
         [
             run_id,
             invocation_id,
