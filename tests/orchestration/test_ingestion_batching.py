@@ -1,4 +1,4 @@
-"""Batched loading: a service's files are validated and written together, yet every file keeps
+"""Batched loading: files (of one service or several) are validated and written together, yet every file keeps
 its own log row, counts, batch id and quarantine rows, and the results equal loading the
 files one at a time."""
 
