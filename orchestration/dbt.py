@@ -5,7 +5,8 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,22 @@ def dbt_build_env(as_of: str, months_from: str | None = None) -> dict[str, str]:
     earlier month that new batches touched). Not ``--vars``: dbt parses every node again when
     they change (every run), but only the nodes that read an environment variable when it does."""
     return {"GT_AS_OF": as_of, "GT_MONTHS_FROM": months_from or ""}
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` set in ``os.environ`` inside the block, and the previous values (or their
+    absence) restored after it."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 # dbt's parse of the project, kept beside the warehouse between runs (see ``run_target_path``).
@@ -132,9 +149,11 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # scratch: delete+insert replaces the months it recomputes but cannot drop a month that no
         # longer has any rows (a withdrawn delivery, a removed station).
         full_refresh = bool(months) and months[0].isoformat() == FIRST_MONTH
-        os.environ.update(dbt_build_env(settings.as_of.isoformat(), months[0].isoformat() if months else None))
         target = run_target_path(context, settings.data_dir)
-        invocation = dbt.cli(dbt_build_args(full_refresh), context=context, target_path=target)
+        # The dbt process starts here and inherits the environment; this process's is left as it was
+        # (GT_AS_OF is also the pipeline's own setting).
+        with environment(dbt_build_env(settings.as_of.isoformat(), months[0].isoformat() if months else None)):
+            invocation = dbt.cli(dbt_build_args(full_refresh), context=context, target_path=target)
         success = False
         try:
             yield from invocation.stream()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from orchestration.dbt import (
     dbt_build_args,
     dbt_build_env,
     dbt_project,
+    environment,
     keep_partial_parse,
     run_target_path,
 )
@@ -54,6 +56,14 @@ def test_translator_and_build_args_are_pure():
     assert dbt_build_args() == ["build"] and dbt_build_args(full_refresh=True) == ["build", "--full-refresh"]
     assert dbt_build_env("2026-11-01") == {"GT_AS_OF": "2026-11-01", "GT_MONTHS_FROM": ""}
     assert dbt_build_env("2026-11-01", "2026-10-01")["GT_MONTHS_FROM"] == "2026-10-01"
+
+
+def test_the_dbt_environment_is_restored_after_the_invocation_starts(monkeypatch):
+    monkeypatch.setenv("GT_AS_OF", "2027-01-01")
+    monkeypatch.delenv("GT_MONTHS_FROM", raising=False)
+    with environment(dbt_build_env("2026-11-01", "2026-10-01")):
+        assert (os.environ["GT_AS_OF"], os.environ["GT_MONTHS_FROM"]) == ("2026-11-01", "2026-10-01")
+    assert os.environ["GT_AS_OF"] == "2027-01-01" and "GT_MONTHS_FROM" not in os.environ
 
 
 def test_dbt_parse_is_kept_beside_the_warehouse_for_the_next_run(tmp_path):
