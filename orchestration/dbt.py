@@ -1,5 +1,6 @@
 """dbt assets: one ``@dbt_assets`` over the whole project, sources wired to ingestion assets."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -84,27 +85,42 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
 PARTIAL_PARSE = "partial_parse.msgpack"
 
 
+def _kept_parse(data_dir: Path) -> Path:
+    """Where the pipeline's last parse of this checkout's project is kept for this warehouse: the
+    parse holds the project's paths, so a checkout elsewhere keeps its own."""
+    checkout = hashlib.sha256(str(DBT_PROJECT_DIR.resolve()).encode()).hexdigest()[:12]
+    return data_dir / "dbt" / f"partial_parse-{checkout}.msgpack"
+
+
 def run_target_path(context: dg.AssetExecutionContext, data_dir: Path) -> Path:
     """A new target folder for this invocation (named as dagster-dbt names them), holding the
     parse the last invocation on this warehouse left, so dbt parses only what changed since.
 
-    dagster-dbt would copy the project's own ``target/partial_parse.msgpack``, but that one was
-    made for another profile (the warehouse path is part of it), so dbt would parse all 500
-    nodes again: about 8 s of every close."""
+    Only a parse the pipeline made is given to dbt. dagster-dbt would copy the project's own
+    ``target/partial_parse.msgpack`` (unless ``DBT_TARGET_PATH`` names this folder, see
+    ``dbt_target_env``), but that one comes from ``make manifest``: run from another folder with
+    a relative project path, its seed paths do not resolve in the pipeline's dbt."""
     name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
     target = DBT_PROJECT_DIR / "target" / name
-    kept = data_dir / "dbt" / PARTIAL_PARSE
+    target.mkdir(parents=True, exist_ok=True)
+    kept = _kept_parse(data_dir)
     if kept.exists():
-        target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(kept, target / PARTIAL_PARSE)
     return target
+
+
+def dbt_target_env(target: Path) -> dict[str, str]:
+    """``DBT_TARGET_PATH`` naming the invocation's own folder while dagster-dbt starts it: where
+    dagster-dbt looks for a parse to copy (so it finds only the one ``run_target_path`` put
+    there) and where dbt writes."""
+    return {"DBT_TARGET_PATH": str(target)}
 
 
 def keep_partial_parse(target: Path, data_dir: Path) -> None:
     """Keep the parse dbt wrote in ``target`` for the next invocation on this warehouse."""
     parsed = target / PARTIAL_PARSE
     if parsed.exists():
-        kept = data_dir / "dbt" / PARTIAL_PARSE
+        kept = _kept_parse(data_dir)
         kept.parent.mkdir(parents=True, exist_ok=True)
         partial = kept.with_suffix(".tmp")
         shutil.copyfile(parsed, partial)
@@ -152,7 +168,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         target = run_target_path(context, settings.data_dir)
         # The dbt process starts here and inherits the environment; this process's is left as it was
         # (GT_AS_OF is also the pipeline's own setting).
-        with environment(dbt_build_env(settings.as_of.isoformat(), months[0].isoformat() if months else None)):
+        months_from = months[0].isoformat() if months else None
+        with environment(dbt_build_env(settings.as_of.isoformat(), months_from) | dbt_target_env(target)):
             invocation = dbt.cli(dbt_build_args(full_refresh), context=context, target_path=target)
         success = False
         try:

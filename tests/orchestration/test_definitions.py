@@ -72,8 +72,8 @@ def test_dbt_parse_is_kept_beside_the_warehouse_for_the_next_run(tmp_path):
     first = run_target_path(context, tmp_path)  # type: ignore[arg-type]
     second = None
     try:
+        # The project's own parse (from `make manifest`) is never given: only the pipeline's.
         assert first.name.startswith("golden_thread_dbt-abcdef1-") and not (first / PARTIAL_PARSE).exists()
-        first.mkdir(parents=True)
         (first / PARTIAL_PARSE).write_bytes(b"parsed for this warehouse")
         keep_partial_parse(first, tmp_path)
         second = run_target_path(context, tmp_path)  # type: ignore[arg-type]
