@@ -234,10 +234,10 @@ def test_a_build_tests_the_staging_rows_of_batches_no_successful_build_saw(redel
         shutil.copy2(data / "warehouse.duckdb", copy / "warehouse.duckdb")
         with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
             batch = {
-                name: con.execute(
+                month: con.execute(
                     f"select max(_batch_id) from raw_current.irs__incidents where _source_file like '%{pattern}'"
                 ).fetchone()[0]
-                for name, pattern in (("june", "2026-06_r2.csv"), ("july", "2026-07.csv"))
+                for month, pattern in (("june", "2026-06_r2.csv"), ("july", "2026-07.csv"))
             }
             seen = con.execute("select max(batches_through) from audit.dbt_invocations where success").fetchone()[0]
             assert seen == con.execute("select max(batch_id) from audit.ingestion_log").fetchone()[0]
