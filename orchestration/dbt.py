@@ -162,7 +162,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # and GT_MONTHS_FROM (the dbt process inherits this environment).
         os.environ["GT_DATA_DIR"] = str(settings.data_dir)
         # A run over every month (the first build, `pipeline --full`) rebuilds every model from
-        # scratch: delete+insert replaces the months it recomputes but cannot drop a month that no
+        # scratch: replace_groups replaces the months it recomputes but cannot drop a month that no
         # longer has any rows (a withdrawn delivery, a removed station).
         full_refresh = bool(months) and months[0].isoformat() == FIRST_MONTH
         target = run_target_path(context, settings.data_dir)
@@ -214,7 +214,7 @@ def prune_target_paths(current: Path, keep: int = KEEP_TARGET_PATHS) -> list[Pat
 
 def incremental_unique_keys(manifest_path: Path | None = None) -> dict[tuple[str, str], list[str]]:
     """(schema, table) -> ``unique_key`` of every incremental model whose rows carry ``_invocation_id``
-    (what publish needs to repeat dbt's delete+insert in ``serving.duckdb``)."""
+    (what publish needs to repeat dbt's replace_groups delete and insert in ``serving.duckdb``)."""
     manifest = json.loads((manifest_path or ensure_manifest(dbt_project())).read_text())
     keys = {}
     for node in manifest["nodes"].values():

@@ -12,7 +12,7 @@ Two ways to build ``serving.duckdb.tmp``:
   current file is the last publication and exactly one dbt build has run since, incrementally
   (``orchestration.warehouse.incremental_invocation``). Then
 
-  - an incremental model (dbt's delete+insert on its ``unique_key``) gets the same delete and
+  - an incremental model (dbt's ``replace_groups`` delete and insert on its ``unique_key``) gets the same delete and
     insert: the rows stamped with that build's ``_invocation_id`` replace those with the same key;
     afterwards its row count, and its rows per ``_invocation_id``, must equal the warehouse's;
   - any other table is compared by a fingerprint (row count and the sum of each row's hash) with
@@ -200,7 +200,7 @@ def _same_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
 def _replace_rows(
     con: duckdb.DuckDBPyConnection, schema: str, table: str, keys: Sequence[str], invocation_id: str
 ) -> bool:
-    """dbt's delete+insert again, in ``pub``: rows the build wrote replace those with their key.
+    """dbt's replace_groups again, in ``pub``: rows the build wrote replace those with their key.
     False (and nothing changed) when the table cannot be brought level that way."""
     name = f"{schema}.{table}"
     if not _same_columns(con, schema, table):

@@ -19,7 +19,7 @@
 {#- Where-clause for a diff-incremental model: keep only the groups ``keys`` whose rows differ
     between the newly computed ``relation`` (a CTE name) and what the model holds, in either
     direction (changed, added or removed rows). ``_invocation_id`` is left out of the comparison.
-    A group that disappears altogether stays (delete+insert only replaces groups it is given):
+    A group that disappears altogether stays (replace_groups only replaces groups it is given):
     months only vanish if as_of moves back or a service is removed, which need a full rebuild.
 
     A model with doubles names its ``row_key`` (unique per row): rows are then matched on it and

@@ -2,7 +2,7 @@
     hold a batch newer than anything already in this model (in any of ``relations``), and every
     month the run closes (``months_from`` up to the cut-off: a Dagster run passes its partitions'
     first month). A re-delivered month comes through whole (raw_current shows only its latest
-    delivery), and delete+insert on (service_id, period_month) replaces the month, so withdrawn
+    delivery), and replace_groups on (service_id, period_month) replaces the month, so withdrawn
     records disappear too. ``relation_month`` names the month column in ``relations``;
     ``month_column`` the one in the model's input, when it differs. -#}
 {% macro changed_months_filter(relations, relation_month, month_column=none) -%}
@@ -13,7 +13,7 @@
         {%- for relation in relations %}
         select service_id, {{ relation_month }}
         from {{ relation }}
-        where _batch_id > (select coalesce(max(_batch_id), 0) from {{ this }})
+        where _batch_id > (select coalesce(max(held._batch_id), 0) from {{ this }} as held)
         {% if not loop.last %}union{% endif %}
         {%- endfor %}
     )

@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key=['service_id', 'period_month'],
-    incremental_strategy='delete+insert',
+    incremental_strategy='replace_groups',
     on_schema_change='fail',
 ) }}
 

@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key=['service_id', 'financial_year', 'financial_quarter'],
-    incremental_strategy='delete+insert',
+    incremental_strategy='replace_groups',
     on_schema_change='fail',
 ) }}
 
