@@ -188,6 +188,7 @@ def test_the_close_checks_and_publishes_only_what_its_build_rewrote(redelivered)
         how = dict(con.execute("select table_schema || '.' || table_name, how from meta.published_tables").fetchall())
         assert con.execute("select run_id from meta.publish_info").fetchall() == [(run_id,)]
     assert how["marts.rpt_kpi_monthly"] == how["marts.fct_incidents"] == "rows replaced"
+    assert how["marts.fct_oncall_availability"] == "rows replaced"
     assert how["marts.dim_kpi"] == "kept" and how["audit.ingestion_log"] == "copied"
     with duckdb.connect() as con:
         con.execute(f"attach '{data / 'warehouse.duckdb'}' as wh (read_only)")
@@ -359,6 +360,7 @@ def test_incremental_build_equals_a_full_rebuild(redelivered, tmp_path):
             ("marts", "fct_incidents"),
             ("marts", "fct_incident_response"),
             ("marts", "fct_appliance_mobilisations"),
+            ("marts", "fct_oncall_availability"),
             ("intermediate", "int_incidents_by_station_month"),
             ("intermediate", "int_response_by_station_month"),
             ("marts", "rpt_kpi_monthly"),

@@ -1,6 +1,14 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['service_id', 'period_month'],
+    incremental_strategy='replace_groups',
+    on_schema_change='fail',
+) }}
+
 -- One row per on-call appliance per day: hours available out of 24.
 with availability as (
     select * from {{ ref('stg_availability__oncall_availability') }}
+    {{ changed_months_filter([ref('stg_availability__oncall_availability')], month_start('availability_date')) }}
 ),
 
 final as (
@@ -13,7 +21,9 @@ final as (
         {{ month_start('availability_date') }} as period_month,
         hours_available,
         -- A bare 24.0 is a DECIMAL(3,1) literal; hours are doubles everywhere else.
-        cast(24 as double) as hours_in_day
+        cast(24 as double) as hours_in_day,
+        _batch_id,
+        '{{ invocation_id }}' as _invocation_id
     from availability
 )
 
