@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ from orchestration.dbt import (
     dbt_build_args,
     dbt_build_env,
     dbt_project,
+    dbt_resource,
     environment,
     keep_partial_parse,
     run_target_path,
@@ -64,6 +66,31 @@ def test_the_dbt_environment_is_restored_after_the_invocation_starts(monkeypatch
     with environment(dbt_build_env("2026-11-01", "2026-10-01")):
         assert (os.environ["GT_AS_OF"], os.environ["GT_MONTHS_FROM"]) == ("2026-11-01", "2026-10-01")
     assert os.environ["GT_AS_OF"] == "2027-01-01" and "GT_MONTHS_FROM" not in os.environ
+
+
+def test_the_dbt_resource_starts_dbt_without_asking_its_version_or_loading_an_adapter(monkeypatch):
+    """dagster-dbt would run `dbt --version` and load an in-process adapter before each build
+    (about 4 s); the pipeline's resource answers the version from the installed dbt-core, which
+    is the dbt it runs, and needs no adapter (row counts and column metadata are not fetched)."""
+    import dagster_dbt.core.resource as dagster_dbt_resource
+    from dagster_dbt import DbtCliResource
+
+    resource = dbt_resource()
+    # The dbt it runs is this environment's (its script starts this interpreter), so its version
+    # is this environment's dbt-core. (`dbt --version` itself asks PyPI for the latest release.)
+    script = Path(resource.dbt_executable)
+    interpreter = script.read_text().splitlines()[0].removeprefix("#!").strip()
+    assert script.parent == Path(sys.executable).parent
+    assert Path(interpreter).resolve() == Path(sys.executable).resolve()
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"dbt started in a subprocess: {args}")
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", no_subprocess)
+    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+    # The hooks overridden are dagster-dbt's own: an upgrade that renames them fails here.
+    assert {"_cli_version", "_initialize_dbt_core_adapter"} <= set(vars(DbtCliResource))
 
 
 def test_dbt_parse_is_kept_beside_the_warehouse_for_the_next_run(tmp_path):
@@ -168,7 +195,5 @@ def test_old_dbt_target_folders_are_pruned_and_the_current_one_kept(tmp_path):
         runs.append(run)
     current = runs[3]  # not the newest by time: still kept
     removed = prune_target_paths(current, keep=3)
-    assert sorted(p.name for p in target.iterdir()) == sorted(
-        ["compiled", current.name, runs[7].name, runs[6].name]
-    )
+    assert sorted(p.name for p in target.iterdir()) == sorted(["compiled", current.name, runs[7].name, runs[6].name])
     assert len(removed) == 5 and current not in removed
