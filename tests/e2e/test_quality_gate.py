@@ -379,6 +379,42 @@ def test_incremental_build_equals_a_full_rebuild(redelivered, tmp_path):
             assert_same_rows(con, f"{schema}.{table}", columns)
 
 
+def test_a_redelivered_station_list_moves_old_visits_in_a_close(redelivered, optional_real_data_dir, tmp_path):
+    """Visits are placed at their watch through the hierarchy, so a close after a station list
+    that drops a watch places that watch's visits of every month at the station, as a full
+    rebuild would, although no visit was delivered again."""
+    data = tmp_path / "data"
+    shutil.copytree(redelivered[0], data)
+    (stations,) = sorted((data / "landing" / "reference").rglob("stations_2026-10-31.csv"))
+    lines = stations.read_text().splitlines()
+    header = lines[0].split(",")
+    station, watches = header.index("station_id"), header.index("watches")
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        unit, months = con.execute(
+            "select org_unit_id, count(distinct period_month) from marts.fct_home_fire_safety_visits "
+            "where org_unit_id like '%-GREEN' group by 1 order by 2 desc, 1 limit 1"
+        ).fetchall()[0]
+    assert months > 1  # visits of several months, all delivered before this close
+    station_id = unit.split("-")[1]
+    for i, line in enumerate(lines[1:], 1):
+        fields = line.split(",")
+        if fields[station] == station_id:
+            fields[watches] = ";".join(w for w in fields[watches].split(";") if w != "Green")
+            lines[i] = ",".join(fields)
+    stations.with_name("stations_2026-10-31_r2.csv").write_text("\n".join(lines) + "\n")
+
+    result = run_pipeline(data, optional_real_data_dir)
+    assert result.success, failure_messages(result)
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        placed = con.execute(
+            "select org_unit_id, count(distinct period_month) from marts.fct_home_fire_safety_visits "
+            "where station_sk = ? and org_unit_id in (?, ?) group by 1 order by 1",
+            [unit.rsplit("-", 1)[0], unit, unit.rsplit("-", 1)[0]],
+        ).fetchall()
+    assert unit not in dict(placed)
+    assert dict(placed)[unit.rsplit("-", 1)[0]] >= months
+
+
 def assert_same_rows(con, name: str, columns: list[tuple[str, str]]) -> None:
     """The ``incremental`` and ``full_build`` copies of ``name`` hold the same rows. Doubles are
     equal to a relative 1e-9: parallel sums add in a different order from run to run, which moves
@@ -392,9 +428,7 @@ def assert_same_rows(con, name: str, columns: list[tuple[str, str]]) -> None:
     if not doubles:
         return
     group = f"group by {select}" if others else ""
-    stats = ", ".join(
-        f"{f}({d}) as {f}_{i}" for i, d in enumerate(doubles) for f in ("count", "sum", "min", "max")
-    )
+    stats = ", ".join(f"{f}({d}) as {f}_{i}" for i, d in enumerate(doubles) for f in ("count", "sum", "min", "max"))
     on = " and ".join(f"i.{c} is not distinct from f.{c}" for c in others) or "true"
     differ = " or ".join(
         f"not coalesce(i.{s} is not distinct from f.{s} "

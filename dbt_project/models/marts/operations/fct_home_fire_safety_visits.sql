@@ -1,6 +1,27 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['service_id', 'period_month'],
+    incremental_strategy='replace_groups',
+    on_schema_change='fail',
+) }}
+
+-- depends_on: {{ ref('stg_reference__stations') }}
 -- One row per home fire safety (Safe and Well) visit.
+--
+-- Incremental by month like the other monthly facts, with one addition: a visit is placed at its
+-- watch through the hierarchy, so a service whose station list was delivered again since the last
+-- build has every month recomputed (a watch added or removed moves old visits too). Batch ids are
+-- one sequence across all sources, so "since the last build" is "after the newest visit batch the
+-- model holds".
 with visits as (
     select * from {{ ref('stg_prevention__home_fire_safety_visits') }}
+    {{ changed_months_filter([ref('stg_prevention__home_fire_safety_visits')], month_start('visit_date')) }}
+    {%- if is_incremental() %}
+    or service_id in (
+        select service_id from {{ ref('stg_reference__stations') }}
+        where _batch_id > (select coalesce(max(held._batch_id), 0) from {{ this }} as held)
+    )
+    {%- endif %}
 ),
 
 lookup as (
@@ -21,7 +42,9 @@ final as (
         visits.visit_type,
         visits.referral_source,
         visits._source_file,
-        visits._source_row
+        visits._source_row,
+        visits._batch_id,
+        '{{ invocation_id }}' as _invocation_id
     from visits
     left join lookup
         on visits.service_id = lookup.service_id
