@@ -41,15 +41,27 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _deliver(project: Path, rows: list[tuple]) -> None:
     with duckdb.connect(str(project / "check.duckdb")) as con:
-        con.execute("create or replace table main.incoming (service_id varchar, period_month date, item varchar, amount integer)")
+        con.execute(
+            "create or replace table main.incoming "
+            "(service_id varchar, period_month date, item varchar, amount integer)"
+        )
         con.executemany("insert into main.incoming values (?, ?, ?, ?)", rows)
 
 
 def _run(project: Path) -> None:
-    result = dbtRunner().invoke([
-        "run", "--project-dir", str(project), "--profiles-dir", str(project),
-        "--target-path", str(project / "target"), "--log-path", str(project / "logs"),
-    ])
+    result = dbtRunner().invoke(
+        [
+            "run",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(project / "target"),
+            "--log-path",
+            str(project / "logs"),
+        ]
+    )
     assert result.success, result.exception
 
 
@@ -61,11 +73,17 @@ def _held(project: Path) -> list[tuple]:
 
 
 def test_the_groups_a_run_computes_replace_theirs_and_the_rest_stay(project):
-    _deliver(project, [
-        ("A", "2024-01-01", "a1", 1), ("A", "2024-01-01", "a2", 2), ("A", "2024-01-01", "a3", 3),
-        ("A", "2024-02-01", "a4", 4), ("A", "2024-02-01", "a5", 5),
-        ("B", "2024-01-01", "b1", 6),
-    ])
+    _deliver(
+        project,
+        [
+            ("A", "2024-01-01", "a1", 1),
+            ("A", "2024-01-01", "a2", 2),
+            ("A", "2024-01-01", "a3", 3),
+            ("A", "2024-02-01", "a4", 4),
+            ("A", "2024-02-01", "a5", 5),
+            ("B", "2024-01-01", "b1", 6),
+        ],
+    )
     _run(project)
     assert len(_held(project)) == 6
 
@@ -73,9 +91,12 @@ def test_the_groups_a_run_computes_replace_theirs_and_the_rest_stay(project):
     _deliver(project, [("A", "2024-02-01", "a4", 40), ("B", "2024-02-01", "b2", 7)])
     _run(project)
     assert _held(project) == [
-        ("A", "2024-01", "a1", 1), ("A", "2024-01", "a2", 2), ("A", "2024-01", "a3", 3),
+        ("A", "2024-01", "a1", 1),
+        ("A", "2024-01", "a2", 2),
+        ("A", "2024-01", "a3", 3),
         ("A", "2024-02", "a4", 40),
-        ("B", "2024-01", "b1", 6), ("B", "2024-02", "b2", 7),
+        ("B", "2024-01", "b1", 6),
+        ("B", "2024-02", "b2", 7),
     ]
 
     compiled = next((project / "target" / "run").rglob("by_month.sql")).read_text().lower()
