@@ -5,7 +5,8 @@
     built-in form on a list of keys is ``delete ... using new_rows where keys match``: every
     held row of a group then joins every new row of that group (a service-month of 1,500
     mobilisations meets 1,500 new ones each), which cost 1-3 s a model in a national close,
-    where this delete costs hundredths. Plain SQL, so it runs on PostgreSQL too. -#}
+    where this delete costs hundredths. Plain SQL, no DuckDB-only syntax (the profile's PostgreSQL
+    target is not exercised by the test suite). -#}
 {% macro get_incremental_replace_groups_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
