@@ -395,7 +395,8 @@ def test_a_redelivered_station_list_moves_old_visits_in_a_close(redelivered, opt
             "where org_unit_id like '%-GREEN' group by 1 order by 2 desc, 1 limit 1"
         ).fetchall()[0]
     assert months > 1  # visits of several months, all delivered before this close
-    station_id = unit.split("-")[1]
+    station_sk = unit.rsplit("-", 1)[0]
+    station_id = station_sk.split("-", 1)[1]
     for i, line in enumerate(lines[1:], 1):
         fields = line.split(",")
         if fields[station] == station_id:
@@ -409,10 +410,10 @@ def test_a_redelivered_station_list_moves_old_visits_in_a_close(redelivered, opt
         placed = con.execute(
             "select org_unit_id, count(distinct period_month) from marts.fct_home_fire_safety_visits "
             "where station_sk = ? and org_unit_id in (?, ?) group by 1 order by 1",
-            [unit.rsplit("-", 1)[0], unit, unit.rsplit("-", 1)[0]],
+            [station_sk, unit, station_sk],
         ).fetchall()
     assert unit not in dict(placed)
-    assert dict(placed)[unit.rsplit("-", 1)[0]] >= months
+    assert dict(placed)[station_sk] >= months
 
 
 def assert_same_rows(con, name: str, columns: list[tuple[str, str]]) -> None:

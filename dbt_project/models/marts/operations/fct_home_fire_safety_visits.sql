@@ -5,23 +5,17 @@
     on_schema_change='fail',
 ) }}
 
--- depends_on: {{ ref('stg_reference__stations') }}
 -- One row per home fire safety (Safe and Well) visit.
 --
 -- Incremental by month like the other monthly facts, with one addition: a visit is placed at its
 -- watch through the hierarchy, so a service whose station list was delivered again since the last
--- build has every month recomputed (a watch added or removed moves old visits too). Batch ids are
--- one sequence across all sources, so "since the last build" is "after the newest visit batch the
--- model holds".
+-- build has every month recomputed (a watch added or removed moves old visits too).
 with visits as (
     select * from {{ ref('stg_prevention__home_fire_safety_visits') }}
-    {{ changed_months_filter([ref('stg_prevention__home_fire_safety_visits')], month_start('visit_date')) }}
-    {%- if is_incremental() %}
-    or service_id in (
-        select service_id from {{ ref('stg_reference__stations') }}
-        where _batch_id > (select coalesce(max(held._batch_id), 0) from {{ this }} as held)
-    )
-    {%- endif %}
+    {{ changed_months_filter(
+        [ref('stg_prevention__home_fire_safety_visits')], month_start('visit_date'),
+        whole_services_of=[ref('stg_reference__stations')],
+    ) }}
 ),
 
 lookup as (
