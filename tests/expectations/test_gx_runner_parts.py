@@ -189,3 +189,18 @@ def test_the_data_docs_copy_shows_every_check_as_defined(tmp_path):
     assert results[7]["result"]["partial_unexpected_list"][0] == -4  # an integer, as the column holds it
     assert all(isinstance(v, int) for v in results[7]["result"]["partial_unexpected_list"])
     assert "unexpected_index_list" not in results[7]["result"]  # the bulky lists stay out of the copy
+
+
+def test_gx_does_not_fingerprint_the_frames_it_is_given(monkeypatch):
+    """GX's batch fingerprint (a hash of the whole frame) labels nothing the platform reads; at
+    national scale it was a fifth of the raw gate. The same results come without it."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    def refuse(df):
+        raise AssertionError("GX hashed a frame")
+
+    suite, frame = mixed_suite(), mixed_frame()
+    expected = [comparable(c) for c in validate(suite, frame, run_id="r", batch_label="b").checks]
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", refuse)
+    assert [comparable(c) for c in validate(suite, frame, run_id="r", batch_label="b").checks] == expected
+    assert pandas_execution_engine.HASH_THRESHOLD == 0  # the setting GX reads at each batch
