@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import os
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,12 +22,14 @@ import pandas as pd
 import pyarrow as pa
 
 from orchestration.ingestion.contracts import ENTITIES, Entity, entities_for
+from orchestration.ingestion.read_ahead import read_ahead as parsed_ahead
 from orchestration.ingestion.readers import (
     ROW_COLUMN,
+    LandedRead,
     ReadResult,
     SchemaError,
     parse_file_name,
-    read_entity_file,
+    read_landed,
     shared_workbooks,
 )
 from orchestration.ingestion.validate import FileSpan, Pseudonymiser, stored_name, validate
@@ -801,6 +804,46 @@ def trusted_mtime(mtime_ns: int) -> int | None:
 
 # Files are loaded together (across services) until about this many rows are waiting (memory).
 BATCH_ROWS = 200_000
+# Parsing JSON lines (``json.loads`` per line) is about half the cost of loading them. When an entity
+# has at least this much to read, a second process parses the next files while this one validates
+# and writes the earlier ones: national mobilising extracts (4 services, 1.4M rows) loaded in 18.0 s
+# instead of 36.6 s. Not CSV: the csv module parses about as fast as its frames can be sent between
+# processes (IRS, 1.0M rows: 13.1 s alone, 15.1 s with a worker). Not workbooks: here one is opened
+# once for all its sheets.
+READ_AHEAD_MIN_BYTES = 64 << 20
+READ_AHEAD_FILES = 64  # parsed files held ahead of the one being loaded: bounds their memory
+_READ_AHEAD_FORMATS = frozenset({"jsonl"})
+
+
+@dataclass
+class _Landed:
+    """A landed file to be read: where its outcome goes in the report, and its path and stat."""
+
+    slot: int
+    path: Path
+    rel: str
+    service_id: str
+    period: str
+    revision: int
+    size: int
+    mtime_ns: int
+
+
+def _read_all(entity: Entity, files: list[_Landed], read_ahead: bool | None) -> Iterator[LandedRead]:
+    """``read_landed`` for each file, in order. With read-ahead (by default, when the files are large
+    enough to repay starting a process) a worker process parses up to ``READ_AHEAD_FILES`` files
+    ahead of the caller (``read_ahead.py``); the results are the same."""
+    if read_ahead is None:
+        read_ahead = (
+            entity.format in _READ_AHEAD_FORMATS
+            and (os.cpu_count() or 1) > 1
+            and sum(f.size for f in files) >= READ_AHEAD_MIN_BYTES
+        )
+    if read_ahead and files:
+        yield from parsed_ahead(entity, [f.path for f in files], READ_AHEAD_FILES)
+    else:
+        for f in files:
+            yield read_landed(entity, f.path)
 
 
 def ingest_entity(
@@ -811,15 +854,17 @@ def ingest_entity(
     run_id: str | None = None,
     *,
     batch_rows: int = BATCH_ROWS,
+    read_ahead: bool | None = None,
 ) -> IngestReport:
     """Load every new or changed landed file for ``entity``; a file already loaded from the same
     path with the same hash is skipped, and one whose size and modification time are those logged
     when it was loaded is skipped without being read. See ``_FileHistory.check`` for changed files
     and copies.
 
-    Files are read one at a time but validated and written together, across services, about
-    ``batch_rows`` rows at a time, with results identical to loading them one by one in order:
-    one log row, batch id and set of counts per file.
+    Files are read one at a time (parsed ahead in a second process when there is enough to read:
+    ``_read_all``) but validated and written together, across services, about ``batch_rows`` rows
+    at a time, with results identical to loading them one by one in order: one log row, batch id
+    and set of counts per file.
     """
     ensure_audit_schema(con)
     ensure_raw_table(con, entity)
@@ -839,40 +884,38 @@ def ingest_entity(
         pending.clear()
         pending_rows = 0
 
+    to_read: list[_Landed] = []
     for path, service_id, period, revision in landed_files(landing_dir, entity):
-        if pending and pending_rows >= batch_rows:
-            flush()
         rel = path.relative_to(landing_dir).as_posix()
         stat = path.stat()
         if history.unchanged(rel, stat.st_size, stat.st_mtime_ns):
             outcomes.append(FileOutcome(entity.table, rel, "skipped"))
             continue
-        data = path.read_bytes()
-        sha = hashlib.sha256(data).hexdigest()
-        before = history.before(rel)
+        to_read.append(_Landed(len(outcomes), path, rel, service_id, period, revision, stat.st_size, stat.st_mtime_ns))
+        outcomes.append(None)
+
+    for f, (size, sha, result, error) in zip(to_read, _read_all(entity, to_read, read_ahead), strict=True):
+        if pending and pending_rows >= batch_rows:
+            flush()
+        before = history.before(f.rel)
         if before is not None and before[:2] == (sha, "loaded"):
-            history.verified(rel, stat.st_size, trusted_mtime(stat.st_mtime_ns))
-            outcomes.append(FileOutcome(entity.table, rel, "skipped"))
+            history.verified(f.rel, f.size, trusted_mtime(f.mtime_ns))
+            outcomes[f.slot] = FileOutcome(entity.table, f.rel, "skipped")
             continue
-        dkey = delivery_key(entity, period)
-        try:
-            result, error = read_entity_file(entity, path, data), None
-        except SchemaError as exc:
-            result, error = None, str(exc)
+        dkey = delivery_key(entity, f.period)
         if error is None and result is not None:
             error = schema_difference(entity, result.columns)
         if before is not None and before[:2] == (sha, "rejected") and error:
             # Logged and quarantined once already: keep failing, without a second log row,
             # until the file (or the contract) is fixed; then it loads like a new file.
-            outcomes.append(FileOutcome(entity.table, rel, "rejected", message=f"{error} (rejected earlier)"))
+            outcomes[f.slot] = FileOutcome(entity.table, f.rel, "rejected", message=f"{error} (rejected earlier)")
             continue
-        delivery = _Delivery(rel, sha, len(data), service_id, dkey, period, revision, result, error)
-        delivery.mtime_ns = trusted_mtime(stat.st_mtime_ns)
+        delivery = _Delivery(f.rel, sha, size, f.service_id, dkey, f.period, f.revision, result, error)
+        delivery.mtime_ns = trusted_mtime(f.mtime_ns)
         if result is not None and result.rows_received and any(d.sha == sha for _, d in pending):
             flush()  # whether this is a copy depends on what the waiting file with its bytes loads
         history.check(delivery)
-        pending.append((len(outcomes), delivery))
-        outcomes.append(None)
+        pending.append((f.slot, delivery))
         pending_rows += result.rows_received if result else 0
     flush()
     history.save_verified()

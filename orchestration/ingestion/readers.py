@@ -340,6 +340,21 @@ def parse_file_name(entity: Entity, file_name: str) -> tuple[str, int] | None:
     return middle, revision
 
 
+# What reading a landed file gives: its size in bytes, its SHA-256, and either its rows or the reason
+# its schema could not be matched at all.
+LandedRead = tuple[int, str, "ReadResult | None", "str | None"]
+
+
+def read_landed(entity: Entity, path: Path) -> LandedRead:
+    """Read and parse one landed file (``read_entity_file``), with its size and hash."""
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        return len(data), sha, read_entity_file(entity, path, data), None
+    except SchemaError as exc:
+        return len(data), sha, None, str(exc)
+
+
 def read_entity_file(entity: Entity, path: Path, data: bytes | None = None) -> ReadResult:
     """Read one landed file; ``data`` is its content when the caller has already read it."""
     if entity.format == "csv":
