@@ -20,7 +20,7 @@ from packaging import version
 from orchestration.partitions import FIRST_MONTH, months_in_run, run_settings
 from orchestration.resources import WarehouseResource
 from orchestration.settings import REPO_ROOT
-from orchestration.warehouse import record_dbt_invocation
+from orchestration.warehouse import record_dbt_invocation, withdrawals_since_last_build
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 RAW_QUALITY_GATE = dg.AssetKey(["quality", "raw_batches_validated"])
@@ -164,9 +164,20 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # and GT_MONTHS_FROM (the dbt process inherits this environment).
         os.environ["GT_DATA_DIR"] = str(settings.data_dir)
         # A run over every month (the first build, `pipeline --full`) rebuilds every model from
-        # scratch: replace_groups replaces the months it recomputes but cannot drop a month that no
-        # longer has any rows (a withdrawn delivery, a removed station).
+        # scratch. So does a close after a month was withdrawn: replace_groups replaces the months
+        # a build recomputes but cannot drop a month that no longer has any rows.
         full_refresh = bool(months) and months[0].isoformat() == FIRST_MONTH
+        if not full_refresh:
+            with warehouse.connect() as con:
+                withdrawn = withdrawals_since_last_build(con)
+            if withdrawn:
+                listed = ", ".join(f"{table} {service} {period}" for table, service, period in withdrawn[:5])
+                context.log.warning(
+                    f"{len(withdrawn)} withdrawn deliver{'y' if len(withdrawn) == 1 else 'ies'} since the last "
+                    f"build ({listed}{', ...' if len(withdrawn) > 5 else ''}): rebuilding every model "
+                    "(--full-refresh), as an incremental build cannot drop a month that no longer has rows"
+                )
+                full_refresh = True
         target = run_target_path(context, settings.data_dir)
         # The dbt process starts here and inherits the environment; this process's is left as it was
         # (GT_AS_OF is also the pipeline's own setting).

@@ -177,6 +177,25 @@ def record_dbt_invocation(
     )
 
 
+def withdrawals_since_last_build(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """Empty deliveries (a month withdrawn by a header-only revision) landed after the last
+    successful dbt build saw its batches, as (raw table, service, period).
+
+    The incremental models replace the (service, month) groups a build computes, and a withdrawn
+    month computes none, so only a full rebuild drops its rows from the marts."""
+    ensure_audit_schema(con)
+    return con.execute(
+        """
+        select raw_table, coalesce(service_id, ''), period
+        from audit.raw_deliveries
+        where not has_rows and batch_id > coalesce(
+            (select max(batches_through) from audit.dbt_invocations where success), -1
+        )
+        order by all
+        """
+    ).fetchall()
+
+
 def record_publication(
     con: duckdb.DuckDBPyConnection,
     *,

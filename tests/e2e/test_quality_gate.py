@@ -416,6 +416,41 @@ def test_a_redelivered_station_list_moves_old_visits_in_a_close(redelivered, opt
     assert dict(placed)[station_sk] >= months
 
 
+def test_a_withdrawn_month_leaves_the_marts_in_the_next_close(redelivered, optional_real_data_dir, tmp_path):
+    """A header-only revision withdraws its month. The incremental models replace the months a
+    build computes, and a withdrawn month computes none, so that close rebuilds every model: the
+    month's incidents leave the marts and the published file, and the next close is incremental."""
+    data = tmp_path / "data"
+    shutil.copytree(redelivered[0], data)
+    (may,) = sorted((data / "landing" / "irs").rglob("incidents_2026-05.csv"))
+    service = may.parent.name
+    month = "select count(*) from {} where service_id = ? and period_month = date '2026-05-01'"
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute(month.format("marts.fct_incidents"), [service]).fetchone()[0] > 0
+    may.with_name("incidents_2026-05_r2.csv").write_text(may.read_text().splitlines()[0] + "\n")
+
+    result = run_pipeline(data, optional_real_data_dir)
+    assert result.success, failure_messages(result)
+    published = ("marts.fct_incidents", "marts.fct_incident_response")
+    for database, tables in (
+        ("warehouse.duckdb", (*published, "intermediate.int_incidents_by_station_month")),
+        ("serving.duckdb", published),
+    ):
+        with duckdb.connect(str(data / database), read_only=True) as con:
+            for table in tables:
+                assert con.execute(month.format(table), [service]).fetchone()[0] == 0, (database, table)
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        builds = con.execute("select full_refresh from audit.dbt_invocations order by finished_at").fetchall()
+    assert builds[-1] == (True,)
+
+    result = run_pipeline(data, optional_real_data_dir)  # nothing new withdrawn: incremental again
+    assert result.success, failure_messages(result)
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        builds = con.execute("select full_refresh from audit.dbt_invocations order by finished_at").fetchall()
+        assert con.execute(month.format("marts.fct_incidents"), [service]).fetchone()[0] == 0
+    assert builds[-1] == (False,)
+
+
 def assert_same_rows(con, name: str, columns: list[tuple[str, str]]) -> None:
     """The ``incremental`` and ``full_build`` copies of ``name`` hold the same rows. Doubles are
     equal to a relative 1e-9: parallel sums add in a different order from run to run, which moves
