@@ -248,7 +248,7 @@ def read_xlsx_sheet(path: Path, sheet: str, data: bytes | None = None) -> ReadRe
     finally:
         if key is None:
             wb.close()
-    return ReadResult(header, _frame(header, rows, numbers))
+    return ReadResult(header, _frame(header, rows, numbers), malformed)
 
 
 def _xlsx_value(value: object) -> str | None:
