@@ -178,19 +178,32 @@ def record_dbt_invocation(
 
 
 def withdrawals_since_last_build(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
-    """Empty deliveries (a month withdrawn by a header-only revision) landed after the last
-    successful dbt build saw its batches, as (raw table, service, period).
+    """Months withdrawn since the last successful dbt build, as (raw table, service, period): the
+    current delivery is empty (a header-only revision) and newer than that build's batches, and
+    the delivery current at that build had rows.
 
     The incremental models replace the (service, month) groups a build computes, and a withdrawn
-    month computes none, so only a full rebuild drops its rows from the marts."""
+    month computes none, so only a full rebuild drops its rows from the marts. A month that was
+    empty already (London's on-call availability: it has no on-call stations) withdraws nothing."""
     ensure_audit_schema(con)
     return con.execute(
         """
-        select raw_table, coalesce(service_id, ''), period
-        from audit.raw_deliveries
-        where not has_rows and batch_id > coalesce(
-            (select max(batches_through) from audit.dbt_invocations where success), -1
+        with built as (
+            select coalesce(max(batches_through), -1) as through from audit.dbt_invocations where success
+        ),
+        deliveries as (
+            select raw_table, service_id, delivery_key,
+                arg_max(period, (period, revision, batch_id)) as period,
+                arg_max(batch_id, (period, revision, batch_id)) as batch_id,
+                arg_max(has_rows, (period, revision, batch_id)) as has_rows,
+                arg_max(has_rows, (period, revision, batch_id))
+                    filter (where batch_id <= (select through from built)) as had_rows
+            from audit.raw_deliveries
+            group by raw_table, service_id, delivery_key
         )
+        select raw_table, coalesce(service_id, ''), period
+        from deliveries
+        where not has_rows and had_rows and batch_id > (select through from built)
         order by all
         """
     ).fetchall()

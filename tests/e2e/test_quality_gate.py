@@ -419,7 +419,7 @@ def test_a_redelivered_station_list_moves_old_visits_in_a_close(redelivered, opt
 def test_a_withdrawn_month_leaves_the_marts_in_the_next_close(redelivered, optional_real_data_dir, tmp_path):
     """A header-only revision withdraws its month. The incremental models replace the months a
     build computes, and a withdrawn month computes none, so that close rebuilds every model: the
-    month's incidents leave the marts and the published file, and the next close is incremental."""
+    month's incidents leave the marts and the published file. The next close is incremental."""
     data = tmp_path / "data"
     shutil.copytree(redelivered[0], data)
     (may,) = sorted((data / "landing" / "irs").rglob("incidents_2026-05.csv"))
@@ -443,7 +443,10 @@ def test_a_withdrawn_month_leaves_the_marts_in_the_next_close(redelivered, optio
         builds = con.execute("select full_refresh from audit.dbt_invocations order by finished_at").fetchall()
     assert builds[-1] == (True,)
 
-    result = run_pipeline(data, optional_real_data_dir)  # nothing new withdrawn: incremental again
+    # May again, still empty: a month that holds nothing already withdraws nothing, so the next
+    # close is incremental again.
+    may.with_name("incidents_2026-05_r3.csv").write_text(may.read_text().splitlines()[0] + "\n")
+    result = run_pipeline(data, optional_real_data_dir)
     assert result.success, failure_messages(result)
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         builds = con.execute("select full_refresh from audit.dbt_invocations order by finished_at").fetchall()
