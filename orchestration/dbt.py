@@ -171,7 +171,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             with warehouse.connect() as con:
                 withdrawn = withdrawals_since_last_build(con)
             if withdrawn:
-                listed = ", ".join(f"{table} {service} {period}" for table, service, period in withdrawn[:5])
+                listed = ", ".join(f"{table} {service} {delivery}" for table, service, delivery in withdrawn[:5])
                 context.log.warning(
                     f"{len(withdrawn)} withdrawn deliver{'y' if len(withdrawn) == 1 else 'ies'} since the last "
                     f"build ({listed}{', ...' if len(withdrawn) > 5 else ''}): rebuilding every model "

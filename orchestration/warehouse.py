@@ -178,9 +178,9 @@ def record_dbt_invocation(
 
 
 def withdrawals_since_last_build(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
-    """Months withdrawn since the last successful dbt build, as (raw table, service, period): the
-    current delivery is empty (a header-only revision) and newer than that build's batches, and
-    the delivery current at that build had rows.
+    """Months withdrawn since the last successful dbt build, as (raw table, service, delivery key):
+    the current delivery (``audit.current_deliveries``) is empty (a header-only revision) and newer
+    than that build's batches, and the delivery current at that build had rows.
 
     The incremental models replace the (service, month) groups a build computes, and a withdrawn
     month computes none, so only a full rebuild drops its rows from the marts. A month that was
@@ -191,19 +191,20 @@ def withdrawals_since_last_build(con: duckdb.DuckDBPyConnection) -> list[tuple[s
         with built as (
             select coalesce(max(batches_through), -1) as through from audit.dbt_invocations where success
         ),
-        deliveries as (
+        at_build as (  -- current_deliveries' rule, over the deliveries that build saw
             select raw_table, service_id, delivery_key,
-                arg_max(period, (period, revision, batch_id)) as period,
-                arg_max(batch_id, (period, revision, batch_id)) as batch_id,
-                arg_max(has_rows, (period, revision, batch_id)) as has_rows,
-                arg_max(has_rows, (period, revision, batch_id))
-                    filter (where batch_id <= (select through from built)) as had_rows
+                arg_max(has_rows, (period, revision, batch_id)) as had_rows
             from audit.raw_deliveries
+            where batch_id <= (select through from built)
             group by raw_table, service_id, delivery_key
         )
-        select raw_table, coalesce(service_id, ''), period
-        from deliveries
-        where not has_rows and had_rows and batch_id > (select through from built)
+        select now.raw_table, coalesce(now.service_id, ''), now.delivery_key
+        from audit.current_deliveries as now
+        join at_build as was
+            on now.raw_table = was.raw_table
+            and now.service_id is not distinct from was.service_id
+            and now.delivery_key = was.delivery_key
+        where not now.has_rows and was.had_rows and now.batch_id > (select through from built)
         order by all
         """
     ).fetchall()

@@ -1,7 +1,8 @@
 """Parse landed files in a second process while this one validates and writes earlier ones.
 
-Parsing (JSON, CSV) is about half the cost of loading a landed file and needs nothing from the
-warehouse, so on a machine with a second core a worker can parse the next files meanwhile. The
+Parsing JSON lines is about half the cost of loading them and needs nothing from the warehouse,
+so on a machine with a second core a worker can parse the next files meanwhile (the engine decides
+which deliveries are worth it: ``engine.READ_AHEAD_MIN_BYTES``). The
 worker is a plain ``python -m orchestration.ingestion.read_ahead`` process talking over its
 standard input and output (length-prefixed pickles), not a ``multiprocessing`` pool: a spawned
 pool re-imports the caller's main module, which breaks any script without a ``__main__`` guard,

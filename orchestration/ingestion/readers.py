@@ -217,7 +217,7 @@ def read_xlsx_sheet(path: Path, sheet: str, data: bytes | None = None) -> ReadRe
     key = (str(path), hashlib.sha256(data).digest()) if cache is not None and data is not None else None
     wb = cache.get(key) if cache is not None and key is not None else None
     if wb is None:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes() if data is None else data))
+        wb = CalamineWorkbook.from_path(str(path)) if data is None else CalamineWorkbook.from_filelike(io.BytesIO(data))
         if cache is not None and key is not None:
             cache[key] = wb
     try:
