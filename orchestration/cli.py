@@ -71,6 +71,7 @@ def cmd_pipeline(settings: Settings, job_name: str | None = None, full: bool | N
 
 
 def print_summary(settings: Settings) -> None:
+    from orchestration.deliveries import pending_files
     from orchestration.warehouse import connect
 
     if not settings.warehouse_path.exists():
@@ -83,9 +84,51 @@ def print_summary(settings: Settings) -> None:
             from audit.ingestion_log group by system order by system
             """
         ).fetchall()
+        held = [f for f in pending_files(con) if f.status == "held"]
     print(f"{'system':<14}{'files':>7}{'received':>11}{'loaded':>11}{'quarantined':>13}{'rejected':>10}")
     for r in rows:
         print(f"{r[0]:<14}{r[1]:>7}{r[2]:>11}{r[3]:>11}{r[4]:>13}{r[5]:>10}")
+    if held:
+        print(f"{len(held)} held file(s), not current until accepted (python -m orchestration.cli deliveries list):")
+        for f in held:
+            print(f"  {f.file_name}: {f.message}")
+
+
+def cmd_deliveries(settings: Settings, args: argparse.Namespace) -> int:
+    """List held and refused files, or record a decision on a held one."""
+    import duckdb
+
+    from orchestration.deliveries import DecisionError, accept, dismiss, pending_files
+    from orchestration.warehouse import connect
+
+    if not settings.warehouse_path.exists():
+        print(f"no warehouse at {settings.warehouse_path}: nothing has been loaded", file=sys.stderr)
+        return 2
+    try:
+        with connect(settings.warehouse_path, read_only=args.action == "list") as con:
+            if args.action == "list":
+                files = pending_files(con)
+                if not files:
+                    print("no held or refused files")
+                for f in files:
+                    label = "held" if f.status == "held" else "refused"
+                    print(f"{label:<8} {f.file_name} (batch {f.batch_id}): {f.message}")
+                return 0
+            decide = accept if args.action == "accept" else dismiss
+            print(decide(con, args.file, by=args.by, reason=args.reason))
+            return 0
+    except DecisionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        print(
+            f"error: the warehouse {settings.warehouse_path} is open in another process (a running pipeline?); "
+            "try again when it has finished",
+            file=sys.stderr,
+        )
+        return 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,12 +146,25 @@ def main(argv: list[str] | None = None) -> int:
         "otherwise the run closes the last complete month before GT_AS_OF (and any re-delivered month)",
     )
     sub.add_parser("summary", help="print the ingestion reconciliation per system")
+    deliveries = sub.add_parser("deliveries", help="held and refused files; accept or reject a held re-delivery")
+    actions = deliveries.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="held files (waiting for a decision) and refused files")
+    for action, text in (
+        ("accept", "make a held re-delivery current; the next close rebuilds its month"),
+        ("reject", "dismiss a held re-delivery: the current delivery stays"),
+    ):
+        decision = actions.add_parser(action, help=text)
+        decision.add_argument("file", help="the file's path under the landing area, as listed")
+        decision.add_argument("--by", required=True, help="who decides")
+        decision.add_argument("--reason", required=True, help="why")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "demo-data":
         return cmd_demo_data(settings, args.force)
     if args.command == "pipeline":
         return cmd_pipeline(settings, args.job, args.full)
+    if args.command == "deliveries":
+        return cmd_deliveries(settings, args)
     print_summary(settings)
     return 0
 

@@ -20,7 +20,7 @@ from packaging import version
 from orchestration.partitions import FIRST_MONTH, months_in_run, run_settings
 from orchestration.resources import WarehouseResource
 from orchestration.settings import REPO_ROOT
-from orchestration.warehouse import record_dbt_invocation, withdrawals_since_last_build
+from orchestration.warehouse import accepted_since_last_build, record_dbt_invocation, withdrawals_since_last_build
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 RAW_QUALITY_GATE = dg.AssetKey(["quality", "raw_batches_validated"])
@@ -170,7 +170,16 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         if not full_refresh:
             with warehouse.connect() as con:
                 withdrawn = withdrawals_since_last_build(con)
-            if withdrawn:
+                accepted = accepted_since_last_build(con)
+            if accepted:
+                listed = ", ".join(f"{name} (batch {batch})" for name, batch in accepted[:5])
+                context.log.warning(
+                    f"{len(accepted)} held deliver{'y' if len(accepted) == 1 else 'ies'} accepted since the last "
+                    f"build ({listed}{', ...' if len(accepted) > 5 else ''}): rebuilding every model "
+                    "(--full-refresh), as their batches are older than the last build's"
+                )
+                full_refresh = True
+            elif withdrawn:
                 listed = ", ".join(f"{table} {service} {delivery}" for table, service, delivery in withdrawn[:5])
                 context.log.warning(
                     f"{len(withdrawn)} withdrawn deliver{'y' if len(withdrawn) == 1 else 'ies'} since the last "

@@ -13,14 +13,18 @@ from expectations.pipeline import blocking_messages, check_marts, check_raw
 from expectations.store import build_data_docs, ensure_dq_schema
 from orchestration.partitions import run_settings
 from orchestration.resources import WarehouseResource
-from orchestration.warehouse import incremental_invocation
+from orchestration.warehouse import accepted_since_last_build, incremental_invocation
 
 
 def batches_loaded_in_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[int]]:
+    """Batches this run loaded, and held batches accepted since the last build (loaded by an earlier
+    run, they become current in this one)."""
+    accepted = [batch for _, batch in accepted_since_last_build(con)]
     rows = con.execute(
         "select raw_table, list(batch_id order by batch_id) from audit.ingestion_log "
-        "where run_id = ? and status = 'loaded' and rows_loaded > 0 group by raw_table",
-        [run_id],
+        "where ((run_id = ? and status = 'loaded') or list_contains(?::bigint[], batch_id)) and rows_loaded > 0 "
+        "group by raw_table",
+        [run_id, accepted],
     ).fetchall()
     return {table: list(ids) for table, ids in rows}
 
@@ -98,8 +102,7 @@ def build_mart_quality_gate(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
         deps=mart_keys,
         kinds={"python"},
         description=(
-            "Great Expectations mart suites: plausible values, every KPI at every level, "
-            "roll-ups reconcile, targets."
+            "Great Expectations mart suites: plausible values, every KPI at every level, roll-ups reconcile, targets."
         ),
         check_specs=[
             dg.AssetCheckSpec(
@@ -134,8 +137,7 @@ def build_mart_quality_gate(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
         if messages:
             raise dg.Failure(
                 description="Publish stopped, serving.duckdb left as it was: "
-                "blocking data-quality failures in the marts:\n"
-                + "\n".join(messages)
+                "blocking data-quality failures in the marts:\n" + "\n".join(messages)
             )
 
     return marts_validated

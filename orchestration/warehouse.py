@@ -116,6 +116,18 @@ AUDIT_DDL = (
         tables_published integer not null
     )
     """,
+    # A person's decision on a held re-delivery (``python -m orchestration.cli deliveries``):
+    # accepted (it becomes current and the next close rebuilds) or dismissed (it never does).
+    """
+    create table if not exists audit.delivery_decisions (
+        file_name varchar not null,
+        batch_id bigint not null,
+        decision varchar not null,
+        decided_by varchar not null,
+        reason varchar not null,
+        decided_at timestamp not null
+    )
+    """,
     # Warehouses made before the column was added (``create table if not exists`` keeps them).
     "alter table audit.ingestion_log add column if not exists file_mtime_ns bigint",
     "alter table audit.dbt_invocations add column if not exists batches_through bigint",
@@ -206,6 +218,22 @@ def withdrawals_since_last_build(con: duckdb.DuckDBPyConnection) -> list[tuple[s
             and now.delivery_key = was.delivery_key
         where not now.has_rows and was.had_rows and now.batch_id > (select through from built)
         order by all
+        """
+    ).fetchall()
+
+
+def accepted_since_last_build(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Held deliveries accepted since the last successful dbt build, as (file, batch id). Their
+    batches are older than that build's, so the incremental models' "newer batch" rule cannot see
+    them (nor can dbt's untested-batch filter): the close rebuilds every model, as for a withdrawal."""
+    ensure_audit_schema(con)
+    return con.execute(
+        """
+        select file_name, batch_id from audit.delivery_decisions
+        where decision = 'accepted'
+            and decided_at > (select coalesce(max(finished_at), timestamp '1900-01-01')
+                              from audit.dbt_invocations where success)
+        order by batch_id
         """
     ).fetchall()
 

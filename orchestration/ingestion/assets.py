@@ -54,11 +54,23 @@ def report_metadata(report: IngestReport) -> dict:
     rejected = [f"{o.file_name}: {o.message}" for o in report.failures]
     # A loaded file with a message is a copy of another file: its rows were all quarantined.
     copies = [f"{o.file_name}: {o.message}" for o in report.outcomes if o.status == "loaded" and o.message]
+    held = [f"{o.file_name}: {o.message}" for o in report.held]
     return {
         **totals,
         "rejected": dg.MetadataValue.md("\n".join(f"- {r}" for r in rejected) or "none"),
         "copies_refused": dg.MetadataValue.md("\n".join(f"- {r}" for r in copies) or "none"),
+        "held": dg.MetadataValue.md("\n".join(f"- {r}" for r in held) or "none"),
     }
+
+
+def warn_held(context: dg.AssetExecutionContext, con, tables: list[str]) -> None:
+    """A held re-delivery does not fail the step: the run publishes the rest, with a warning per
+    held file until a person decides (``python -m orchestration.cli deliveries``)."""
+    from orchestration.deliveries import pending_files
+
+    for f in pending_files(con, tables):
+        if f.status == "held":
+            context.log.warning(f"{f.file_name} (batch {f.batch_id}) {f.message}")
 
 
 def table_key(table: str) -> dg.AssetKey:
@@ -101,6 +113,7 @@ def build_system_asset(system: str) -> dg.AssetsDefinition:
                 part = IngestReport([o for o in report.outcomes if o.raw_table == entity.table])
                 yield dg.MaterializeResult(asset_key=key, metadata=report_metadata(part))
                 yield reconciliation_check(key, part, con)
+            warn_held(context, con, [e.table for e in entities])
         context.log.info(f"{system}: {report.totals()}")
         # Rejected files fail the step after the good files were committed, so one bad file
         # does not hold back a month's other data but still stops everything downstream.
@@ -149,6 +162,7 @@ def build_real_data_asset() -> dg.AssetsDefinition:
                 con, settings.real_data_dir, load_pseudonymiser(settings.secrets_dir), context.run_id
             )
             context.log.info(f"real public data: {report.totals()}")
+            warn_held(context, con, [e.table for e in REAL_ENTITIES])
             for entity, key in zip(REAL_ENTITIES, keys, strict=True):
                 part = IngestReport([o for o in report.outcomes if o.raw_table == entity.table])
                 yield dg.MaterializeResult(asset_key=key, metadata=report_metadata(part))

@@ -69,6 +69,11 @@ class Entity:
     # Column whose month must equal a monthly file's period.
     period_column: str | None = None
     known_codes: tuple[KnownCode, ...] = ()
+    # A re-delivery of a month (or snapshot) that already has a current delivery with rows is held
+    # for a person to accept when it would shrink that delivery's rows loaded by more than this
+    # per cent, or when it loses more than ``hold_quarantine_pct`` per cent of its rows to quarantine.
+    hold_shrink_pct: float = 20.0
+    hold_quarantine_pct: float = 5.0
 
     @property
     def table(self) -> str:

@@ -12,7 +12,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -64,7 +64,7 @@ class IngestionError(Exception):
 class FileOutcome:
     raw_table: str
     file_name: str
-    status: str  # loaded | rejected | skipped
+    status: str  # loaded | held | rejected | skipped
     rows_received: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -79,6 +79,11 @@ class IngestReport:
     def failures(self) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.status == "rejected"]
 
+    @property
+    def held(self) -> list[FileOutcome]:
+        """Re-deliveries held for a person to accept (``deliveries accept``); not failures."""
+        return [o for o in self.outcomes if o.status == "held"]
+
     def totals(self) -> dict[str, int]:
         done = [o for o in self.outcomes if o.status != "skipped"]
         return {
@@ -88,6 +93,7 @@ class IngestReport:
             "rows_loaded": sum(o.rows_loaded for o in done),
             "rows_quarantined": sum(o.rows_quarantined for o in done),
             "files_rejected": len(self.failures),
+            "files_held": len(self.held),
         }
 
     def raise_for_failures(self) -> None:
@@ -164,21 +170,26 @@ def _empty_deliveries_sql(entity: Entity) -> str:
         select service_id, {key} as _delivery_key, coalesce(period, '') as _period,
             revision as _revision, batch_id as _batch_id, file_name as _source_file
         from audit.ingestion_log
-        where raw_table = '{entity.table}' and status = 'loaded' and rows_received = 0
+        where raw_table = '{entity.table}' and rows_received = 0
             and starts_with(file_name, '{entity.system}/')
+            and (status = 'loaded' or batch_id in (
+                select batch_id from audit.delivery_decisions where decision = 'accepted'))
     """
 
 
-def record_deliveries(con: duckdb.DuckDBPyConnection, table: str, rows: str) -> None:
+def record_deliveries(con: duckdb.DuckDBPyConnection, table: str, rows: str, held_batches: Iterable[int] = ()) -> None:
     """Note in ``audit.raw_deliveries`` the deliveries whose rows ``rows`` (a relation with raw's
     lineage columns) are being written to ``raw.<table>``; call it with the insert, in the same
-    transaction."""
+    transaction. Held deliveries (``held_batches``) have their rows in raw but are not listed: they
+    are not current until a person accepts them (``deliveries.accept``)."""
     con.execute(
         f"""
         insert into audit.raw_deliveries
         select distinct '{table}', service_id, _delivery_key, _period, _revision, _batch_id, true
         from {rows}
-        """
+        where not list_contains(?::bigint[], _batch_id)
+        """,
+        [list(held_batches)],
     )
 
 
@@ -195,6 +206,14 @@ def _record_empty_deliveries(con: duckdb.DuckDBPyConnection, entity: Entity, bat
     )
 
 
+# Batches held and never accepted (``deliveries accept`` lists an accepted one itself).
+HELD_BATCHES_SQL = """
+    select batch_id from audit.ingestion_log
+    where raw_table = ? and status = 'held'
+        and batch_id not in (select batch_id from audit.delivery_decisions where decision = 'accepted')
+"""
+
+
 def _backfill_deliveries(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """A warehouse loaded before ``audit.raw_deliveries`` existed: list its deliveries once, from
     raw and the ingestion log."""
@@ -204,7 +223,8 @@ def _backfill_deliveries(con: duckdb.DuckDBPyConnection, entity: Entity) -> None
         return
     con.execute("begin transaction")
     try:
-        record_deliveries(con, entity.table, f"raw.{entity.table}")
+        held = [b for (b,) in con.execute(HELD_BATCHES_SQL, [entity.table]).fetchall()]
+        record_deliveries(con, entity.table, f"raw.{entity.table}", held)
         _record_empty_deliveries(con, entity, None)
         con.execute("commit")
     except Exception:
@@ -356,6 +376,11 @@ class _LoadedFile:
     delivery_key: str | None = None  # looked up in raw when first needed
 
 
+# Log statuses of a file that need not be loaded again while its bytes stay the same: a held file's
+# rows are in raw already, waiting for a person's decision.
+SETTLED = frozenset({"loaded", "held"})
+
+
 class _FileHistory:
     """What the ingestion log knows of one raw table's files, by path and by content.
 
@@ -396,7 +421,7 @@ class _FileHistory:
         written since, so its bytes need not be read and hashed again (as ``make`` and git's index
         judge files). A file whose time was never recorded is hashed, as before."""
         logged = self.latest.get(file_name)
-        return logged is not None and logged[1] == "loaded" and logged[3:] == (size, mtime_ns)
+        return logged is not None and logged[1] in SETTLED and logged[3:] == (size, mtime_ns)
 
     def verified(self, file_name: str, size: int, mtime_ns: int | None) -> None:
         """The file was read and hashed and holds the bytes last loaded from its path: note its
@@ -472,12 +497,51 @@ class _FileHistory:
             d.copy_reason = f"file identical to {original.file_name} already loaded (batch {original.batch_id})"
 
 
+# Asked for a delivery (its position in the batch) that would supersede a current one: its rows
+# loaded, and the current delivery's (rank, file, rows loaded); True when it is held instead.
+HoldRule = Callable[[int, int, tuple[tuple[str, int, int], str, int]], bool]
+
+
+def hold_reason(
+    entity: Entity,
+    *,
+    received: int,
+    loaded: int,
+    previous_rows: int,
+    previous_file: str,
+    previous_batch: int,
+    delivery_key: str,
+    file_name: str,
+) -> str | None:
+    """Why a re-delivery is held instead of replacing the current delivery of its month (or
+    snapshot), or None. A current delivery with no rows is not at risk: a re-delivery of it loads."""
+    if previous_rows <= 0:
+        return None
+    quarantined = received - loaded
+    change = 100.0 * (loaded - previous_rows) / previous_rows
+    shrink = -change
+    lost = 100.0 * quarantined / received if received else 0.0
+    if shrink <= entity.hold_shrink_pct and lost <= entity.hold_quarantine_pct:
+        return None
+    why = (
+        f"{loaded:,} rows would replace {previous_rows:,} ({change:+.0f} %) of {delivery_key} "
+        f"(batch {previous_batch}, {previous_file})"
+    )
+    if lost > entity.hold_quarantine_pct:
+        limit = entity.hold_quarantine_pct
+        why += f"; {quarantined:,} of {received:,} rows quarantined ({lost:.0f} %, more than {limit:g} %)"
+    return (
+        f"held: {why}; accept with: python -m orchestration.cli deliveries accept {file_name} --by NAME --reason TEXT"
+    )
+
+
 def _cross_file_duplicates(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
     good: pd.DataFrame,
     good_files: np.ndarray,
     deliveries: list[_Delivery],
+    hold: HoldRule | None = None,
 ) -> dict[int, str]:
     """Good rows whose key is already current in another delivery of the same service.
 
@@ -488,27 +552,29 @@ def _cross_file_duplicates(
     batch, and a batch's delivery that loads rows (or holds none) can supersede one before it.
     Services are independent: a delivery is known by (service, delivery key), a key by
     (service, key).
+
+    ``hold`` is asked, for each delivery that would supersede a current one, whether it is held
+    instead (``hold_reason``); a held delivery does not supersede, so later deliveries in the batch
+    are judged against the delivery that stays current.
     """
-    if good.empty:
-        return {}
     key_cols = [stored_name(entity.column(k)) for k in entity.key]
     delivery_service = [d.service_id or "" for d in deliveries]
     row_service = np.asarray(delivery_service, dtype=object)[good_files]
 
     # Deliveries already in the warehouse: which of each month's is current, and their rows
     # that share a key with an incoming row.
-    current: dict[tuple[str, str], tuple[tuple[str, int, int], str]] = {}
-    for service_id, dkey, period, revision, batch_id, source in con.execute(
-        "select d.service_id, d.delivery_key, d.period, d.revision, d.batch_id, log.file_name "
+    current: dict[tuple[str, str], tuple[tuple[str, int, int], str, int]] = {}  # rank, file, rows loaded
+    for service_id, dkey, period, revision, batch_id, source, rows in con.execute(
+        "select d.service_id, d.delivery_key, d.period, d.revision, d.batch_id, log.file_name, log.rows_loaded "
         "from audit.raw_deliveries as d join audit.ingestion_log as log using (batch_id) "
         "where d.raw_table = ? and list_contains(?::varchar[], d.service_id)",
         [entity.table, sorted(set(delivery_service))],
     ).fetchall():
         rank = (period or "", revision or 0, batch_id)
         if (service_id, dkey) not in current or rank > current[(service_id, dkey)][0]:
-            current[(service_id, dkey)] = (rank, source)
+            current[(service_id, dkey)] = (rank, source, rows)
     stored: dict[int, list[tuple[str, tuple[str, int, int], str]]] = {}
-    if current:
+    if current and len(good):
         incoming = good[key_cols].copy()
         incoming["_service"] = row_service
         incoming["_pos"] = np.arange(len(good))
@@ -526,13 +592,16 @@ def _cross_file_duplicates(
             con.unregister("_incoming_keys")
 
     # Keys that more than one incoming delivery holds: only these can clash inside the batch.
-    key_text = good[key_cols].astype("string").fillna("")
-    keys = pd.Series(row_service, dtype="string") + "\x1e" + key_text[key_cols[0]].reset_index(drop=True)
-    for extra in key_cols[1:]:
-        keys = keys + "\x1f" + key_text[extra].reset_index(drop=True)
-    shared = pd.DataFrame({"file": good_files, "key": keys.to_numpy()}).drop_duplicates()
-    shared_keys = set(shared.loc[shared.duplicated("key", keep=False), "key"])
-    key_values = keys.to_numpy()
+    shared_keys: set[str] = set()
+    key_values = np.array([], dtype=object)
+    if len(good):
+        key_text = good[key_cols].astype("string").fillna("")
+        keys = pd.Series(row_service, dtype="string") + "\x1e" + key_text[key_cols[0]].reset_index(drop=True)
+        for extra in key_cols[1:]:
+            keys = keys + "\x1f" + key_text[extra].reset_index(drop=True)
+        shared = pd.DataFrame({"file": good_files, "key": keys.to_numpy()}).drop_duplicates()
+        shared_keys = set(shared.loc[shared.duplicated("key", keep=False), "key"])
+        key_values = keys.to_numpy()
 
     duplicates: dict[int, str] = {}
     batch_keys: dict[tuple[str, str], set[str]] = {}  # delivery -> its current in-batch delivery's shared keys
@@ -560,10 +629,13 @@ def _cross_file_duplicates(
         # An empty delivery supersedes too (see ``_empty_deliveries_sql``); one whose rows were
         # all refused does not, so a bad correction cannot wipe out a month.
         empty = d.result is not None and d.result.rows_received == 0 and not d.schema_error
-        if (loaded or empty) and (mine not in current or d.rank > current[mine][0]):
+        previous = current.get(mine)
+        if hold is not None and previous is not None and d.rank > previous[0] and hold(f, len(loaded), previous):
+            continue  # held: the previous delivery stays current
+        if (loaded or empty) and (previous is None or d.rank > previous[0]):
             for key in batch_keys.pop(mine, ()):
                 holders[key].discard(mine)
-            current[mine] = (d.rank, d.file_name)
+            current[mine] = (d.rank, d.file_name, len(loaded))
             held = {key_values[pos] for pos in loaded if key_values[pos] in shared_keys}
             batch_keys[mine] = held
             for key in held:
@@ -659,20 +731,41 @@ def _load_deliveries(
             quarantine[f].append((int(r), reason, text))
         good = checked.good
         good_delivery = to_delivery[checked.good_files]
-        dups = _cross_file_duplicates(con, entity, good, good_delivery, deliveries)
-        if dups:
-            key_cols = [stored_name(entity.column(k)) for k in entity.key]
-            for pos in sorted(dups):
-                key = "|".join(str(good[k].iat[pos]) for k in key_cols)
-                quarantine[good_delivery[pos]].append(
-                    (int(good[ROW_COLUMN].iat[pos]), f"duplicate key {key} already loaded from {dups[pos]}", "")
-                )
-            keep = np.ones(len(good), dtype=bool)
-            keep[list(dups)] = False
-            good, good_delivery = good.loc[keep].reset_index(drop=True), good_delivery[keep]
+
+    received = [d.result.rows_received if d.result else 0 for d in deliveries]
+    refused = {i for i, d in enumerate(deliveries) if d.schema_error or d.copy_reason or d.result is None}
+
+    def hold(i: int, rows_loaded: int, previous: tuple[tuple[str, int, int], str, int]) -> bool:
+        if i in refused:
+            return False
+        (_, _, previous_batch), previous_file, previous_rows = previous
+        reason = hold_reason(
+            entity,
+            received=received[i],
+            loaded=rows_loaded,
+            previous_rows=previous_rows,
+            previous_file=previous_file,
+            previous_batch=previous_batch,
+            delivery_key=deliveries[i].delivery_key,
+            file_name=deliveries[i].file_name,
+        )
+        if reason:
+            status[i], message[i] = "held", reason
+        return reason is not None
+
+    dups = _cross_file_duplicates(con, entity, good, good_delivery, deliveries, hold)
+    if dups:
+        key_cols = [stored_name(entity.column(k)) for k in entity.key]
+        for pos in sorted(dups):
+            key = "|".join(str(good[k].iat[pos]) for k in key_cols)
+            quarantine[good_delivery[pos]].append(
+                (int(good[ROW_COLUMN].iat[pos]), f"duplicate key {key} already loaded from {dups[pos]}", "")
+            )
+        keep = np.ones(len(good), dtype=bool)
+        keep[list(dups)] = False
+        good, good_delivery = good.loc[keep].reset_index(drop=True), good_delivery[keep]
 
     loaded = np.bincount(good_delivery, minlength=len(deliveries))
-    received = [d.result.rows_received if d.result else 0 for d in deliveries]
     for i, d in enumerate(deliveries):
         if received[i] != loaded[i] + len(quarantine[i]):
             raise AssertionError(
@@ -700,7 +793,8 @@ def _load_deliveries(
             frame["_revision"] = np.array([d.revision for d in deliveries], dtype=np.int64)[good_delivery]
             con.register("_incoming", frame)
             con.execute(f"insert into raw.{entity.table} by name select * from _incoming")
-            record_deliveries(con, entity.table, "_incoming")
+            held = [d.batch_id for i, d in enumerate(deliveries) if status[i] == "held"]
+            record_deliveries(con, entity.table, "_incoming", held)
             con.unregister("_incoming")
         rows = [(i, *q) for i, file_rows in enumerate(quarantine) for q in file_rows]
         if rows:
@@ -898,7 +992,7 @@ def ingest_entity(
         if pending and pending_rows >= batch_rows:
             flush()
         before = history.before(f.rel)
-        if before is not None and before[:2] == (sha, "loaded"):
+        if before is not None and before[0] == sha and before[1] in SETTLED:
             history.verified(f.rel, f.size, trusted_mtime(f.mtime_ns))
             outcomes[f.slot] = FileOutcome(entity.table, f.rel, "skipped")
             continue
@@ -965,7 +1059,7 @@ def ingest_real_data(
             histories[source.table] = _FileHistory(con, source.entity)
         history = histories[source.table]
         before = history.before(label)
-        if before is not None and before[:2] == (sha, "loaded"):
+        if before is not None and before[0] == sha and before[1] in SETTLED:
             report.outcomes.append(FileOutcome(source.table, label, "skipped"))
             continue
         try:
@@ -1007,7 +1101,7 @@ def ingest_app_store(
     sha = hashlib.sha256(result.records.to_csv(index=False).encode()).hexdigest()
     label = "app_store/commentary.sqlite"
     before = _FileHistory(con, COMMENTARY_ENTITY).before(label)
-    if before is not None and before[:2] == (sha, "loaded"):
+    if before is not None and before[0] == sha and before[1] in SETTLED:
         report.outcomes.append(FileOutcome(COMMENTARY_ENTITY.table, label, "skipped"))
         return report
     report.outcomes.append(

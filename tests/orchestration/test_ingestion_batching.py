@@ -46,7 +46,7 @@ def land_months(root: Path) -> None:
     )
     # Re-delivered March: A1 withdrawn, A2 kept, A3 added.
     land(root, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER + inc("A2") + inc("A3"))
-    # A second correction whose only row is refused: it loads nothing, so r2 stays current.
+    # A second correction whose only row is refused: held (all its rows quarantined), so r2 stays current.
     land(root, "irs/T1/incidents_2024-03_r3.csv", INC_HEADER + inc("A9", station="ZZ99"))
     april = land(
         root,
@@ -112,7 +112,7 @@ def test_files_parsed_ahead_in_a_worker_load_as_files_parsed_in_turn(fixed_key_s
     turn_report, in_turn = ingest_all(other, batch_rows=3, read_ahead=False)
     assert ahead == in_turn
     assert [vars(o) for o in ahead_report.outcomes] == [vars(o) for o in turn_report.outcomes]
-    assert {o.status for o in ahead_report.outcomes} == {"loaded", "rejected"}
+    assert {o.status for o in ahead_report.outcomes} == {"loaded", "held", "rejected"}
     # Run again, with one file touched (same bytes, new time): read, found unchanged, skipped.
     march = fixed_key_settings.landing_dir / "irs/T1/incidents_2024-03.csv"
     march.write_bytes(march.read_bytes())
@@ -129,7 +129,7 @@ def test_batched_load_reports_each_file_with_its_counts_and_quarantine(fixed_key
     assert outcomes == {
         "irs/T1/incidents_2024-03.csv": ("loaded", 4, 2, 2),
         "irs/T1/incidents_2024-03_r2.csv": ("loaded", 2, 2, 0),
-        "irs/T1/incidents_2024-03_r3.csv": ("loaded", 1, 0, 1),
+        "irs/T1/incidents_2024-03_r3.csv": ("held", 1, 0, 1),
         "irs/T1/incidents_2024-04.csv": ("loaded", 4, 1, 3),
         "irs/T1/incidents_2024-05.csv": ("loaded", 1, 0, 1),
         "irs/T1/incidents_2024-05_r2.csv": ("loaded", 1, 0, 1),
@@ -152,6 +152,11 @@ def test_batched_load_reports_each_file_with_its_counts_and_quarantine(fixed_key
     )
     messages = {name: message for name, *_, message in log if message}
     assert messages.pop("irs/T1/incidents_2024-06.csv").startswith("columns do not match")
+    assert messages.pop("irs/T1/incidents_2024-03_r3.csv").startswith(
+        "held: 0 rows would replace 2 (-100 %) of incidents_2024-03 "
+        f"(batch {batch['irs/T1/incidents_2024-03_r2.csv']}, irs/T1/incidents_2024-03_r2.csv); "
+        "1 of 1 rows quarantined (100 %, more than 5 %); accept with"
+    )
     assert messages == {"irs/T1/incidents_2024-07.csv": copied, "irs/T2/incidents_2024-04.csv": copied}
     assert len(written["log"]) == len({r[0] for r in written["log"]})
     with connect(fixed_key_settings.warehouse_path) as con:
@@ -198,8 +203,9 @@ def test_a_later_run_checks_against_what_earlier_runs_loaded(fixed_key_settings)
     with connect(fixed_key_settings.warehouse_path) as con:
         ingest_system(con, "reference", root, key)
         ingest_entity(con, INCIDENTS, root, key)
-        # Next month's run: April repeats A1; a March correction drops A2 and is loaded first.
-        land(root, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER + inc("A1"))
+        # Next month's run: April repeats A1; a March correction drops A2 (adding A3, so it is not
+        # held for shrinking) and is loaded first.
+        land(root, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER + inc("A1") + inc("A3"))
         land(
             root,
             "irs/T1/incidents_2024-04.csv",
@@ -209,7 +215,7 @@ def test_a_later_run_checks_against_what_earlier_runs_loaded(fixed_key_settings)
         reasons = con.execute("select row_number, reason from audit.quarantine order by all").fetchall()
     assert [(o.file_name, o.status, o.rows_loaded) for o in report.outcomes] == [
         ("irs/T1/incidents_2024-03.csv", "skipped", 0),
-        ("irs/T1/incidents_2024-03_r2.csv", "loaded", 1),
+        ("irs/T1/incidents_2024-03_r2.csv", "loaded", 2),
         ("irs/T1/incidents_2024-04.csv", "loaded", 1),
     ]
     assert reasons == [(3, "duplicate key A1 already loaded from irs/T1/incidents_2024-03_r2.csv")]

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.deliveries import accept
 from orchestration.ingestion.contracts import entity
 from orchestration.ingestion.engine import (
     ensure_raw_table,
@@ -261,13 +262,16 @@ def test_empty_revision_withdraws_its_month(warehouse, landing, settings):
     land(landing, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("A1") + inc("A2"))
     land(landing, "irs/T1/incidents_2024-04.csv", INC_HEADER + inc("B1", when="2024-04-02 09:00:00"))
     ingest_entity(warehouse, incidents, landing, key)
-    # A revision with no rows withdraws March: none of its rows is current any more, so May's
-    # A1 (checked in the same batch) and then June's A2 (in a later run) are no duplicates.
+    # A revision with no rows withdraws March once accepted (it is held: it shrinks March by
+    # 100 %): none of its rows is current any more, so May's A1 and then June's A2 (in a later
+    # run) are no duplicates.
     land(landing, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER)
-    land(landing, "irs/T1/incidents_2024-05.csv", INC_HEADER + inc("A1", when="2024-05-02 09:00:00"))
     report = ingest_entity(warehouse, incidents, landing, key)
     outcomes = {o.file_name: (o.status, o.rows_received, o.rows_loaded) for o in report.outcomes}
-    assert outcomes["irs/T1/incidents_2024-03_r2.csv"] == ("loaded", 0, 0)
+    assert outcomes["irs/T1/incidents_2024-03_r2.csv"] == ("held", 0, 0)
+    accept(warehouse, "irs/T1/incidents_2024-03_r2.csv", by="test", reason="March withdrawn")
+    land(landing, "irs/T1/incidents_2024-05.csv", INC_HEADER + inc("A1", when="2024-05-02 09:00:00"))
+    ingest_entity(warehouse, incidents, landing, key)
     land(landing, "irs/T1/incidents_2024-06.csv", INC_HEADER + inc("A2", when="2024-06-02 09:00:00"))
     ingest_entity(warehouse, incidents, landing, key)
     current = warehouse.execute("select incident_id, _period from raw_current.irs__incidents order by 1").fetchall()
@@ -300,7 +304,7 @@ def test_rerun_on_the_same_landing_area_skips_every_file(warehouse, landing, set
 
     first = [*ingest_system(warehouse, "reference", landing, key).outcomes]
     first += ingest_system(warehouse, "irs", landing, key).outcomes
-    assert {o.status for o in first} == {"loaded", "rejected"}
+    assert {o.status for o in first} == {"loaded", "held", "rejected"}  # held: T1's empty March r2
     before = counts()
     again = [*ingest_system(warehouse, "reference", landing, key).outcomes]
     again += ingest_system(warehouse, "irs", landing, key).outcomes
@@ -342,10 +346,11 @@ def test_empty_revision_identical_to_another_empty_file_withdraws_its_month(ware
     (r2,) = [o for o in report.outcomes if o.status != "skipped"]
     assert (r2.file_name, r2.status, r2.rows_received, r2.rows_loaded) == (
         "irs/T1/incidents_2024-03_r2.csv",
-        "loaded",
+        "held",  # a withdrawal of a month with rows waits for a person
         0,
         0,
     )
+    accept(warehouse, r2.file_name, by="test", reason="March withdrawn")
     current = warehouse.execute("select service_id, incident_id from raw_current.irs__incidents").fetchall()
     assert current == [("T1", "B1")]
 
@@ -396,21 +401,26 @@ def test_unchanged_snapshot_under_a_new_date_is_a_new_delivery(warehouse, landin
 def test_changed_file_at_the_same_path_is_a_new_delivery_with_a_warning(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
-    first = INC_HEADER + inc("A1")
+    first = INC_HEADER + "".join(inc(f"A{i}") for i in range(1, 6))
     land(landing, "irs/T1/incidents_2024-03.csv", first)
     ingest_entity(warehouse, entity("irs__incidents"), landing, key)
     (batch,) = warehouse.execute("select max(batch_id) from audit.ingestion_log").fetchone()
-    land(landing, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("A1", serious="1") + inc("A2"))
+    land(
+        landing,
+        "irs/T1/incidents_2024-03.csv",
+        INC_HEADER + inc("A1", serious="1") + "".join(inc(f"A{i}") for i in range(2, 7)),
+    )
     (outcome,) = ingest_entity(warehouse, entity("irs__incidents"), landing, key).outcomes
-    assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 2, 0)
+    assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 6, 0)
     assert log_rows(warehouse)[-1][-1] == f"file changed since it was loaded in batch {batch}"
     current = "select incident_id, casualties_hospital_serious from raw_current.irs__incidents order by 1"
-    assert warehouse.execute(current).fetchall() == [("A1", 1), ("A2", 0)]
-    # Changed back: the path's latest content differs again, so the first content is current again.
+    assert warehouse.execute(current).fetchall() == [("A1", 1), *((f"A{i}", 0) for i in range(2, 7))]
+    # Changed back (5 rows for 6: not shrinking enough to be held): the path's latest content
+    # differs again, so the first content is current again.
     land(landing, "irs/T1/incidents_2024-03.csv", first)
     (outcome,) = ingest_entity(warehouse, entity("irs__incidents"), landing, key).outcomes
-    assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 1, 0)
-    assert warehouse.execute(current).fetchall() == [("A1", 0)]
+    assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 5, 0)
+    assert warehouse.execute(current).fetchall() == [(f"A{i}", 0) for i in range(1, 6)]
 
 
 def test_real_data_rules_match_the_landed_files(warehouse, settings, tmp_path, monkeypatch):
@@ -447,8 +457,9 @@ def test_real_data_rules_match_the_landed_files(warehouse, settings, tmp_path, m
 
 def test_delivery_list_matches_raw_and_the_log_and_is_rebuilt_for_an_old_warehouse(warehouse, landing, settings):
     """``raw_current`` trusts ``audit.raw_deliveries``: one row per delivery whose rows are in raw,
-    and one per empty delivery; copies and rejected files have none. A warehouse from before
-    the list existed gets it rebuilt, identical, from raw and the log."""
+    and one per empty delivery; copies, rejected files and held ones (until accepted) have none. A
+    warehouse from before the list existed gets it rebuilt, identical, from raw, the log and the
+    decisions on held files."""
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
     land(landing, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("A1") + inc("A2"))
@@ -456,9 +467,10 @@ def test_delivery_list_matches_raw_and_the_log_and_is_rebuilt_for_an_old_warehou
     land(landing, "irs/T2/incidents_2024-05.csv", INC_HEADER.replace("ward_code", "ward"))  # rejected
     ingest_system(warehouse, "irs", landing, key)
     land(landing, "irs/T2/incidents_2024-03.csv", INC_HEADER + inc("A1") + inc("A2"))  # a copy of T1's March
-    land(landing, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER + inc("A3"))
-    land(landing, "irs/T1/incidents_2024-04_r2.csv", INC_HEADER)  # withdraws April
+    land(landing, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER + inc("A3"))  # held: -50 %
+    land(landing, "irs/T1/incidents_2024-04_r2.csv", INC_HEADER)  # held, then accepted: withdraws April
     ingest_system(warehouse, "irs", landing, key)
+    accept(warehouse, "irs/T1/incidents_2024-04_r2.csv", by="test", reason="April withdrawn")
 
     def listed() -> list[tuple]:
         return warehouse.execute(
@@ -469,18 +481,22 @@ def test_delivery_list_matches_raw_and_the_log_and_is_rebuilt_for_an_old_warehou
     deliveries = listed()
     assert [row[1:] for row in deliveries if row[0] == "irs__incidents"] == [
         ("irs/T1/incidents_2024-03.csv", "T1", "incidents_2024-03", "2024-03", 1, True),
-        ("irs/T1/incidents_2024-03_r2.csv", "T1", "incidents_2024-03", "2024-03", 2, True),
         ("irs/T1/incidents_2024-04.csv", "T1", "incidents_2024-04", "2024-04", 1, True),
         ("irs/T1/incidents_2024-04_r2.csv", "T1", "incidents_2024-04", "2024-04", 2, False),
     ]
-    current = warehouse.execute("select service_id, incident_id from raw_current.irs__incidents").fetchall()
-    assert current == [("T1", "A3")]
+    current = warehouse.execute(
+        "select service_id, incident_id from raw_current.irs__incidents order by all"
+    ).fetchall()
+    assert current == [("T1", "A1"), ("T1", "A2")]
 
     warehouse.execute("delete from audit.raw_deliveries")
     for table in ("reference__stations", "reference__wards", "irs__incidents"):
         ensure_raw_table(warehouse, entity(table))
     assert listed() == deliveries
-    assert warehouse.execute("select service_id, incident_id from raw_current.irs__incidents").fetchall() == current
+    assert (
+        warehouse.execute("select service_id, incident_id from raw_current.irs__incidents order by all").fetchall()
+        == current
+    )
 
 
 def test_unchanged_files_are_skipped_by_size_and_time_without_being_read(warehouse, landing, settings, monkeypatch):
