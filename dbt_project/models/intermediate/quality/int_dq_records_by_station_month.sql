@@ -1,6 +1,7 @@
 -- The records received from the monthly, station-attributed source systems, counted by station,
 -- month and data-quality outcome: loaded clean, loaded but flagged by a Great Expectations check
--- (blocking or warning), or quarantined at ingestion. Quarantined rows are placed by the station
+-- (blocking or warning), or quarantined at ingestion (current deliveries only: see
+-- int_quarantine_of_current_deliveries). Quarantined rows are placed by the station
 -- code in their raw text where it can be read, else at the service. Counted here rather than
 -- listed record by record: every reader sums them, and a row per record (24 million at national
 -- scale) cost ten seconds to write in every close.
@@ -61,12 +62,9 @@ quarantined as (
             {{ json_text_field('quarantine.raw_text', 'station_id') }},
             {{ json_text_field('quarantine.raw_text', 'station_ground') }}
         ) as station_code,
-        cast(log.period || '-01' as date) as period_month
-    from {{ source('audit', 'quarantine') }} as quarantine
-    inner join {{ source('audit', 'ingestion_log') }} as log on quarantine.batch_id = log.batch_id
+        quarantine.period_month
+    from {{ ref('int_quarantine_of_current_deliveries') }} as quarantine
     where quarantine.system in ('irs', 'mobilising', 'prevention', 'protection', 'availability', 'safeguarding')
-        and log.period like '____-__'
-        and length(log.period) = 7
 ),
 
 stations as (
