@@ -51,7 +51,8 @@ def test_superseded_refused_and_held_deliveries_stop_counting(settings):
     land(root, "reference/T1/stations_2024-03-31.csv", STATIONS)
     land(root, "reference/T1/wards_2024-03-31.csv", WARDS)
     # March refused whole (its columns drifted: 3 rows quarantined); April loaded with one bad row.
-    land(root, "irs/T1/incidents_2024-03.csv", INC_HEADER.replace("ward_code", "ward") + inc("A1") + inc("A2") + inc("A3"))
+    march = inc("A1") + inc("A2") + inc("A3")
+    land(root, "irs/T1/incidents_2024-03.csv", INC_HEADER.replace("ward_code", "ward") + march)
     april = [inc(f"B{i}", when="2024-04-02 09:00:00") for i in range(10)]
     land(root, "irs/T1/incidents_2024-04.csv", INC_HEADER + "".join(april[:9]) + inc("B9", station="ZZ99"))
     with connect(settings.warehouse_path) as con:
@@ -63,7 +64,7 @@ def test_superseded_refused_and_held_deliveries_stop_counting(settings):
 
     # March re-sent good (the refused file replaced); April re-sent truncated with more refused
     # rows: held, so April's current delivery (one quarantined row) still counts, not the held one's.
-    land(root, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("A1") + inc("A2") + inc("A3"))
+    land(root, "irs/T1/incidents_2024-03.csv", INC_HEADER + march)
     land(root, "irs/T1/incidents_2024-04_r2.csv", INC_HEADER + "".join(april[:3]) + inc("B8", station="ZZ99"))
     with duckdb.connect(str(settings.warehouse_path)) as con:
         outcomes = {o.file_name: o.status for o in ingest_entity(con, incidents, root, key).outcomes}
