@@ -417,17 +417,35 @@ def test_a_redelivered_station_list_moves_old_visits_in_a_close(redelivered, opt
 
 
 def test_a_withdrawn_month_leaves_the_marts_in_the_next_close(redelivered, optional_real_data_dir, tmp_path):
-    """A header-only revision withdraws its month. The incremental models replace the months a
-    build computes, and a withdrawn month computes none, so that close rebuilds every model: the
-    month's incidents leave the marts and the published file. The next close is incremental."""
+    """A header-only revision of a month with rows is held: that close publishes the month as it
+    was. Once a person accepts it, it withdraws the month. The incremental models replace the
+    months a build computes, and a withdrawn month computes none, so the next close rebuilds every
+    model: the month's incidents leave the marts and the published file. The next close is
+    incremental."""
+    from orchestration.deliveries import accept
+
     data = tmp_path / "data"
     shutil.copytree(redelivered[0], data)
     (may,) = sorted((data / "landing" / "irs").rglob("incidents_2026-05.csv"))
     service = may.parent.name
     month = "select count(*) from {} where service_id = ? and period_month = date '2026-05-01'"
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
-        assert con.execute(month.format("marts.fct_incidents"), [service]).fetchone()[0] > 0
+        before = con.execute(month.format("marts.fct_incidents"), [service]).fetchone()[0]
+    assert before > 0
     may.with_name("incidents_2026-05_r2.csv").write_text(may.read_text().splitlines()[0] + "\n")
+    r2 = f"irs/{service}/incidents_2026-05_r2.csv"
+
+    result = run_pipeline(data, optional_real_data_dir)
+    assert result.success, failure_messages(result)
+    with duckdb.connect(str(data / "warehouse.duckdb")) as con:
+        assert con.execute(month.format("marts.fct_incidents"), [service]).fetchone()[0] == before
+        assert con.execute("select status from audit.ingestion_log where file_name = ?", [r2]).fetchall() == [
+            ("held",)
+        ]
+        assert con.execute("select full_refresh from audit.dbt_invocations order by finished_at desc").fetchone() == (
+            False,
+        )
+        accept(con, r2, by="e2e", reason="May withdrawn by the source")
 
     result = run_pipeline(data, optional_real_data_dir)
     assert result.success, failure_messages(result)
