@@ -28,8 +28,9 @@ class PendingFile:
 
 
 def pending_files(con: duckdb.DuckDBPyConnection, raw_tables: list[str] | None = None) -> list[PendingFile]:
-    """Held files not yet decided, and files whose latest load was refused, oldest first. Reads
-    only: the connection may be read-only, and the warehouse older than the decisions table."""
+    """Held files not yet decided and not replaced since by a later current delivery, and files
+    whose latest load was refused, oldest first. Reads only: the connection may be read-only, and
+    the warehouse older than the decisions table."""
     has_decisions = scalar(
         con,
         "select count(*) from information_schema.tables "
@@ -40,11 +41,13 @@ def pending_files(con: duckdb.DuckDBPyConnection, raw_tables: list[str] | None =
         f"""
         with latest as (
             select file_name, raw_table, arg_max(batch_id, batch_id) as batch_id,
-                arg_max(status, batch_id) as status, arg_max(message, batch_id) as message
+                arg_max(status, batch_id) as status, arg_max(message, batch_id) as message,
+                arg_max(service_id, batch_id) as service_id, arg_max(period, batch_id) as period,
+                arg_max(revision, batch_id) as revision
             from audit.ingestion_log
             group by file_name, raw_table
         )
-        select file_name, batch_id, status, coalesce(message, '')
+        select file_name, batch_id, status, coalesce(message, ''), raw_table, service_id, period, revision
         from latest
         where (status in ('rejected', 'refused')
                or (status = 'held' and batch_id not in (select batch_id from {decisions})))
@@ -53,7 +56,22 @@ def pending_files(con: duckdb.DuckDBPyConnection, raw_tables: list[str] | None =
         """,
         [raw_tables, raw_tables],
     ).fetchall()
-    return [PendingFile(*row) for row in rows]
+    return [PendingFile(*row[:4]) for row in rows if row[2] != "held" or not _replaced(con, *row[1:2], *row[4:])]
+
+
+def _replaced(
+    con: duckdb.DuckDBPyConnection, batch_id: int, table: str, service_id: str | None, period: str | None, revision: int
+) -> bool:
+    """A later delivery of the held file's month (or snapshot) is current: there is nothing to decide."""
+    (entity,) = [e for e in all_entities() if e.table == table]
+    current = fetch_one(
+        con,
+        "select d.period, d.revision, d.batch_id from audit.current_deliveries as c "
+        "join audit.raw_deliveries as d using (raw_table, batch_id) "
+        "where c.raw_table = ? and c.service_id is not distinct from ? and c.delivery_key = ?",
+        [table, service_id, delivery_key(entity, period or "")],
+    )
+    return current is not None and tuple(current) > (period or "", revision, batch_id)
 
 
 def _held(con: duckdb.DuckDBPyConnection, file_name: str) -> tuple[int, str, str | None, str | None, int, int]:

@@ -238,3 +238,32 @@ def test_summary_lists_held_files(warehouse, landing, settings, monkeypatch, cap
     out = capsys.readouterr().out
     assert "1 held file(s), not current until accepted" in out
     assert f"  {MARCH_R2}: held: 5 rows would replace 10 (-50 %)" in out
+
+
+def test_a_held_delivery_replaced_by_a_later_one_leaves_the_list(warehouse, landing, settings):
+    land(landing, MARCH_R2, incidents(*TEN[:5]))
+    load(warehouse, landing, settings)
+    land(landing, "irs/T1/incidents_2024-03_r3.csv", incidents(*TEN, "B1"))
+    assert load(warehouse, landing, settings)["irs/T1/incidents_2024-03_r3.csv"].status == "loaded"
+    assert pending_files(warehouse) == []
+    assert current_ids(warehouse) == sorted([*TEN, "B1"])
+
+
+def test_held_files_do_not_fail_the_ingestion_step_and_are_named(warehouse, landing, settings):
+    from orchestration.ingestion.assets import report_metadata
+
+    land(landing, MARCH_R2, incidents(*TEN[:5]))
+    report = ingest_entity(warehouse, INCIDENTS, landing, load_pseudonymiser(settings.secrets_dir))
+    report.raise_for_failures()  # a held file is no failure
+    assert report.totals()["files_held"] == 1
+    assert report_metadata(report)["held"].value.startswith(f"- {MARCH_R2}: held: 5 rows would replace 10")
+
+
+def test_the_raw_gate_validates_an_accepted_batch_in_the_next_run(warehouse, landing, settings):
+    from orchestration.quality import batches_loaded_in_run
+
+    land(landing, MARCH_R2, incidents(*TEN[:5]))
+    ingest_entity(warehouse, INCIDENTS, landing, load_pseudonymiser(settings.secrets_dir), run_id="held-run")
+    assert batches_loaded_in_run(warehouse, "held-run") == {}  # not current: not validated yet
+    accept(warehouse, MARCH_R2, by="A", reason="confirmed")
+    assert batches_loaded_in_run(warehouse, "next-run") == {"irs__incidents": [batch_of(warehouse, MARCH_R2)]}
