@@ -79,11 +79,11 @@ def print_summary(settings: Settings) -> None:
         rows = con.execute(
             """
             select system, count(*) files, sum(rows_received), sum(rows_loaded), sum(rows_quarantined),
-                   count(*) filter (where status = 'rejected')
+                   count(*) filter (where status = 'refused')
             from audit.ingestion_log group by system order by system
             """
         ).fetchall()
-    print(f"{'system':<14}{'files':>7}{'received':>11}{'loaded':>11}{'quarantined':>13}{'rejected':>10}")
+    print(f"{'system':<14}{'files':>7}{'received':>11}{'loaded':>11}{'quarantined':>13}{'refused':>10}")
     for r in rows:
         print(f"{r[0]:<14}{r[1]:>7}{r[2]:>11}{r[3]:>11}{r[4]:>13}{r[5]:>10}")
 

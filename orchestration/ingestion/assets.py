@@ -51,12 +51,12 @@ def reconciliation_check(asset_key: dg.AssetKey, report: IngestReport, con) -> d
 
 def report_metadata(report: IngestReport) -> dict:
     totals = report.totals()
-    rejected = [f"{o.file_name}: {o.message}" for o in report.failures]
+    refused = [f"{o.file_name}: {o.message}" for o in report.failures]
     # A loaded file with a message is a copy of another file: its rows were all quarantined.
     copies = [f"{o.file_name}: {o.message}" for o in report.outcomes if o.status == "loaded" and o.message]
     return {
         **totals,
-        "rejected": dg.MetadataValue.md("\n".join(f"- {r}" for r in rejected) or "none"),
+        "refused": dg.MetadataValue.md("\n".join(f"- {r}" for r in refused) or "none"),
         "copies_refused": dg.MetadataValue.md("\n".join(f"- {r}" for r in copies) or "none"),
     }
 
@@ -102,7 +102,7 @@ def build_system_asset(system: str) -> dg.AssetsDefinition:
                 yield dg.MaterializeResult(asset_key=key, metadata=report_metadata(part))
                 yield reconciliation_check(key, part, con)
         context.log.info(f"{system}: {report.totals()}")
-        # Rejected files fail the step after the good files were committed, so one bad file
+        # Refused files fail the step after the good files were committed, so one bad file
         # does not hold back a month's other data but still stops everything downstream.
         report.raise_for_failures()
 

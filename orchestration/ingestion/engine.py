@@ -9,12 +9,15 @@ import datetime as dt
 import difflib
 import hashlib
 import os
+import re
 import secrets
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 
 import duckdb
 import numpy as np
@@ -57,14 +60,14 @@ LINEAGE_DDL = (
 
 
 class IngestionError(Exception):
-    """One or more files were rejected; the message lists each with its reason."""
+    """One or more files were refused; the message lists each with its reason."""
 
 
 @dataclass
 class FileOutcome:
     raw_table: str
     file_name: str
-    status: str  # loaded | rejected | skipped
+    status: str  # loaded | refused | skipped
     rows_received: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -77,7 +80,7 @@ class IngestReport:
 
     @property
     def failures(self) -> list[FileOutcome]:
-        return [o for o in self.outcomes if o.status == "rejected"]
+        return [o for o in self.outcomes if o.status == "refused"]
 
     def totals(self) -> dict[str, int]:
         done = [o for o in self.outcomes if o.status != "skipped"]
@@ -87,13 +90,13 @@ class IngestReport:
             "rows_received": sum(o.rows_received for o in done),
             "rows_loaded": sum(o.rows_loaded for o in done),
             "rows_quarantined": sum(o.rows_quarantined for o in done),
-            "files_rejected": len(self.failures),
+            "files_refused": len(self.failures),
         }
 
     def raise_for_failures(self) -> None:
         if self.failures:
             lines = [f"- {o.file_name}: {o.message}" for o in self.failures]
-            raise IngestionError(f"{len(self.failures)} file(s) rejected:\n" + "\n".join(lines))
+            raise IngestionError(f"{len(self.failures)} file(s) refused:\n" + "\n".join(lines))
 
 
 def load_pseudonymiser(secrets_dir: Path) -> Pseudonymiser:
@@ -114,34 +117,60 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+# How alike a missing and an unexpected column name must be (difflib's ratio, ignoring case, spaces,
+# underscores and hyphens) for the message to suggest one was renamed to the other. 0.6 is difflib's
+# own cut-off for close matches: ``ward`` for ``ward_code`` (0.67) is suggested, ``risk_level`` for
+# ``household_risk`` (0.36) is not.
+RENAME_LIKENESS = 0.6
+
+
+def _comparable(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name).casefold()
+
+
+def _shown(name: str) -> str:
+    if not name:
+        return "(a column with no name)"
+    return name if name.isprintable() and name == name.strip() else repr(name)
+
+
 def schema_difference(entity: Entity, found: Iterable[str]) -> str | None:
-    """Describe missing, unexpected and probably-renamed columns; None when they match."""
+    """Describe missing, unexpected, duplicated and probably-renamed columns; None when they match.
+
+    A rename is suggested only between names that are alike (``RENAME_LIKENESS``), best pairs
+    first, never by position: a column dropped beside one added is not a rename.
+    """
     expected = [c.name for c in entity.columns]
-    found = list(found)
-    missing = [c for c in expected if c not in found]
-    extra = [c for c in found if c not in expected]
-    if not missing and not extra:
+    counts = Counter(found)
+    missing = [c for c in expected if c not in counts]
+    extra = [c for c in counts if c not in expected]
+    duplicated = [c for c, n in counts.items() if n > 1]
+    if not missing and not extra and not duplicated:
         return None
-    # A rename usually keeps the column's place in the header; otherwise go by spelling.
-    renamed: list[str] = []
-    unpaired = list(extra)
-    for position, name in enumerate(found):
-        if name in unpaired and position < len(expected) and expected[position] in missing:
-            renamed.append(f"{expected[position]} -> {name}")
-            unpaired.remove(name)
-    paired = {r.split(" -> ")[0] for r in renamed}
-    for m in missing:
-        match = difflib.get_close_matches(m, unpaired, n=1, cutoff=0.5) if m not in paired else []
-        if match:
-            renamed.append(f"{m} -> {match[0]}")
-            unpaired.remove(match[0])
+    scored = sorted(
+        (
+            (-difflib.SequenceMatcher(None, _comparable(m), _comparable(x)).ratio(), i, j)
+            for i, m in enumerate(missing)
+            for j, x in enumerate(extra)
+        )
+    )
+    renamed: dict[int, int] = {}
+    for score, i, j in scored:
+        if -score < RENAME_LIKENESS:
+            break
+        if i not in renamed and j not in renamed.values():
+            renamed[i] = j
     parts = []
     if missing:
         parts.append("missing: " + ", ".join(missing))
     if extra:
-        parts.append("unexpected: " + ", ".join(extra))
+        parts.append("unexpected: " + ", ".join(_shown(x) for x in extra))
+    if duplicated:
+        parts.append("more than once: " + ", ".join(_shown(x) for x in duplicated))
     if renamed:
-        parts.append("probably renamed: " + ", ".join(renamed))
+        parts.append(
+            "probably renamed: " + ", ".join(f"{missing[i]} -> {_shown(extra[j])}" for i, j in sorted(renamed.items()))
+        )
     return f"columns do not match the {entity.table} contract ({'; '.join(parts)})"
 
 
@@ -610,8 +639,8 @@ def _load_deliveries(
             # A copy is not a failure of the source's format: the file counts as loaded, with
             # none of its rows, and the log's message says which file it copies.
             if d.schema_error:
-                status[i], message[i] = "rejected", d.schema_error
-                reason = f"file rejected: {d.schema_error}"
+                status[i], message[i] = "refused", d.schema_error
+                reason = f"file refused: {d.schema_error}"
             else:
                 message[i] = reason = d.copy_reason or ""
             if result is not None:
@@ -777,18 +806,119 @@ def load_result(
     return outcome
 
 
-def landed_files(landing_dir: Path, entity: Entity) -> list[tuple[Path, str, str, int]]:
-    """(path, service_id, period, revision) in load order: service, period, revision."""
-    found = []
+_PERIOD_PATTERNS = {"monthly": "YYYY-MM", "snapshot": "YYYY-MM-DD", "financial_year": "FYYYYY-YY"}
+
+
+def name_pattern(entity: Entity) -> str:
+    """How a landed file of ``entity`` is named, as a person reads it: ``incidents_<YYYY-MM>[_rN].csv``."""
+    return f"{entity.stem}_<{_PERIOD_PATTERNS[entity.delivery]}>[_rN].{entity.extension}"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Something in a landing folder that is refused without being read, and why."""
+
+    path: Path
+    rel: str  # relative to the landing root
+    service_id: str | None  # None: not inside a service's folder
+    reason: str
+    period: str | None = None
+    revision: int | None = None
+
+
+def scan_landing(landing_dir: Path, entity: Entity) -> tuple[list[tuple[Path, str, str, int]], list[Refusal]]:
+    """The files to read for ``entity`` (as ``landed_files``) and the entries of its system's
+    landing folder that are ``entity``'s to refuse unread.
+
+    Nothing in ``<landing>/<system>/`` is passed over in silence. Refused unread: a symbolic link
+    (it may point anywhere: a link to /etc/passwd would otherwise be read as a delivery), anything
+    whose resolved path is outside the landing area, anything but a regular file, a file outside
+    a service's folder, and a file whose name follows no pattern of the system's entities. One
+    system folder holds several entities' files (the HR workbook's sheets, the planner's JSON and
+    workbook), so each refusal belongs to one entity, to be logged once: the first of the
+    system's entities whose name pattern the entry matches, else the system's first entity.
+    """
+    system_entities = entities_for(entity.system) or (entity,)
+    if entity not in system_entities:
+        system_entities = (entity,)
+    root = landing_dir.resolve()
     base = landing_dir / entity.system
-    if not base.is_dir():
-        return []
-    for service_dir in sorted(p for p in base.iterdir() if p.is_dir()):
-        for path in service_dir.iterdir():
+    found: list[tuple[Path, str, str, int]] = []
+    refused: list[Refusal] = []
+
+    def owner(name: str) -> tuple[Entity, tuple[str, int] | None]:
+        for e in system_entities:
+            parsed = parse_file_name(e, name)
+            if parsed:
+                return e, parsed
+        return system_entities[0], None
+
+    def refuse(path: Path, service_id: str | None, reason: str) -> None:
+        who, parsed = owner(path.name)
+        if who == entity:
+            rel = path.relative_to(landing_dir).as_posix()
+            period, revision = parsed if parsed else (None, None)
+            refused.append(Refusal(path, rel, service_id, f"{rel}: {reason}", period, revision))
+
+    def outside(path: Path) -> str | None:
+        """Why ``path`` (a link, or a folder that is one) is refused, or None."""
+        if path.is_symlink():
+            return f"a symbolic link (to {os.readlink(path)}); refused unread: land the file itself"
+        if not path.resolve().is_relative_to(root):
+            return "its resolved path is outside the landing area; refused unread"
+        return None
+
+    if not (base.exists() or base.is_symlink()):
+        return [], []
+    why = outside(base)
+    if why or not base.is_dir():
+        if entity == system_entities[0]:
+            rel = base.relative_to(landing_dir).as_posix()
+            refused.append(Refusal(base, rel, None, f"{rel}: {why or 'not a folder'}"))
+        return [], refused
+    for child in sorted(base.iterdir()):
+        why = outside(child)
+        if why:
+            refuse(child, None, why)
+            continue
+        if not child.is_dir():
+            refuse(child, None, f"not in a service's folder: files land in {entity.system}/<service>/")
+            continue
+        service_id = child.name
+        for path in sorted(child.iterdir()):
+            why = outside(path)
+            if why is None:
+                mode = path.lstat().st_mode
+                if S_ISDIR(mode):
+                    why = f"a folder inside a service's folder: files land directly in {entity.system}/{service_id}/"
+                elif not S_ISREG(mode):
+                    why = "not a regular file; refused unread"
+            if why:
+                refuse(path, service_id, why)
+                continue
             parsed = parse_file_name(entity, path.name)
             if parsed:
-                found.append((path, service_dir.name, parsed[0], parsed[1]))
-    return sorted(found, key=lambda f: (f[1], f[2], f[3], f[0].name))
+                found.append((path, service_id, parsed[0], parsed[1]))
+            elif owner(path.name)[1] is None:
+                refuse(path, service_id, _misnamed(path.name, system_entities))
+    found.sort(key=lambda f: (f[1], f[2], f[3], f[0].name))
+    return found, refused
+
+
+def _misnamed(name: str, entities: Iterable[Entity]) -> str:
+    patterns = list(dict.fromkeys(name_pattern(e) for e in entities))
+    message = f"file name does not follow {' or '.join(patterns)}"
+    for e in entities:
+        for guess in (name.lower(), name.lower().replace("-", "_", 1)):
+            if parse_file_name(e, guess):
+                return f"{message} (did you mean {guess}?)"
+    return message
+
+
+def landed_files(landing_dir: Path, entity: Entity) -> list[tuple[Path, str, str, int]]:
+    """(path, service_id, period, revision) in load order: service, period, revision. Only
+    regular files inside the landing area (see ``scan_landing`` for what is refused)."""
+    return scan_landing(landing_dir, entity)[0]
 
 
 # A file modified this close to the moment it was read may be written again within the same
@@ -885,13 +1015,18 @@ def ingest_entity(
         pending_rows = 0
 
     to_read: list[_Landed] = []
-    for path, service_id, period, revision in landed_files(landing_dir, entity):
+    files, refusals = scan_landing(landing_dir, entity)
+    for path, service_id, period, revision in files:
         rel = path.relative_to(landing_dir).as_posix()
-        stat = path.stat()
-        if history.unchanged(rel, stat.st_size, stat.st_mtime_ns):
+        try:
+            stat = path.stat()
+            size, mtime_ns = stat.st_size, stat.st_mtime_ns
+        except OSError:  # gone since it was listed: reading it says why, and refuses it
+            size, mtime_ns = 0, 0
+        if history.unchanged(rel, size, mtime_ns):
             outcomes.append(FileOutcome(entity.table, rel, "skipped"))
             continue
-        to_read.append(_Landed(len(outcomes), path, rel, service_id, period, revision, stat.st_size, stat.st_mtime_ns))
+        to_read.append(_Landed(len(outcomes), path, rel, service_id, period, revision, size, mtime_ns))
         outcomes.append(None)
 
     for f, (size, sha, result, error) in zip(to_read, _read_all(entity, to_read, read_ahead), strict=True):
@@ -905,10 +1040,10 @@ def ingest_entity(
         dkey = delivery_key(entity, f.period)
         if error is None and result is not None:
             error = schema_difference(entity, result.columns)
-        if before is not None and before[:2] == (sha, "rejected") and error:
+        if before is not None and before[:2] == (sha, "refused") and error:
             # Logged and quarantined once already: keep failing, without a second log row,
             # until the file (or the contract) is fixed; then it loads like a new file.
-            outcomes[f.slot] = FileOutcome(entity.table, f.rel, "rejected", message=f"{error} (rejected earlier)")
+            outcomes[f.slot] = FileOutcome(entity.table, f.rel, "refused", message=f"{error} (refused earlier)")
             continue
         delivery = _Delivery(f.rel, sha, size, f.service_id, dkey, f.period, f.revision, result, error)
         delivery.mtime_ns = trusted_mtime(f.mtime_ns)
@@ -917,6 +1052,34 @@ def ingest_entity(
         history.check(delivery)
         pending.append((f.slot, delivery))
         pending_rows += result.rows_received if result else 0
+    for refusal in refusals:
+        # Refused unread (a link, a misnamed file, ...): logged once, with no hash (""); like a
+        # refused file, it keeps failing the run, without a new log row, until it is moved away.
+        before = history.before(refusal.rel)
+        if before is not None and before[:2] == ("", "refused"):
+            outcomes.append(
+                FileOutcome(entity.table, refusal.rel, "refused", message=f"{refusal.reason} (refused earlier)")
+            )
+            continue
+        delivery = _Delivery(
+            refusal.rel,
+            "",
+            None,
+            refusal.service_id,
+            refusal.rel,
+            refusal.period,
+            refusal.revision,
+            None,
+            refusal.reason,
+        )
+        history.check(delivery)
+        outcomes.append(None)
+        if refusal.service_id is None:  # files without a service are loaded one at a time
+            flush()
+            pending.append((len(outcomes) - 1, delivery))
+            flush()
+        else:
+            pending.append((len(outcomes) - 1, delivery))
     flush()
     history.save_verified()
     report = IngestReport()
