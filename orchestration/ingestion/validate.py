@@ -173,6 +173,25 @@ def _batch_sensitive(column: Column, values: pd.Series) -> bool:
     return False
 
 
+# C0 control characters other than tab, line feed and carriage return (which a quoted CSV value may
+# hold): a NUL or an escape inside an identifier is damage in the extract, not data.
+_CONTROL_PATTERN = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+
+
+def _control_characters(values: pd.Series) -> np.ndarray:
+    """Which values (strings or missing) hold a control character; checked by Arrow."""
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    arr = pa.array(values.to_numpy(dtype=object), type=pa.string())
+    found = pc.match_substring_regex(arr, _CONTROL_PATTERN)
+    return found.to_numpy(zero_copy_only=False).astype(bool, copy=False) & ~pd.isna(values).to_numpy()
+
+
+def _first_control(value: object) -> str:
+    code = next(ord(ch) for ch in str(value) if ord(ch) < 0x20 and ch not in "\t\n\r")
+    return f"U+{code:04X}"
+
+
 def _describe(value: object) -> str:
     text = str(value)
     return repr(text if len(text) <= 40 else text[:37] + "...")
@@ -288,6 +307,14 @@ def validate(
     typed_coded: dict[str, tuple[_Coded, pd.Series]] = {}
     for c in entity.columns:
         coded = _Coded(records[c.name])
+        control = _control_characters(coded.uniques)
+        if control.any():
+            flag(
+                coded.rows(control),
+                per_value(
+                    coded, lambda v, c=c: f"column {c.name}: control character {_first_control(v)} in {_describe(v)}"
+                ),
+            )
         coded.blank_to_missing()
         if c.required or c.name in entity.key:
             flag(coded.codes < 0, f"column {c.name}: required value missing")
