@@ -1052,6 +1052,7 @@ def ingest_entity(
         history.check(delivery)
         pending.append((f.slot, delivery))
         pending_rows += result.rows_received if result else 0
+    flush()  # refusals are written in batches of their own: they have no rows, period or revision
     for refusal in refusals:
         # Refused unread (a link, a misnamed file, ...): logged once, with no hash (""); like a
         # refused file, it keeps failing the run, without a new log row, until it is moved away.
