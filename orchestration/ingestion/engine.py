@@ -858,7 +858,7 @@ def scan_landing(landing_dir: Path, entity: Entity) -> tuple[list[tuple[Path, st
         if who == entity:
             rel = path.relative_to(landing_dir).as_posix()
             period, revision = parsed if parsed else (None, None)
-            refused.append(Refusal(path, rel, service_id, f"{rel}: {reason}", period, revision))
+            refused.append(Refusal(path, rel, service_id, f"{path.name}: {reason}", period, revision))
 
     def outside(path: Path) -> str | None:
         """Why ``path`` (a link, or a folder that is one) is refused, or None."""
@@ -874,7 +874,7 @@ def scan_landing(landing_dir: Path, entity: Entity) -> tuple[list[tuple[Path, st
     if why or not base.is_dir():
         if entity == system_entities[0]:
             rel = base.relative_to(landing_dir).as_posix()
-            refused.append(Refusal(base, rel, None, f"{rel}: {why or 'not a folder'}"))
+            refused.append(Refusal(base, rel, None, f"{base.name}: {why or 'not a folder'}"))
         return [], refused
     for child in sorted(base.iterdir()):
         why = outside(child)
