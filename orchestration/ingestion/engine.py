@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from stat import S_ISDIR, S_ISREG
 
 import duckdb
 import numpy as np
@@ -885,22 +884,29 @@ def scan_landing(landing_dir: Path, entity: Entity) -> tuple[list[tuple[Path, st
             refuse(child, None, f"not in a service's folder: files land in {entity.system}/<service>/")
             continue
         service_id = child.name
-        for path in sorted(child.iterdir()):
-            why = outside(path)
-            if why is None:
-                mode = path.lstat().st_mode
-                if S_ISDIR(mode):
-                    why = f"a folder inside a service's folder: files land directly in {entity.system}/{service_id}/"
-                elif not S_ISREG(mode):
-                    why = "not a regular file; refused unread"
+        # The folder is a real one inside the landing area, so only a link takes one of its entries
+        # elsewhere: the entries' own types (from the directory listing, no call per file) suffice.
+        # Resolving each path took 1.0 s for 4,800 files instead of 0.07 s.
+        with os.scandir(child) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_symlink():
+                why: str | None = f"a symbolic link (to {os.readlink(path)}); refused unread: land the file itself"
+            elif entry.is_dir(follow_symlinks=False):
+                why = f"a folder inside a service's folder: files land directly in {entity.system}/{service_id}/"
+            elif not entry.is_file(follow_symlinks=False):
+                why = "not a regular file; refused unread"
+            else:
+                why = None
             if why:
                 refuse(path, service_id, why)
                 continue
-            parsed = parse_file_name(entity, path.name)
+            parsed = parse_file_name(entity, entry.name)
             if parsed:
                 found.append((path, service_id, parsed[0], parsed[1]))
-            elif owner(path.name)[1] is None:
-                refuse(path, service_id, _misnamed(path.name, system_entities))
+            elif owner(entry.name)[1] is None:
+                refuse(path, service_id, _misnamed(entry.name, system_entities))
     found.sort(key=lambda f: (f[1], f[2], f[3], f[0].name))
     return found, refused
 
