@@ -362,3 +362,27 @@ def test_a_file_with_other_columns_is_refused_with_its_rows_quarantined(con, lan
     assert con.execute("select reason from audit.quarantine where file_name = ?", [rel]).fetchall() == [
         ("file refused: " + row[5],)
     ]
+
+
+def test_a_blank_header_cell_in_a_workbook_keeps_the_columns_after_it_in_place(tmp_path):
+    staff = entity("hr__staff")
+    wb = Workbook()
+    wb.active.title = "Staff"
+    names = [c.name for c in staff.columns]
+    wb.active.append([names[0], None, *names[1:]])  # a blank header cell after staff_number
+    wb.active.append(["S1", "stray", *["x"] * (len(names) - 1)])
+    wb.save(tmp_path / "hr_extract_2024-03-31.xlsx")
+    _, _, result, error = read_landed(staff, tmp_path / "hr_extract_2024-03-31.xlsx")
+    assert error is None and result is not None
+    assert result.columns == [names[0], "", *names[1:]]
+    assert result.records.loc[0, names[1]] == "x"  # not shifted onto the stray value
+    assert "unexpected: (a column with no name)" in (schema_difference(staff, result.columns) or "")
+
+
+def test_an_old_or_protected_workbook_is_named_as_such(tmp_path):
+    path = land(tmp_path, "hr_extract_2024-03-31.xlsx", "")
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    assert read_landed(entity("hr__staff"), path)[3] == (
+        "hr_extract_2024-03-31.xlsx: is an Excel 97-2003 (.xls) or password-protected workbook, "
+        "not an Excel workbook (.xlsx)"
+    )
