@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from orchestration.ingestion.contracts import ENTITIES, Entity, entities_for
+from orchestration.ingestion.mapping import Mapping, apply_mapping, load_mappings, mapped_file_period
 from orchestration.ingestion.read_ahead import read_ahead as parsed_ahead
 from orchestration.ingestion.readers import (
     ROW_COLUMN,
@@ -54,6 +55,9 @@ LINEAGE_DDL = (
     ("_period", "varchar"),
     ("_revision", "integer"),
 )
+
+
+Mappings = dict[tuple[str, str], Mapping]  # (service, raw table) -> that service's mapping
 
 
 class IngestionError(Exception):
@@ -777,18 +781,30 @@ def load_result(
     return outcome
 
 
-def landed_files(landing_dir: Path, entity: Entity) -> list[tuple[Path, str, str, int]]:
-    """(path, service_id, period, revision) in load order: service, period, revision."""
+def landed_files(
+    landing_dir: Path, entity: Entity, mappings: Mappings | None = None
+) -> list[tuple[Path, str, str | None, int, Mapping | None]]:
+    """(path, service_id, period, revision, mapping) in load order: service, period, revision.
+
+    A service with a source mapping for the entity is read by its mapping's file patterns (its
+    period from the name, or from each row for a multi-month file: None here); any other by the
+    contract's ``<stem>_<period>[_rN].<ext>``.
+    """
     found = []
     base = landing_dir / entity.system
     if not base.is_dir():
         return []
+    mappings = load_mappings() if mappings is None else mappings
     for service_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+        mapping = mappings.get((service_dir.name, entity.table))
         for path in service_dir.iterdir():
-            parsed = parse_file_name(entity, path.name)
+            if mapping is not None:
+                parsed = mapped_file_period(mapping, path) if mapping.matches(path.name) else None
+            else:
+                parsed = parse_file_name(entity, path.name)
             if parsed:
-                found.append((path, service_dir.name, parsed[0], parsed[1]))
-    return sorted(found, key=lambda f: (f[1], f[2], f[3], f[0].name))
+                found.append((path, service_dir.name, parsed[0], parsed[1], mapping))
+    return sorted(found, key=lambda f: (f[1], f[2] or "", f[3], f[0].name))
 
 
 # A file modified this close to the moment it was read may be written again within the same
@@ -823,16 +839,51 @@ class _Landed:
     path: Path
     rel: str
     service_id: str
-    period: str
+    period: str | None
     revision: int
     size: int
     mtime_ns: int
+    mapping: Mapping | None = None
+
+
+def read_mapped(mapping: Mapping, path: Path) -> LandedRead:
+    """``read_landed`` for a file in a service's own layout: read through its mapping."""
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        mapped = apply_mapping(mapping, path, data)
+    except SchemaError as exc:
+        return len(data), sha, None, str(exc)
+    mapped.result.row_periods = mapped.periods
+    return len(data), sha, mapped.result, None
+
+
+def split_by_period(entity: Entity, result: ReadResult) -> list[tuple[str, ReadResult]] | str:
+    """A multi-month file's rows as one result per month (by each row's month in the contract's
+    period column), or the reason it cannot be placed in any month. Rows without a month, and
+    rows the reader could not parse, go with the first month, where the contract refuses them."""
+    periods = result.row_periods
+    months = sorted(periods.dropna().unique()) if periods is not None else []
+    if not months:
+        return f"no row has a month in {entity.period_column} to place it in, so the file cannot be split by month"
+    parts = []
+    for i, month in enumerate(months):
+        mine = (periods == month).fillna(False).to_numpy(dtype=bool)
+        if i == 0:
+            mine |= periods.isna().to_numpy(dtype=bool)
+        records = result.records.loc[mine].reset_index(drop=True)
+        malformed = result.malformed if i == 0 else []
+        part = ReadResult(result.columns, records, list(malformed), result.encoding, list(result.warnings))
+        parts.append((month, part))
+    return parts
 
 
 def _read_all(entity: Entity, files: list[_Landed], read_ahead: bool | None) -> Iterator[LandedRead]:
     """``read_landed`` for each file, in order. With read-ahead (by default, when the files are large
     enough to repay starting a process) a worker process parses up to ``READ_AHEAD_FILES`` files
     ahead of the caller (``read_ahead.py``); the results are the same."""
+    if any(f.mapping is not None for f in files):
+        read_ahead = False  # a service's own layout is read here, through its mapping
     if read_ahead is None:
         read_ahead = (
             entity.format in _READ_AHEAD_FORMATS
@@ -843,7 +894,7 @@ def _read_all(entity: Entity, files: list[_Landed], read_ahead: bool | None) -> 
         yield from parsed_ahead(entity, [f.path for f in files], READ_AHEAD_FILES)
     else:
         for f in files:
-            yield read_landed(entity, f.path)
+            yield read_landed(entity, f.path) if f.mapping is None else read_mapped(f.mapping, f.path)
 
 
 def ingest_entity(
@@ -855,6 +906,7 @@ def ingest_entity(
     *,
     batch_rows: int = BATCH_ROWS,
     read_ahead: bool | None = None,
+    mappings: Mappings | None = None,
 ) -> IngestReport:
     """Load every new or changed landed file for ``entity``; a file already loaded from the same
     path with the same hash is skipped, and one whose size and modification time are those logged
@@ -885,13 +937,15 @@ def ingest_entity(
         pending_rows = 0
 
     to_read: list[_Landed] = []
-    for path, service_id, period, revision in landed_files(landing_dir, entity):
+    for path, service_id, period, revision, mapping in landed_files(landing_dir, entity, mappings):
         rel = path.relative_to(landing_dir).as_posix()
         stat = path.stat()
         if history.unchanged(rel, stat.st_size, stat.st_mtime_ns):
             outcomes.append(FileOutcome(entity.table, rel, "skipped"))
             continue
-        to_read.append(_Landed(len(outcomes), path, rel, service_id, period, revision, stat.st_size, stat.st_mtime_ns))
+        to_read.append(
+            _Landed(len(outcomes), path, rel, service_id, period, revision, stat.st_size, stat.st_mtime_ns, mapping)
+        )
         outcomes.append(None)
 
     for f, (size, sha, result, error) in zip(to_read, _read_all(entity, to_read, read_ahead), strict=True):
@@ -902,7 +956,6 @@ def ingest_entity(
             history.verified(f.rel, f.size, trusted_mtime(f.mtime_ns))
             outcomes[f.slot] = FileOutcome(entity.table, f.rel, "skipped")
             continue
-        dkey = delivery_key(entity, f.period)
         if error is None and result is not None:
             error = schema_difference(entity, result.columns)
         if before is not None and before[:2] == (sha, "rejected") and error:
@@ -910,13 +963,27 @@ def ingest_entity(
             # until the file (or the contract) is fixed; then it loads like a new file.
             outcomes[f.slot] = FileOutcome(entity.table, f.rel, "rejected", message=f"{error} (rejected earlier)")
             continue
-        delivery = _Delivery(f.rel, sha, size, f.service_id, dkey, f.period, f.revision, result, error)
-        delivery.mtime_ns = trusted_mtime(f.mtime_ns)
-        if result is not None and result.rows_received and any(d.sha == sha for _, d in pending):
-            flush()  # whether this is a copy depends on what the waiting file with its bytes loads
-        history.check(delivery)
-        pending.append((f.slot, delivery))
-        pending_rows += result.rows_received if result else 0
+        # A multi-month file read through a mapping is one delivery per month it holds.
+        parts: list[tuple[str | None, ReadResult | None]] = [(f.period, result)]
+        if error is None and result is not None and result.row_periods is not None:
+            split = split_by_period(entity, result)
+            if isinstance(split, str):
+                error = split
+            else:
+                parts = list(split)
+        for n, (period, part) in enumerate(parts):
+            slot = f.slot
+            if n:
+                slot = len(outcomes)
+                outcomes.append(None)
+            dkey = delivery_key(entity, period or "")
+            delivery = _Delivery(f.rel, sha, size, f.service_id, dkey, period, f.revision, part, error)
+            delivery.mtime_ns = trusted_mtime(f.mtime_ns)
+            if part is not None and part.rows_received and any(d.sha == sha for _, d in pending):
+                flush()  # whether this is a copy depends on what the waiting file with its bytes loads
+            history.check(delivery)
+            pending.append((slot, delivery))
+            pending_rows += part.rows_received if part else 0
     flush()
     history.save_verified()
     report = IngestReport()
@@ -930,11 +997,14 @@ def ingest_system(
     landing_dir: Path,
     pseudonymise: Pseudonymiser,
     run_id: str | None = None,
+    mappings: Mappings | None = None,
 ) -> IngestReport:
+    """Load a source system's landed files; ``mappings`` are the services' own layouts (by default
+    the shipped ones)."""
     report = IngestReport()
     with shared_workbooks():  # the HR extract's three sheets come from one workbook
         for entity in entities_for(system):
-            report.outcomes += ingest_entity(con, entity, landing_dir, pseudonymise, run_id).outcomes
+            report.outcomes += ingest_entity(con, entity, landing_dir, pseudonymise, run_id, mappings=mappings).outcomes
     return report
 
 

@@ -47,6 +47,8 @@ class ReadResult:
     malformed: list[Malformed] = field(default_factory=list)
     encoding: str = "utf-8"
     warnings: list[str] = field(default_factory=list)
+    # A multi-month file read through a mapping: each record's month (index-aligned), else None.
+    row_periods: pd.Series | None = None
 
     @property
     def rows_received(self) -> int:
