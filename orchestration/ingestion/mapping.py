@@ -205,7 +205,7 @@ def _load_value_map(folder: Path, mapping_file: Path, column: str, spec: ColumnM
 
 def load_mapping_file(path: Path, folder: Path | None = None) -> list[Mapping]:
     """Read and check one mapping file against the contracts; errors name the file and the field."""
-    folder = folder or path.parent.parent
+    folder = (folder or path.parent.parent).resolve()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -238,8 +238,11 @@ def load_mapping_file(path: Path, folder: Path | None = None) -> list[Mapping]:
         mapping = Mapping(spec.service, spec.system, entity, entity_spec, path, {})
         for column in expected:
             col = mapping.column(column)
-            if col.not_recorded and entity.column(column).name in entity.key:
-                raise MappingError(f"{path}: {name}: {column} is part of the key and must be mapped")
+            if col.not_recorded and (column in entity.key or entity.column(column).required):
+                raise MappingError(
+                    f"{path}: {name}: {column} is required by the {entity.table} contract, so it cannot be "
+                    "'not_recorded': map it from a source column or a constant"
+                )
             if col.values is not None:
                 mapping.value_maps[column] = _load_value_map(folder, path, column, col)
         for key in entity_spec.distinct:
