@@ -88,6 +88,20 @@ def print_summary(settings: Settings) -> None:
         print(f"{r[0]:<14}{r[1]:>7}{r[2]:>11}{r[3]:>11}{r[4]:>13}{r[5]:>10}")
 
 
+def cmd_sources_check(settings: Settings, args: argparse.Namespace) -> int:
+    """A dry run of one extract through its service's mapping: prints coverage, writes nothing."""
+    from orchestration.ingestion.dry_run import check_file
+    from orchestration.ingestion.mapping import MappingError
+
+    try:
+        report = check_file(Path(args.file), args.service, args.system, args.entity, settings.mappings_dir)
+    except MappingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.render())
+    return 1 if report.error else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,12 +117,24 @@ def main(argv: list[str] | None = None) -> int:
         "otherwise the run closes the last complete month before GT_AS_OF (and any re-delivered month)",
     )
     sub.add_parser("summary", help="print the ingestion reconciliation per system")
+    sources = sub.add_parser("sources", help="a service's source mappings and readiness").add_subparsers(
+        dest="sources_command", required=True
+    )
+    check = sources.add_parser(
+        "check", help="read a file through its service's mapping and print what would load (writes nothing)"
+    )
+    check.add_argument("file")
+    check.add_argument("--service", required=True, help="service id, e.g. LFB (its mappings folder)")
+    check.add_argument("--system", required=True, help="source system, e.g. irs")
+    check.add_argument("--entity", default=None, help="the entity, where the system's mapping has several")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "demo-data":
         return cmd_demo_data(settings, args.force)
     if args.command == "pipeline":
         return cmd_pipeline(settings, args.job, args.full)
+    if args.command == "sources" and args.sources_command == "check":
+        return cmd_sources_check(settings, args)
     print_summary(settings)
     return 0
 

@@ -1,6 +1,5 @@
 """Dagster asset that publishes ``serving.duckdb`` after everything upstream has succeeded."""
 
-
 import dagster as dg
 
 from orchestration.dbt import incremental_unique_keys

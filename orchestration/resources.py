@@ -1,6 +1,5 @@
 """Dagster resources, configured in one place from ``Settings``."""
 
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path

@@ -10,6 +10,7 @@ from orchestration.ingestion.engine import (
     ingest_system,
     load_pseudonymiser,
 )
+from orchestration.ingestion.mapping import load_mappings, mapping_dirs
 from orchestration.partitions import CLOSE_KEY
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse import scalar
@@ -95,7 +96,12 @@ def build_system_asset(system: str) -> dg.AssetsDefinition:
         settings = warehouse.settings
         with warehouse.connect() as con:
             report = ingest_system(
-                con, system, settings.landing_dir, load_pseudonymiser(settings.secrets_dir), context.run_id
+                con,
+                system,
+                settings.landing_dir,
+                load_pseudonymiser(settings.secrets_dir),
+                context.run_id,
+                mappings=load_mappings(mapping_dirs(settings.mappings_dir)),
             )
             for entity, key in zip(entities, keys, strict=True):
                 part = IngestReport([o for o in report.outcomes if o.raw_table == entity.table])

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,8 @@ class ReadResult:
     malformed: list[Malformed] = field(default_factory=list)
     encoding: str = "utf-8"
     warnings: list[str] = field(default_factory=list)
+    # A multi-month file read through a mapping: each record's month (index-aligned), else None.
+    row_periods: pd.Series | None = None
 
     @property
     def rows_received(self) -> int:
@@ -488,6 +490,13 @@ def read_landed(entity: Entity, path: Path) -> LandedRead:
     any other error in a reader) is returned as the reason it is refused, naming the file, so
     that the files beside it are still loaded and logged.
     """
+    return read_file(path, entity.format, lambda data: read_entity_file(entity, path, data))
+
+
+def read_file(path: Path, fmt: str, parse: Callable[[bytes], ReadResult]) -> LandedRead:
+    """``read_landed``'s checks and refusals around any parser of a file's bytes (``fmt``: ``csv``,
+    ``jsonl``, ``json`` or ``xlsx``, what the bytes must be); a service's own layout is read
+    through its mapping this way too."""
     try:
         data = _read_regular_file(path)
     except OSError as exc:
@@ -497,15 +506,15 @@ def read_landed(entity: Entity, path: Path) -> LandedRead:
     sha = hashlib.sha256(data).hexdigest()
     if not data:
         return 0, sha, None, f"{path.name}: empty file (0 bytes); a delivery with no rows still has its header"
-    wrong = sniff(data, entity.format)
+    wrong = sniff(data, fmt)
     if wrong:
         return len(data), sha, None, f"{path.name}: {wrong}"
     try:
-        return len(data), sha, read_entity_file(entity, path, data), None
+        return len(data), sha, parse(data), None
     except SchemaError as exc:
         return len(data), sha, None, str(exc)
     except Exception as exc:  # a reader's bug or a library's error on odd bytes: refuse this file only
-        what = _FORMAT_NAMES.get(entity.format, entity.format)
+        what = _FORMAT_NAMES.get(fmt, fmt)
         return len(data), sha, None, f"{path.name}: could not be read as {what}: {type(exc).__name__}: {exc}"
 
 

@@ -386,3 +386,34 @@ def test_an_old_or_protected_workbook_is_named_as_such(tmp_path):
         "hr_extract_2024-03-31.xlsx: is an Excel 97-2003 (.xls) or password-protected workbook, "
         "not an Excel workbook (.xlsx)"
     )
+
+
+def test_a_service_with_a_mapping_is_scanned_by_its_mapping_and_its_bad_files_refused(con, settings, key, tmp_path):
+    from orchestration.ingestion.mapping import load_mappings
+    from orchestration.settings import REPO_ROOT
+
+    example = REPO_ROOT / "docs" / "examples" / "onboarding"
+    mappings = load_mappings([example / "mappings"])
+    landing = settings.landing_dir
+    good = land(landing, "irs/NSH/Incidents 2025.csv", "")
+    good.write_bytes((example / "extract" / "Incidents 2025.csv").read_bytes())
+    land(landing, "irs/NSH/incidents_2025-01.csv", INC_HEADER)  # the contract's name: not NSH's
+    land(landing, "irs/NSH/Incidents 2024.csv", "")  # 0 bytes
+    (landing / "irs/NSH/Incidents 2023.csv").symlink_to(good)
+    report = ingest_system(con, "irs", landing, key, mappings=mappings)
+    by_file: dict[str, set[str]] = {}
+    for o in report.outcomes:
+        by_file.setdefault(o.file_name, set()).add(o.status)
+    assert by_file == {
+        "irs/NSH/Incidents 2025.csv": {"loaded"},  # one delivery per month it holds
+        "irs/NSH/incidents_2025-01.csv": {"refused"},
+        "irs/NSH/Incidents 2024.csv": {"refused"},
+        "irs/NSH/Incidents 2023.csv": {"refused"},
+    }
+    messages = {o.file_name: o.message for o in report.failures}
+    assert "file name does not follow Incidents *.csv" in messages["irs/NSH/incidents_2025-01.csv"]
+    assert "empty file (0 bytes)" in messages["irs/NSH/Incidents 2024.csv"]
+    assert "a symbolic link (to " in messages["irs/NSH/Incidents 2023.csv"]
+    logged = log(con, "irs")
+    assert all(len(logged[name]) == 1 for name in messages)
+    assert len(logged["irs/NSH/Incidents 2025.csv"]) == 12
