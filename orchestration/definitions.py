@@ -50,7 +50,6 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
     def monthly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         return dg.RunRequest(partition_key=close_month(context.scheduled_execution_time.date()))
-
     return dg.Definitions(
         assets=assets,
         jobs=[pipeline, ingestion, sharing],

@@ -209,7 +209,8 @@ def _replace_rows(
     con.execute("begin")
     try:
         con.execute(
-            f"delete from pub.{name} where ({key_list}) in (select {key_list} from {name} where _invocation_id = ?)",
+            f"delete from pub.{name} where ({key_list}) in "
+            f"(select {key_list} from {name} where _invocation_id = ?)",
             [invocation_id],
         )
         con.execute(f"insert into pub.{name} select * from {name} where _invocation_id = ?", [invocation_id])

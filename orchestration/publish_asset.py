@@ -1,5 +1,6 @@
 """Dagster asset that publishes ``serving.duckdb`` after everything upstream has succeeded."""
 
+
 import dagster as dg
 
 from orchestration.dbt import incremental_unique_keys

@@ -98,7 +98,8 @@ def build_mart_quality_gate(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
         deps=mart_keys,
         kinds={"python"},
         description=(
-            "Great Expectations mart suites: plausible values, every KPI at every level, roll-ups reconcile, targets."
+            "Great Expectations mart suites: plausible values, every KPI at every level, "
+            "roll-ups reconcile, targets."
         ),
         check_specs=[
             dg.AssetCheckSpec(
@@ -133,7 +134,8 @@ def build_mart_quality_gate(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
         if messages:
             raise dg.Failure(
                 description="Publish stopped, serving.duckdb left as it was: "
-                "blocking data-quality failures in the marts:\n" + "\n".join(messages)
+                "blocking data-quality failures in the marts:\n"
+                + "\n".join(messages)
             )
 
     return marts_validated

@@ -1,5 +1,6 @@
 """Dagster resources, configured in one place from ``Settings``."""
 
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path

@@ -1,5 +1,6 @@
 """A sensor that notices new or changed files in the landing area and runs ingestion."""
 
+
 import hashlib
 from pathlib import Path
 
@@ -21,12 +22,8 @@ def landing_fingerprint(landing_dir: Path) -> str:
 
 
 def build_landing_sensor(job) -> dg.SensorDefinition:
-    @dg.sensor(
-        job=job,
-        minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.STOPPED,
-        description="Runs the pipeline when new files land under data/landing/.",
-    )
+    @dg.sensor(job=job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+               description="Runs the pipeline when new files land under data/landing/.")
     def landing_sensor(context: dg.SensorEvaluationContext):
         settings = Settings.from_env()
         fingerprint = landing_fingerprint(settings.landing_dir)

@@ -46,7 +46,9 @@ def read_commentary(store_path: Path) -> pd.DataFrame:
         dtypes = {c: "Int64" if c == "commentary_id" else "string" for c in COMMENTARY_COLUMNS}
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
     with closing(sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=10)) as con:
-        df = pd.read_sql_query(f"select {', '.join(COMMENTARY_COLUMNS)} from commentary order by commentary_id", con)
+        df = pd.read_sql_query(
+            f"select {', '.join(COMMENTARY_COLUMNS)} from commentary order by commentary_id", con
+        )
     df["commentary_id"] = df["commentary_id"].astype("Int64")
     for col in COMMENTARY_COLUMNS[1:]:
         df[col] = df[col].astype("string")
@@ -59,11 +61,7 @@ def read_commentary(store_path: Path) -> pd.DataFrame:
 from orchestration.ingestion.contracts import Column, Entity  # noqa: E402
 
 COMMENTARY_ENTITY = Entity(
-    "app",
-    "commentary",
-    "commentary",
-    "csv",
-    "snapshot",
+    "app", "commentary", "commentary", "csv", "snapshot",
     (
         Column("commentary_id", "int", required=True),
         Column("service_id", required=True),

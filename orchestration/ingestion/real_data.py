@@ -48,11 +48,7 @@ def _fire1001_measures(count: str) -> tuple:
 
 REAL_ENTITIES: tuple[Entity, ...] = (
     Entity(
-        "home_office",
-        "fire1001_annual",
-        "FIRE1001_data_annual",
-        "csv",
-        "snapshot",
+        "home_office", "fire1001_annual", "FIRE1001_data_annual", "csv", "snapshot",
         (
             C("financial_year", required=True),  # "2010/11"; 2021/22 is April–September only
             C("fire_type", required=True),
@@ -62,11 +58,7 @@ REAL_ENTITIES: tuple[Entity, ...] = (
         key=("financial_year", "fire_type", "location_category"),
     ),
     Entity(
-        "home_office",
-        "fire1001_quarterly",
-        "FIRE1001_data_quarterly",
-        "csv",
-        "snapshot",
+        "home_office", "fire1001_quarterly", "FIRE1001_data_quarterly", "csv", "snapshot",
         (
             C("year_ending_quarter", required=True),  # "Year ending September 2010" (rolling year)
             C("fire_type", required=True),
@@ -76,10 +68,7 @@ REAL_ENTITIES: tuple[Entity, ...] = (
         key=("year_ending_quarter", "fire_type", "location_category"),
     ),
     Entity(
-        "home_office",
-        "frs_categories",
-        "FIRE1001_frs_geographical_categories",
-        "csv",
+        "home_office", "frs_categories", "FIRE1001_frs_geographical_categories", "csv",
         "snapshot",
         (
             C("frs_name", required=True),
@@ -89,11 +78,7 @@ REAL_ENTITIES: tuple[Entity, ...] = (
         key=("frs_name",),
     ),
     Entity(
-        "home_office",
-        "fire_stations",
-        "fire-stations-dataset",
-        "csv",
-        "snapshot",
+        "home_office", "fire_stations", "fire-stations-dataset", "csv", "snapshot",
         (
             C("frs_name", required=True),
             C("frs_code", required=True),  # E31000xxx; the Isles of Scilly use LAD E06000053
@@ -107,11 +92,7 @@ REAL_ENTITIES: tuple[Entity, ...] = (
     ),
     Entity(
         # Tab-separated in the source; "csv" is the nearest FileFormat and the adapter parses it.
-        "home_office",
-        "frs_register",
-        "fire-service-eng",
-        "csv",
-        "snapshot",
+        "home_office", "frs_register", "fire-service-eng", "csv", "snapshot",
         (
             C("register_id", required=True),  # zero-padded "001".."045": keep as text
             C("name", required=True),
@@ -121,11 +102,7 @@ REAL_ENTITIES: tuple[Entity, ...] = (
         key=("register_id",),
     ),
     Entity(
-        "ons",
-        "population",
-        "ONS_MYE4_population_summary_mid2021",
-        "csv",
-        "snapshot",
+        "ons", "population", "ONS_MYE4_population_summary_mid2021", "csv", "snapshot",
         (
             C("code", required=True),
             C("name", required=True),
@@ -137,11 +114,7 @@ REAL_ENTITIES: tuple[Entity, ...] = (
         key=("code",),
     ),
     Entity(
-        "ons",
-        "lad_fra_lookup",
-        "fire and rescue response times",
-        "csv",
-        "snapshot",
+        "ons", "lad_fra_lookup", "fire and rescue response times", "csv", "snapshot",
         (
             C("lad19_code", required=True),
             C("lad19_name", required=True),
@@ -166,7 +139,6 @@ def real_entity(table: str) -> Entity:
 
 # ----------------------------------------------------------------------------- shared helpers
 
-
 def _clean(value: str | None) -> str | None:
     """Strip edge whitespace (incl. non-breaking spaces and stray newlines); blank → None."""
     if value is None:
@@ -175,7 +147,9 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
-def _read_source(path: Path, expected: Iterable[str], *, delimiter: str = ",") -> tuple[ReadResult, list[str]]:
+def _read_source(
+    path: Path, expected: Iterable[str], *, delimiter: str = ","
+) -> tuple[ReadResult, list[str]]:
     """Decode and parse a source file; raise SchemaError if expected source columns are absent.
 
     Returns the raw parse and the file's physical lines (for the raw text of unmappable rows).
@@ -199,7 +173,8 @@ def _result(
 ) -> ReadResult:
     columns = [c.name for c in entity.columns]
     if rows:
-        frame = pd.DataFrame([[r.get(c) for c in columns] for r in rows], columns=columns, dtype=object)
+        frame = pd.DataFrame([[r.get(c) for c in columns] for r in rows], columns=columns,
+                             dtype=object)
     else:
         frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
     frame[ROW_COLUMN] = pd.Series(numbers, dtype="int64")
@@ -261,44 +236,32 @@ _FIRE1001_MEASURES = {
 
 
 def fire1001_annual(path: Path) -> ReadResult:
-    return _rename(
-        path,
-        real_entity("home_office__fire1001_annual"),
-        {
-            "financial_year": "FINANCIAL_YEAR",
-            "fire_type": "FIRE_TYPE",
-            "location_category": "LOCATION_CATEGORY",
-            "incidents": "INCIDENTS",
-            **_FIRE1001_MEASURES,
-        },
-    )
+    return _rename(path, real_entity("home_office__fire1001_annual"), {
+        "financial_year": "FINANCIAL_YEAR",
+        "fire_type": "FIRE_TYPE",
+        "location_category": "LOCATION_CATEGORY",
+        "incidents": "INCIDENTS",
+        **_FIRE1001_MEASURES,
+    })
 
 
 def fire1001_quarterly(path: Path) -> ReadResult:
     # The quarterly sheet spells its count "Incidents" and its period "year_ending_quarter_d".
-    return _rename(
-        path,
-        real_entity("home_office__fire1001_quarterly"),
-        {
-            "year_ending_quarter": "year_ending_quarter_d",
-            "fire_type": "FIRE_TYPE",
-            "location_category": "LOCATION_CATEGORY",
-            "incidents": "Incidents",
-            **_FIRE1001_MEASURES,
-        },
-    )
+    return _rename(path, real_entity("home_office__fire1001_quarterly"), {
+        "year_ending_quarter": "year_ending_quarter_d",
+        "fire_type": "FIRE_TYPE",
+        "location_category": "LOCATION_CATEGORY",
+        "incidents": "Incidents",
+        **_FIRE1001_MEASURES,
+    })
 
 
 def frs_categories(path: Path) -> ReadResult:
-    return _rename(
-        path,
-        real_entity("home_office__frs_categories"),
-        {
-            "frs_name": "FRS Name",
-            "urban_rural_category": "Urban/Rural category",
-            "metropolitan_category": "Met/Non-met category",
-        },
-    )
+    return _rename(path, real_entity("home_office__frs_categories"), {
+        "frs_name": "FRS Name",
+        "urban_rural_category": "Urban/Rural category",
+        "metropolitan_category": "Met/Non-met category",
+    })
 
 
 # West Sussex publishes no address or grid reference; every such cell holds this pointer.
@@ -317,67 +280,51 @@ def fire_stations(path: Path) -> ReadResult:
             return None
         return value
 
-    result = _rename(
-        path,
-        real_entity("home_office__fire_stations"),
-        {
-            "frs_name": "FRS_FULLNAME",
-            "frs_code": "E_CODE",
-            "station_name": "STATION_NAME",
-            "station_address": "STATION_ADDRESS",
-            "station_postcode": "STATION_POSTCODE",
-            "easting": "STATION_EASTING",
-            "northing": "STATION_NORTHING",
-        },
-        fix=fix,
-    )
+    result = _rename(path, real_entity("home_office__fire_stations"), {
+        "frs_name": "FRS_FULLNAME",
+        "frs_code": "E_CODE",
+        "station_name": "STATION_NAME",
+        "station_address": "STATION_ADDRESS",
+        "station_postcode": "STATION_POSTCODE",
+        "easting": "STATION_EASTING",
+        "northing": "STATION_NORTHING",
+    }, fix=fix)
     if sentinels:
-        result.warnings.append(f"{sentinels} 'Not available here, but please see ...' cells read as empty")
+        result.warnings.append(
+            f"{sentinels} 'Not available here, but please see ...' cells read as empty"
+        )
     return result
 
 
 def frs_register(path: Path) -> ReadResult:
-    return _rename(
-        path,
-        real_entity("home_office__frs_register"),
-        {
-            "register_id": "fire-service-eng",
-            "name": "name",
-            "start_date": "start-date",
-            "end_date": "end-date",
-        },
-        delimiter="\t",
-    )
+    return _rename(path, real_entity("home_office__frs_register"), {
+        "register_id": "fire-service-eng",
+        "name": "name",
+        "start_date": "start-date",
+        "end_date": "end-date",
+    }, delimiter="\t")
 
 
 def ons_population(path: Path) -> ReadResult:
     # _clean trims the non-breaking spaces that end two ONS names (e.g. "West Northamptonshire").
-    return _rename(
-        path,
-        real_entity("ons__population"),
-        {
-            "code": "Code",
-            "name": "Name",
-            "geography": "Geography",
-            "population_mid_2021": "Mid-2021",
-            "population_mid_2011": "Mid-2011",
-            "population_mid_2001": "Mid-2001",
-        },
-    )
+    return _rename(path, real_entity("ons__population"), {
+        "code": "Code",
+        "name": "Name",
+        "geography": "Geography",
+        "population_mid_2021": "Mid-2021",
+        "population_mid_2011": "Mid-2011",
+        "population_mid_2001": "Mid-2001",
+    })
 
 
 def ons_lad_fra_lookup(path: Path) -> ReadResult:
-    return _rename(
-        path,
-        real_entity("ons__lad_fra_lookup"),
-        {
-            "lad19_code": "LAD19CD",
-            "lad19_name": "LAD19NM",
-            "fra19_code": "FRA19CD",
-            "fra19_name": "FRA19NM",
-            "response_time_three_year_average": "Fire and Rescue response time (three-year average)",
-        },
-    )
+    return _rename(path, real_entity("ons__lad_fra_lookup"), {
+        "lad19_code": "LAD19CD",
+        "lad19_name": "LAD19NM",
+        "fra19_code": "FRA19CD",
+        "fra19_name": "FRA19NM",
+        "response_time_three_year_average": "Fire and Rescue response time (three-year average)",
+    })
 
 
 # ----------------------------------------------------------------------------- source list
@@ -403,26 +350,27 @@ _ONS = "ons_population_mid2021_and_lad_fra_lookup"
 
 # Reference data first so that station codes exist before LFB incidents are checked.
 REAL_SOURCES: list[RealSource] = [
-    RealSource(f"{_FIRE1001}/FIRE1001_data_annual.csv", "home_office__fire1001_annual", fire1001_annual, None),
-    RealSource(f"{_FIRE1001}/FIRE1001_data_quarterly.csv", "home_office__fire1001_quarterly", fire1001_quarterly, None),
-    RealSource(
-        f"{_FIRE1001}/FIRE1001_frs_geographical_categories.csv", "home_office__frs_categories", frs_categories, None
-    ),
-    RealSource(f"{_STATIONS}/fire-stations-dataset.csv", "home_office__fire_stations", fire_stations, None),
-    RealSource(f"{_STATIONS}/fire-service-eng.tsv", "home_office__frs_register", frs_register, None),
-    RealSource(f"{_ONS}/ONS_MYE4_population_summary_mid2021.csv", "ons__population", ons_population, None),
-    RealSource(f"{_ONS}/fire and rescue response times.csv", "ons__lad_fra_lookup", ons_lad_fra_lookup, None),
+    RealSource(f"{_FIRE1001}/FIRE1001_data_annual.csv", "home_office__fire1001_annual",
+               fire1001_annual, None),
+    RealSource(f"{_FIRE1001}/FIRE1001_data_quarterly.csv", "home_office__fire1001_quarterly",
+               fire1001_quarterly, None),
+    RealSource(f"{_FIRE1001}/FIRE1001_frs_geographical_categories.csv",
+               "home_office__frs_categories", frs_categories, None),
+    RealSource(f"{_STATIONS}/fire-stations-dataset.csv", "home_office__fire_stations",
+               fire_stations, None),
+    RealSource(f"{_STATIONS}/fire-service-eng.tsv", "home_office__frs_register",
+               frs_register, None),
+    RealSource(f"{_ONS}/ONS_MYE4_population_summary_mid2021.csv", "ons__population",
+               ons_population, None),
+    RealSource(f"{_ONS}/fire and rescue response times.csv", "ons__lad_fra_lookup",
+               ons_lad_fra_lookup, None),
     # The 2023 sample names all 102 current grounds; the 2009 files add none (Clerkenwell,
     # closed in 2014, appears only as a mobilisation's home station).
     RealSource(_LFB_2023, "reference__stations", lfb_mapped("reference__stations"), "LFB"),
     RealSource(_LFB_2023, "irs__incidents", lfb_mapped("irs__incidents"), "LFB"),
     RealSource(f"{_LFB_2009}/LFB Incident data.csv", "irs__incidents", lfb_mapped("irs__incidents"), "LFB"),
-    RealSource(
-        f"{_LFB_2009}/LFB Mobilisation data.csv",
-        "mobilising__mobilisations",
-        lfb_mapped("mobilising__mobilisations"),
-        "LFB",
-    ),
+    RealSource(f"{_LFB_2009}/LFB Mobilisation data.csv", "mobilising__mobilisations",
+               lfb_mapped("mobilising__mobilisations"), "LFB"),
 ]
 
 

@@ -19,15 +19,8 @@ from orchestration.settings import REPO_ROOT
 
 AGREEMENTS_PATH = REPO_ROOT / "seeds" / "information_sharing_agreements.csv"
 COLUMNS = (
-    "agreement_id",
-    "partner",
-    "service_id",
-    "datasets",
-    "purpose",
-    "lawful_basis",
-    "start_date",
-    "expiry_date",
-    "audience",
+    "agreement_id", "partner", "service_id", "datasets", "purpose", "lawful_basis",
+    "start_date", "expiry_date", "audience",
 )
 AUDIENCES = ("partner", "public")
 
@@ -146,8 +139,7 @@ def active_agreement(agreements: Sequence[Agreement], partner: str, dataset: str
         ids = ", ".join(a.agreement_id for a in theirs)
         raise SharingRefused(
             f"dataset {dataset!r} is not named in any agreement with {theirs[0].partner} ({ids} cover: {covered})",
-            partner=partner,
-            dataset=dataset,
+            partner=partner, dataset=dataset,
         )
     active = [a for a in naming if a.is_active(on_date)]
     if active:
@@ -158,15 +150,11 @@ def active_agreement(agreements: Sequence[Agreement], partner: str, dataset: str
         raise SharingRefused(
             f"agreement {first.agreement_id} with {first.partner} for {dataset!r} has not started: "
             f"it starts on {first.start_date.isoformat()} (today is {on_date.isoformat()})",
-            partner=partner,
-            dataset=dataset,
-            agreement_id=first.agreement_id,
+            partner=partner, dataset=dataset, agreement_id=first.agreement_id,
         )
     last = max(naming, key=lambda a: a.expiry_date)
     raise SharingRefused(
         f"agreement {last.agreement_id} with {last.partner} for {dataset!r} expired on {last.expiry_date.isoformat()}: "
         f"renew it before sharing again",
-        partner=partner,
-        dataset=dataset,
-        agreement_id=last.agreement_id,
+        partner=partner, dataset=dataset, agreement_id=last.agreement_id,
     )

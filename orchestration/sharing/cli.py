@@ -51,10 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.list:
         for a in agreements:
-            print(
-                f"{a.agreement_id}  {a.status_on(on_date):<11}  {a.start_date} to {a.expiry_date}  "
-                f"{a.partner} ({a.audience}): {', '.join(a.datasets)}"
-            )
+            print(f"{a.agreement_id}  {a.status_on(on_date):<11}  {a.start_date} to {a.expiry_date}  "
+                  f"{a.partner} ({a.audience}): {', '.join(a.datasets)}")
         return 0
 
     if not settings.serving_path.exists():
@@ -68,9 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out_dir = settings.data_dir / "shared"
     try:
         if args.all:
-            results = share_for_all_active_partners(
-                settings.serving_path, out_dir, on_date, log_con, agreements=agreements
-            )
+            results = share_for_all_active_partners(settings.serving_path, out_dir, on_date, log_con,
+                                                    agreements=agreements)
             for partner, files in results.items():
                 print(f"{partner}: {len(files)} files" if files else f"{partner}: refused (see audit.sharing_log)")
             return 0

@@ -50,16 +50,8 @@ WARDS = """
 # (women firefighters, ethnic-minority staff, sickness, competence) are left out: at station level
 # they describe a handful of identifiable staff and include special category data.
 PFCC_KPIS = (
-    "INC_TOTAL",
-    "RTC_ATTENDED",
-    "FIRE_DEATHS",
-    "HFSV_DONE",
-    "FSA_DONE",
-    "SAFEGUARD_REFS",
-    "RESP_STD_MET_PCT",
-    "ADF_CONFINED_PCT",
-    "HFSV_HIGH_RISK_PCT",
-    "FSA_UNSAT_PCT",
+    "INC_TOTAL", "RTC_ATTENDED", "FIRE_DEATHS", "HFSV_DONE", "FSA_DONE", "SAFEGUARD_REFS",
+    "RESP_STD_MET_PCT", "ADF_CONFINED_PCT", "HFSV_HIGH_RISK_PCT", "FSA_UNSAT_PCT",
 )
 
 
@@ -123,11 +115,8 @@ INCIDENTS_BY_WARD_MONTH = Dataset(
     ),
     level="ward",
     layout=TableSpec(
-        slice_dims=("incident_category",),
-        row_dim="ward_code",
-        row_labels=("ward_name", "lad_code", "lad_name"),
-        col_dim="period_month",
-        count_columns=("incidents",),
+        slice_dims=("incident_category",), row_dim="ward_code", row_labels=("ward_name", "lad_code", "lad_name"),
+        col_dim="period_month", count_columns=("incidents",),
     ),
     sql=f"""
     with {MONTHS}, {WARDS},
@@ -155,11 +144,8 @@ DELIBERATE_FIRES_BY_WARD_MONTH = Dataset(
     ),
     level="ward",
     layout=TableSpec(
-        slice_dims=("fire_type",),
-        row_dim="ward_code",
-        row_labels=("ward_name", "lad_code", "lad_name"),
-        col_dim="period_month",
-        count_columns=("deliberate_fires",),
+        slice_dims=("fire_type",), row_dim="ward_code", row_labels=("ward_name", "lad_code", "lad_name"),
+        col_dim="period_month", count_columns=("deliberate_fires",),
     ),
     sql=f"""
     with {MONTHS}, {WARDS},
@@ -197,9 +183,7 @@ RTC_CASUALTIES_BY_LAD_MONTH = Dataset(
     ),
     level="lad",
     layout=TableSpec(
-        row_dim="lad_code",
-        row_labels=("lad_name",),
-        col_dim="period_month",
+        row_dim="lad_code", row_labels=("lad_name",), col_dim="period_month",
         count_columns=("rtcs_attended", "casualties_injured", "fatalities", "people_rescued"),
     ),
     sql=f"""
@@ -235,9 +219,7 @@ HFSV_BY_WARD_MONTH = Dataset(
     ),
     level="ward",
     layout=TableSpec(
-        row_dim="ward_code",
-        row_labels=("ward_name", "lad_code", "lad_name"),
-        col_dim="period_month",
+        row_dim="ward_code", row_labels=("ward_name", "lad_code", "lad_name"), col_dim="period_month",
         count_columns=("visits", "high_risk_visits"),
         ratios=(Ratio("high_risk_pct", "high_risk_visits", "visits"),),
     ),
@@ -267,12 +249,8 @@ KPI_MONTHLY_BY_STATION = Dataset(
     ),
     level="station",
     layout=TableSpec(
-        slice_dims=("kpi_code",),
-        slice_labels=("kpi_name", "unit"),
-        row_dim="station_code",
-        row_labels=("station_name",),
-        col_dim="period_month",
-        count_columns=("numerator", "denominator"),
+        slice_dims=("kpi_code",), slice_labels=("kpi_name", "unit"), row_dim="station_code",
+        row_labels=("station_name",), col_dim="period_month", count_columns=("numerator", "denominator"),
         ratios=(Ratio("value", "numerator", "denominator"),),
     ),
     sql=f"""
@@ -312,12 +290,8 @@ WORKFORCE_DIVERSITY_BY_STATION = Dataset(
     level="station",
     public_release=True,
     layout=TableSpec(
-        slice_dims=("characteristic",),
-        slice_labels=("period_month",),
-        row_dim="station_code",
-        row_labels=("station_name",),
-        col_dim="category",
-        count_columns=("staff",),
+        slice_dims=("characteristic",), slice_labels=("period_month",), row_dim="station_code",
+        row_labels=("station_name",), col_dim="category", count_columns=("staff",),
         ratios=(Ratio("pct_of_station", "staff", ROW_TOTAL),),
         # both slices count the same people, so their station totals are the same numbers
         linked_row_totals=True,

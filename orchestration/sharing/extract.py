@@ -83,14 +83,7 @@ def log_sharing(
         select coalesce(max(log_id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ? from audit.sharing_log
         """,
         [
-            agreement_id,
-            partner,
-            dataset,
-            status,
-            reason,
-            rows,
-            str(file) if file else None,
-            sha256,
+            agreement_id, partner, dataset, status, reason, rows, str(file) if file else None, sha256,
             dt.datetime.now(dt.UTC).replace(tzinfo=None),
         ],
     )
@@ -192,14 +185,8 @@ def make_extract(
             agreement = active_agreement(agreements, partner, name, on_date)
         except SharingRefused as exc:
             refused.append((name, str(exc)))
-            log_sharing(
-                log_con,
-                partner=partner_name,
-                status="refused",
-                agreement_id=exc.agreement_id,
-                dataset=name,
-                reason=str(exc),
-            )
+            log_sharing(log_con, partner=partner_name, status="refused", agreement_id=exc.agreement_id,
+                        dataset=name, reason=str(exc))
             continue
         dataset = DATASETS.get(name)
         reason = None
@@ -209,14 +196,8 @@ def make_extract(
             reason = f"dataset {name!r} is not cleared for public release (agreement {agreement.agreement_id})"
         if reason:
             refused.append((name, reason))
-            log_sharing(
-                log_con,
-                partner=partner_name,
-                status="refused",
-                agreement_id=agreement.agreement_id,
-                dataset=name,
-                reason=reason,
-            )
+            log_sharing(log_con, partner=partner_name, status="refused", agreement_id=agreement.agreement_id,
+                        dataset=name, reason=reason)
             continue
         allowed.append((dataset, agreement))
 
@@ -238,16 +219,8 @@ def make_extract(
             path = target / f"{dataset.name}.csv"
             published.to_csv(path, index=False, lineterminator="\n")
             written.append((dataset, agreement, path, len(published)))
-            log_sharing(
-                log_con,
-                partner=partner_name,
-                status="extracted",
-                agreement_id=agreement.agreement_id,
-                dataset=dataset.name,
-                rows=len(published),
-                file=path,
-                sha256=_sha256(path),
-            )
+            log_sharing(log_con, partner=partner_name, status="extracted", agreement_id=agreement.agreement_id,
+                        dataset=dataset.name, rows=len(published), file=path, sha256=_sha256(path))
     readme = target / "README.txt"
     readme.write_text(_readme(partner_name, on_date, window, written, refused), encoding="utf-8")
     return [path for _, _, path, _ in written] + [readme]

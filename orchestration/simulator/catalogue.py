@@ -76,7 +76,8 @@ _ROSTER: tuple[tuple[str, str, int, int, int, float], ...] = (
 )
 
 ROSTER: tuple[ServiceSpec, ...] = tuple(
-    ServiceSpec(i + 1, sid, name, inc, st, pop, wt) for i, (sid, name, inc, st, pop, wt) in enumerate(_ROSTER)
+    ServiceSpec(i + 1, sid, name, inc, st, pop, wt)
+    for i, (sid, name, inc, st, pop, wt) in enumerate(_ROSTER)
 )
 DEMO_SERVICE_ID = "ESX"
 

@@ -37,7 +37,9 @@ def _daily(
     return np.repeat(np.arange(len(days)), rng.poisson(lam))
 
 
-def _watch_for(org: Org, station: np.ndarray, rng: np.random.Generator, p_wt_watch: float) -> np.ndarray:
+def _watch_for(
+    org: Org, station: np.ndarray, rng: np.random.Generator, p_wt_watch: float
+) -> np.ndarray:
     n = len(station)
     duty = org.station_duty[station]
     u = rng.random(n)
@@ -66,7 +68,9 @@ def generate_hfsv(org: Org, period: Period, rng: np.random.Generator) -> Frame:
     )
     n = len(day)
     st = org.ward_station
-    type_w = np.where(org.station_duty == "wholetime", 2.5, np.where(org.station_duty == "day_crewed", 1.5, 0.8))
+    type_w = np.where(
+        org.station_duty == "wholetime", 2.5, np.where(org.station_duty == "day_crewed", 1.5, 0.8)
+    )
     w = org.ward_population * org.ward_risk * type_w[st]
     ward = rng.choice(len(w), size=n, p=w / w.sum())
     station = st[ward]
@@ -175,7 +179,9 @@ def generate_availability(org: Org, period: Period, rng: np.random.Generator) ->
     dow = (days.astype(int) + 3) % 7
     season = np.array([0, 0, 0, 0, 0, -0.01, -0.04, -0.06, 0, 0, 0, -0.03])[month]
     weekend = np.where(dow >= 5, 0.03, 0.0)
-    share = base[None, :] + (season + weekend)[:, None] + rng.normal(0, 0.12, (len(days), len(apps)))
+    share = (
+        base[None, :] + (season + weekend)[:, None] + rng.normal(0, 0.12, (len(days), len(apps)))
+    )
     hours = np.round(np.clip(share, 0, 1) * 24 * 4) / 4
     d_idx = np.repeat(np.arange(len(days)), len(apps))
     a_idx = np.tile(np.arange(len(apps)), len(days))
@@ -199,7 +205,9 @@ def generate_referrals(org: Org, period: Period, rng: np.random.Generator) -> Fr
     order = np.argsort(day, kind="stable")
     day, direction = day[order], direction[order]
     n = len(day)
-    station_pop = np.bincount(org.ward_station, weights=org.ward_population, minlength=org.n_stations)
+    station_pop = np.bincount(
+        org.ward_station, weights=org.ward_population, minlength=org.n_stations
+    )
     w = station_pop * org.station_fire_risk
     station = rng.choice(org.n_stations, size=n, p=w / w.sum())
     partners = cat.ESSEX_PARTNERS if sid == cat.DEMO_SERVICE_ID else cat.GENERIC_PARTNERS

@@ -110,4 +110,6 @@ _STREAMS: dict[str, int] = {name: i for i, name in enumerate(SYSTEMS)} | {"fault
 
 
 def rng_for(seed: int, service: ServiceSpec, stream: str) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, service.index, _STREAMS[stream]])))
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence([seed, service.index, _STREAMS[stream]]))
+    )

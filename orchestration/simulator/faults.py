@@ -101,7 +101,9 @@ def _mandatory_targets(entity: Entity) -> list[str]:
     return calm or cols
 
 
-def plan_record_faults(files: list[FileSpec], rate: float, rng: np.random.Generator, guarantee: bool) -> Plan:
+def plan_record_faults(
+    files: list[FileSpec], rate: float, rng: np.random.Generator, guarantee: bool
+) -> Plan:
     plan = Plan()
     eligible: list[tuple[tuple[str, str], int, list[str]]] = []
     for f in files:
@@ -124,7 +126,11 @@ def plan_record_faults(files: list[FileSpec], rate: float, rng: np.random.Genera
         for cls in RECORD_CLASSES:
             if cls in plan.classes():
                 continue
-            options = [(k, n) for k, n, classes in eligible if cls in classes and n > len(plan.records.get(k, {}))]
+            options = [
+                (k, n)
+                for k, n, classes in eligible
+                if cls in classes and n > len(plan.records.get(k, {}))
+            ]
             if not options:
                 continue
             key, n = options[int(rng.integers(len(options)))]
@@ -236,7 +242,10 @@ def apply_fault(planned: Planned, entity: Entity, fmt: str, row: Row, as_of: dt.
         texts = [
             i
             for i, c in enumerate(entity.columns)
-            if c.type == "str" and row[i] and not set(row[i]) & set(',"') and i not in [idx[k] for k in entity.key]
+            if c.type == "str"
+            and row[i]
+            and not set(row[i]) & set(',"')
+            and i not in [idx[k] for k in entity.key]
         ]
         if u[0] < 0.5 and texts:
             i = _pick(texts, u[1])
@@ -249,7 +258,9 @@ def apply_fault(planned: Planned, entity: Entity, fmt: str, row: Row, as_of: dt.
                 raw=raw,
             )
         raw = csv_line(row[:-1])
-        return Applied(f"last field ({entity.columns[-1].name}) missing: one field too few", base, raw=raw)
+        return Applied(
+            f"last field ({entity.columns[-1].name}) missing: one field too few", base, raw=raw
+        )
     raise ValueError(cls)
 
 

@@ -61,7 +61,10 @@ def _format_column(values: np.ndarray, ctype: str, fmt: str) -> list[str | None]
     if ctype == "timestamp":
         text = np.datetime_as_string(values.astype("datetime64[s]"), unit="s")
         sep = "T" if fmt == "jsonl" else " "
-        return [None if t == "NaT" else (t if sep == "T" else t.replace("T", " ")) for t in text.tolist()]
+        return [
+            None if t == "NaT" else (t if sep == "T" else t.replace("T", " "))
+            for t in text.tolist()
+        ]
     if ctype == "bool":
         return [None if v is None else ("Y" if v else "N") for v in values.tolist()]
     raise ValueError(ctype)

@@ -103,7 +103,9 @@ def service_files(spec: ServiceSpec, period: Period, seed: int) -> list[FileSpec
     ):
         e = entity(table)
         # Reference data stays clean: a broken station row would cascade into unknown codes.
-        files.append(FileSpec(e.system, path(e, extract), e.format, [Part(e, frame)], faultable=False))
+        files.append(
+            FileSpec(e.system, path(e, extract), e.format, [Part(e, frame)], faultable=False)
+        )
     by_system: dict[str, list[FileSpec]] = {}
     for table, frame in monthly_frames:
         e = entity(table)
@@ -152,14 +154,18 @@ def inject_file_faults(files: list[FileSpec], rng: np.random.Generator) -> list[
         for r in rows.tolist():
             if corrected["motive"][r] is not None:
                 old = corrected["motive"][r]
-                new = [m for m in ("accidental", "deliberate", "not_known") if m != old][int(rng.integers(2))]
+                new = [m for m in ("accidental", "deliberate", "not_known") if m != old][
+                    int(rng.integers(2))
+                ]
                 col = "motive"
             elif corrected["incident_category"][r] == "special_service":
                 col, old = "casualties_hospital_slight", corrected["casualties_hospital_slight"][r]
                 new = old + 1
             else:
                 col, old = "property_type", corrected["property_type"][r]
-                types = [t for t in cat.PROPERTY_TYPES[corrected["property_category"][r]] if t != old]
+                types = [
+                    t for t in cat.PROPERTY_TYPES[corrected["property_category"][r]] if t != old
+                ]
                 new = types[int(rng.integers(len(types)))]
             corrected[col][r] = new
             details.append((r, col, old, new))

@@ -476,7 +476,9 @@ def generate_incidents(org: Org, period: Period, rng: np.random.Generator) -> In
     ptype[sec & (prop == "vehicle")] = "Abandoned vehicle"
     ptype[sec & (prop == "other")] = "Derelict building"
     chim = np.flatnonzero(stream_name == "chimney")
-    ptype[chim] = pick(rng, len(chim), {"House - single occupancy": 0.75, "Bungalow - single occupancy": 0.25})
+    ptype[chim] = pick(
+        rng, len(chim), {"House - single occupancy": 0.75, "Bungalow - single occupancy": 0.25}
+    )
     rtc = np.flatnonzero(stream_name == "rtc")
     ptype[rtc] = pick(rng, len(rtc), cat.RTC_VEHICLES)
     water = np.flatnonzero(itype == "water_rescue")
@@ -518,7 +520,9 @@ def generate_incidents(org: Org, period: Period, rng: np.random.Generator) -> In
         group_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
         seq = np.arange(n) - group_start + 1
     sid = org.spec.service_id
-    incident_id = obj([f"{sid}-{y}-{s:06d}" for y, s in zip(years.tolist(), seq.tolist(), strict=True)])
+    incident_id = obj(
+        [f"{sid}-{y}-{s:06d}" for y, s in zip(years.tolist(), seq.tolist(), strict=True)]
+    )
     station = org.ward_station[ward]
 
     frame: Frame = {
@@ -554,7 +558,9 @@ def _candidates(org: Org, own_first: bool, width: int = 12) -> np.ndarray:
     n = org.n_stations
     out = np.full((n, width), -1, dtype=np.int64)
     pumps = [np.flatnonzero((org.appliance_station == s) & org.appliance_is_pump) for s in range(n)]
-    specials = [np.flatnonzero((org.appliance_station == s) & ~org.appliance_is_pump) for s in range(n)]
+    specials = [
+        np.flatnonzero((org.appliance_station == s) & ~org.appliance_is_pump) for s in range(n)
+    ]
     for s in range(n):
         near = np.argsort(org.distance_km[s], kind="stable")  # starts with s itself
         seq: list[int] = []

@@ -98,7 +98,9 @@ def _layout_synthetic(
         ]
     )
     angle = rng.uniform(0, 2 * np.pi, n)
-    centre = np.array([350000 + (spec.index * 7919) % 200000, 150000 + (spec.index * 104729) % 350000])
+    centre = np.array(
+        [350000 + (spec.index * 7919) % 200000, 150000 + (spec.index * 104729) % 350000]
+    )
     xy = centre + np.c_[np.cos(angle), np.sin(angle)] * (frac * radius_km * 1000)[:, None]
     xy = np.round(xy)
     n_groups = int(np.clip(round(n / 13), 2, 10))
@@ -139,7 +141,9 @@ def build_org(spec: ServiceSpec, period: Period, rng: np.random.Generator) -> Or
     fire_risk = rng.lognormal(0.0, 0.25, n)
     worse = rng.choice(n, size=min(3, n), replace=False)
     fire_risk[worse] *= 1.6
-    base_drive = np.where(duty_arr == "wholetime", 1.0, np.where(duty_arr == "day_crewed", 1.25, 1.5))
+    base_drive = np.where(
+        duty_arr == "wholetime", 1.0, np.where(duty_arr == "day_crewed", 1.25, 1.5)
+    )
     drive = base_drive * rng.lognormal(0.0, 0.1, n)
     slower = rng.choice(n, size=min(2, n), replace=False)
     drive[slower] *= 1.3

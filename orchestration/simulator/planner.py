@@ -494,7 +494,9 @@ def generate_deep_dives(period: Period, rng: np.random.Generator) -> Frame:
         for k in range(int(rng.integers(3, 7))):
             due = held + int(rng.integers(30, 181))
             if due < end:
-                status = _choose(rng, {"closed": 0.45, "complete": 0.3, "overdue": 0.15, "in_progress": 0.1})
+                status = _choose(
+                    rng, {"closed": 0.45, "complete": 0.3, "overdue": 0.15, "in_progress": 0.1}
+                )
             else:
                 status = _choose(rng, {"open": 0.4, "in_progress": 0.6})
             gender_f = rng.random() < 0.4
@@ -518,4 +520,7 @@ def generate_deep_dives(period: Period, rng: np.random.Generator) -> Frame:
             )
             cols["status"].append(status)
         held = held + int(rng.integers(150, 210))
-    return {k: (np.array(v, dtype="datetime64[D]") if k == "update_due" else obj(v)) for k, v in cols.items()}
+    return {
+        k: (np.array(v, dtype="datetime64[D]") if k == "update_due" else obj(v))
+        for k, v in cols.items()
+    }

@@ -168,7 +168,9 @@ def _people(org: Org, period: Period, rng: np.random.Generator) -> dict[str, lis
                 joined = leave + int(rng.uniform(30, 150)) * DAY
                 if g.name == "wholetime":  # recruits start on a training course: March or September
                     y = joined.astype("datetime64[Y]").astype(int) + 1970
-                    courses = [np.datetime64(f"{yy}-{mm:02d}-01") for yy in (y, y + 1) for mm in (3, 9)]
+                    courses = [
+                        np.datetime64(f"{yy}-{mm:02d}-01") for yy in (y, y + 1) for mm in (3, 9)
+                    ]
                     joined = min(c for c in courses if c >= joined)
                 if joined <= p_end:
                     queue.append(
@@ -200,7 +202,9 @@ def generate_workforce(org: Org, period: Period, rng: np.random.Generator) -> Wo
     n = len(people["group"])
     group = obj(people["group"])
     start = np.array(people["start"], dtype="datetime64[D]")
-    leave = np.array([np.datetime64("NaT") if v is None else v for v in people["leave"]], dtype="datetime64[D]")
+    leave = np.array(
+        [np.datetime64("NaT") if v is None else v for v in people["leave"]], dtype="datetime64[D]"
+    )
     start_year = start.astype("datetime64[Y]").astype(int) + 1970
     uniformed = np.isin(group, ["wholetime", "on_call"])
 
@@ -300,7 +304,9 @@ def _absences(sid: str, staff: Frame, period: Period, rng: np.random.Generator) 
             np.clip(rng.lognormal(np.log(45), 0.6, m), 20, 300).round(),
         ),
     )
-    dps = np.array([{g.name: g.days_per_shift for g in GROUPS}[x] for x in staff["staff_group"][who]])
+    dps = np.array(
+        [{g.name: g.days_per_shift for g in GROUPS}[x] for x in staff["staff_group"][who]]
+    )
     duration = np.ceil(shifts * dps).astype(int)
     end = day + (duration - 1) * DAY
     # Episodes still running at the extract are open (no end date, shifts lost so far); a

@@ -78,7 +78,9 @@ def _cell(value: str | None, ctype: str) -> object:
     return value
 
 
-def xlsx_bytes(sheets: list[tuple[str, list[str], list[str], list[list[str | None]]]], stamp: dt.datetime) -> bytes:
+def xlsx_bytes(
+    sheets: list[tuple[str, list[str], list[str], list[list[str | None]]]], stamp: dt.datetime
+) -> bytes:
     """sheets: (sheet name, header, column types, rows). Fixed document times and zip entry
     times make the bytes depend on the content alone."""
     from openpyxl import Workbook
