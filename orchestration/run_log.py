@@ -63,7 +63,16 @@ def root_cause(event: DagsterEvent) -> str:
     error = event.step_failure_data.error
     while error is not None and error.cause is not None:
         error = error.cause
-    return error.message.strip() if error and error.message else "failed"
+    if error is None or not error.message:
+        return "failed"
+    message = error.message.strip()
+    # "orchestration.ingestion.engine.IngestionError: ..." -> "IngestionError: ..."; a dg.Failure is
+    # the step's own description.
+    cls_name = getattr(error, "cls_name", None) or ""
+    prefix, sep, rest = message.partition(f"{cls_name}: ")
+    if cls_name and sep and (prefix == "" or (prefix.endswith(".") and " " not in prefix)):
+        message = rest if cls_name == "Failure" else f"{cls_name}: {rest}"
+    return message
 
 
 def describe_ingestion(counts: FileCounts, files_skipped: int) -> str:
@@ -157,12 +166,22 @@ class RunProgress:
         self.out.write(f"{self.clock() - self.started:7.1f} s  {stage:<19} {detail}{took}\n")
         self.out.flush()
 
-    def handle(self, step_key: str | None, event: DagsterEvent | None) -> None:
+    def handle(self, step_key: str | None, event: DagsterEvent | None, level: int = logging.DEBUG) -> None:
         if event is None:
+            # Dagster's only word on a step it does not run (an upstream step failed) is an error
+            # message for a step that never started.
+            if step_key and step_key not in self.steps and level >= logging.ERROR:
+                self.steps[step_key] = _Step(started=self.clock())
+                self.line(stage_name(step_key), "not run: a step it depends on failed")
             return
         kind = event.event_type
         if kind == DagsterEventType.RUN_START:
             self.line("run", f"started: {event.job_name}, run {self.run_id or ''}".rstrip())
+        elif kind == DagsterEventType.RUN_SUCCESS:
+            self.line("run", "succeeded")
+        elif kind == DagsterEventType.RUN_FAILURE:
+            failed = ", ".join(stage_name(k) for k in self.failed)
+            self.line("run", f"FAILED ({failed})" if failed else "FAILED")
         if step_key is None:
             return
         if kind == DagsterEventType.STEP_START:
@@ -186,10 +205,10 @@ class RunProgress:
             self.line(stage_name(step_key), self.describe(step_key, step), self.clock() - step.started)
         elif kind == DagsterEventType.STEP_FAILURE:
             self.failed.append(step_key)
-            detail = self.describe(step_key, step)
+            detail = self.describe(step_key, step) if step.by_asset or step.dbt_nodes or step.check else ""
             self.line(
                 stage_name(step_key),
-                f"FAILED: {root_cause(event).splitlines()[0]} [{detail}]",
+                f"FAILED: {root_cause(event).splitlines()[0]}" + (f" [{detail}]" if detail else ""),
                 self.clock() - step.started,
             )
         elif kind == DagsterEventType.STEP_SKIPPED:
@@ -302,7 +321,7 @@ class _ProgressHandler(logging.Handler):
         meta = getattr(record, LOG_RECORD_METADATA_ATTR, None) or {}
         try:
             self.progress.run_id = self.progress.run_id or meta.get("run_id")
-            self.progress.handle(meta.get("step_key"), meta.get("dagster_event"))
+            self.progress.handle(meta.get("step_key"), meta.get("dagster_event"), record.levelno)
         except Exception as exc:  # a console line must never fail the run
             self.progress.out.write(f"(progress line not printed: {exc!r})\n")
 
