@@ -102,7 +102,7 @@ def describe_gate(materialized: Mapping[str, Any], check: Mapping[str, Any], pas
         if "tables_validated" in materialized
         else plural(materialized.get("suites", check.get("suites", 0)), "suite")
     )
-    scope = f" ({materialized['scope']})" if materialized.get("scope") else ""
+    scope = {"": "", "all": " (every month)"}.get(materialized.get("scope", ""), f" ({materialized.get('scope')})")
     verdict = "passed" if passed else "BLOCKED" if passed is False else "no result"
     return (
         f"{what}{scope} {verdict}: {plural(check.get('blocking_failures', 0), 'blocking failure')}, "
@@ -166,13 +166,18 @@ class RunProgress:
         self.out.write(f"{self.clock() - self.started:7.1f} s  {stage:<19} {detail}{took}\n")
         self.out.flush()
 
-    def handle(self, step_key: str | None, event: DagsterEvent | None, level: int = logging.DEBUG) -> None:
+    def handle(
+        self, step_key: str | None, event: DagsterEvent | None, level: int = logging.DEBUG, message: str = ""
+    ) -> None:
         if event is None:
             # Dagster's only word on a step it does not run (an upstream step failed) is an error
             # message for a step that never started.
             if step_key and step_key not in self.steps and level >= logging.ERROR:
                 self.steps[step_key] = _Step(started=self.clock())
                 self.line(stage_name(step_key), "not run: a step it depends on failed")
+            # A step's warnings are meant for a person (a missing folder, a forced full rebuild).
+            elif step_key and level == logging.WARNING and message.strip():
+                self.line(stage_name(step_key), "warning: " + message.strip().splitlines()[0])
             return
         kind = event.event_type
         if kind == DagsterEventType.RUN_START:
@@ -321,7 +326,9 @@ class _ProgressHandler(logging.Handler):
         meta = getattr(record, LOG_RECORD_METADATA_ATTR, None) or {}
         try:
             self.progress.run_id = self.progress.run_id or meta.get("run_id")
-            self.progress.handle(meta.get("step_key"), meta.get("dagster_event"), record.levelno)
+            self.progress.handle(
+                meta.get("step_key"), meta.get("dagster_event"), record.levelno, str(meta.get("orig_message") or "")
+            )
         except Exception as exc:  # a console line must never fail the run
             self.progress.out.write(f"(progress line not printed: {exc!r})\n")
 

@@ -107,6 +107,8 @@ def test_stage_lines_from_fake_events():
     )
     progress.handle("quality__raw_batches_validated", event(T.STEP_SUCCESS))
     progress.handle("golden_thread_dbt", event(T.STEP_START))
+    progress.handle("golden_thread_dbt", None, logging.WARNING, "1 withdrawn delivery: rebuilding\nmore")
+    progress.handle("golden_thread_dbt", None, logging.INFO, "Running dbt command")
     progress.handle("golden_thread_dbt", materialized("staging/stg_x", unique_id="model.p.stg_x"))
     clock.now += 20  # past the progress interval: one progress line
     progress.handle("golden_thread_dbt", materialized("seeds/s", unique_id="seed.p.s"))
@@ -127,6 +129,7 @@ def test_stage_lines_from_fake_events():
         "rows 118 received = 113 loaded + 5 quarantined; 7 unchanged  (1.0 s)",
         "    4.5 s  raw gate            3 tables passed: 0 blocking failures, 2 warnings, 15 records flagged  (1.0 s)",
         "    4.5 s  dbt                 building 5 nodes (models, seeds and tests)",
+        "    4.5 s  dbt                 warning: 1 withdrawn delivery: rebuilding",
         "   24.5 s  dbt                 2/5 nodes",
         "   24.5 s  dbt                 FAILED: dbt test t2 failed: 4 rows "
         "[4/5 nodes: 1 model, 1 seed, 2 tests, 1 fail]  (20.0 s)",
@@ -139,6 +142,16 @@ def test_stage_lines_from_fake_events():
 def test_ingestion_line_when_nothing_changed():
     assert run_log.describe_ingestion([], 40) == "nothing new (40 unchanged)"
     assert run_log.describe_ingestion([], 0) == "nothing new (no files)"
+
+
+def test_mart_gate_line_says_which_months_it_checked():
+    check = {"blocking_failures": 1, "warnings": 0, "records_flagged": 3}
+    assert run_log.describe_gate({"suites": 4, "scope": "all"}, check, False) == (
+        "4 suites (every month) BLOCKED: 1 blocking failure, 0 warnings, 3 records flagged"
+    )
+    assert run_log.describe_gate({"suites": 1, "scope": "months rewritten by this run"}, check, True).startswith(
+        "1 suite (months rewritten by this run) passed"
+    )
 
 
 def test_publish_line_names_how_each_table_was_built():
