@@ -97,6 +97,8 @@ def describe_ingestion(counts: FileCounts, files_skipped: int) -> str:
 
 
 def describe_gate(materialized: Mapping[str, Any], check: Mapping[str, Any], passed: bool | None) -> str:
+    if materialized.get("tables_validated") == 0 and passed:
+        return "no new batch to check"
     what = (
         plural(materialized["tables_validated"], "table")
         if "tables_validated" in materialized

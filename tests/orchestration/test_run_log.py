@@ -154,6 +154,10 @@ def test_mart_gate_line_says_which_months_it_checked():
     )
 
 
+def test_raw_gate_line_when_no_batch_landed():
+    assert run_log.describe_gate({"tables_validated": 0}, {"blocking_failures": 0}, True) == "no new batch to check"
+
+
 def test_publish_line_names_how_each_table_was_built():
     on_top = {"tables": 30, "built_on_top_of": "abcdef123456", "tables_copied": 25, "tables_rows_replaced": 5}
     assert (
