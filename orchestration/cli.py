@@ -47,7 +47,7 @@ def dagster_home(settings: Settings) -> Path:
 def cmd_pipeline(settings: Settings, job_name: str | None = None, full: bool | None = None) -> int:
     import dagster as dg
 
-    from orchestration.definitions import PIPELINE_JOB, build_definitions
+    from orchestration import run_log
     from orchestration.partitions import execute
 
     if settings.real_data_dir is None:
@@ -56,40 +56,109 @@ def cmd_pipeline(settings: Settings, job_name: str | None = None, full: bool | N
             return 2
         print("real public data folder not found (set GT_REAL_DATA_DIR): continuing with the demo data only")
     dagster_home(settings)
-    defs = build_definitions(settings)
-    job = defs.resolve_job_def(job_name or PIPELINE_JOB)
-    with dg.DagsterInstance.get() as instance:
-        result = execute(job, instance, settings, full)
+    log_file = run_log.log_path(settings.data_dir / "logs")
+    print(f"pipeline run: stages as they finish (seconds since the start); Dagster's event log in {log_file}")
+    with run_log.run_logging(log_file) as (console, log):
+        # Imported here so that the warnings loading the code location raises go to the log too.
+        from orchestration.definitions import PIPELINE_JOB, build_definitions
+
+        defs = build_definitions(settings)
+        job = defs.resolve_job_def(job_name or PIPELINE_JOB)
+        progress = run_log.RunProgress(
+            console,
+            ingestion_counts=lambda run_id, tables: run_log.ingestion_counts(settings.warehouse_path, run_id, tables),
+            dbt_total=run_log.dbt_node_count(),
+        )
+        with dg.DagsterInstance.get() as instance:
+            result = execute(job, instance, settings, full, loggers=run_log.run_loggers(progress, log))
     failed = [e for e in result.all_events if e.is_step_failure]
+    print_summary(settings, run_id=result.run_id)
+    print_locations(settings, log_file, result.run_id, published=result.success)
     for event in failed:
-        error = event.step_failure_data.error
-        while error is not None and error.cause is not None:
-            error = error.cause  # the root cause, not Dagster's wrapper
-        print(f"step {event.step_key} failed: {error.message.strip() if error else ''}", file=sys.stderr)
-    print_summary(settings)
+        print(f"step {event.step_key} failed: {run_log.root_cause(event)}", file=sys.stderr)
     return 0 if result.success else 1
 
 
-def print_summary(settings: Settings) -> None:
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    """Rows under a header, the first column left-aligned and numbers right-aligned."""
+    cells = [header, *[[r[0], *(f"{v:,}" for v in r[1:])] for r in rows]]
+    widths = [max(len(str(row[i])) for row in cells) for i in range(len(header))]
+    return [
+        "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        for row in cells
+    ]
+
+
+def reconciliation(con, run_id: str | None = None) -> tuple[list[str], list[list]]:
+    """Per system: files by outcome (whatever statuses the log holds: a loaded file with quarantined
+    rows counted apart), and rows received, loaded and quarantined; this run's files only if
+    ``run_id`` is given."""
+    where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
+    rows = con.execute(
+        f"""
+        select system,
+               case when status = 'loaded' and rows_quarantined > 0 then 'part-quarantined' else status end,
+               count(*), sum(rows_received), sum(rows_loaded), sum(rows_quarantined)
+        from audit.ingestion_log {where} group by all
+        """,
+        params,
+    ).fetchall()
+    first = [s for s in ("loaded", "part-quarantined") if any(r[1] == s for r in rows)]
+    statuses = first + sorted({r[1] for r in rows} - set(first))
+    systems: dict[str, list] = {}
+    for system, status, files, received, loaded, quarantined in rows:
+        line = systems.setdefault(system, [system, 0] + [0] * len(statuses) + [0, 0, 0])
+        line[1] += files
+        line[2 + statuses.index(status)] += files
+        for i, n in enumerate((received, loaded, quarantined)):
+            line[2 + len(statuses) + i] += int(n)
+    header = ["system", "files", *statuses, "rows received", "loaded", "quarantined"]
+    return header, [systems[s] for s in sorted(systems)]
+
+
+def not_loaded_files(con, run_id: str) -> list[tuple[str, str, str, str]]:
+    """(status, system, file, reason) of each file of the run that was neither loaded nor skipped."""
+    return con.execute(
+        "select status, system, file_name, coalesce(message, '') from audit.ingestion_log "
+        "where run_id = ? and status not in ('loaded', 'skipped') order by status, system, file_name",
+        [run_id],
+    ).fetchall()
+
+
+def print_summary(settings: Settings, run_id: str | None = None) -> None:
+    """The ingestion reconciliation per system (this run's files, then all time), then each file of
+    the run that was refused or held, with its reason."""
     from orchestration.deliveries import pending_files
     from orchestration.warehouse import connect
 
     if not settings.warehouse_path.exists():
+        print("no warehouse yet: nothing ingested")
         return
     with connect(settings.warehouse_path, read_only=True) as con:
-        rows = con.execute(
-            """
-            select system, count(*) files, sum(rows_received), sum(rows_loaded), sum(rows_quarantined),
-                   count(*) filter (where status = 'rejected')
-            from audit.ingestion_log group by system order by system
-            """
-        ).fetchall()
+        has_log = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'audit' and table_name = 'ingestion_log'"
+        ).fetchall()[0][0]
+        if not has_log:
+            print("no ingestion log yet: nothing ingested")
+            return
         held = [f for f in pending_files(con) if f.status == "held"]
-    print(f"{'system':<14}{'files':>7}{'received':>11}{'loaded':>11}{'quarantined':>13}{'rejected':>10}")
-    for r in rows:
-        print(f"{r[0]:<14}{r[1]:>7}{r[2]:>11}{r[3]:>11}{r[4]:>13}{r[5]:>10}")
+        sections = [("all time", *reconciliation(con))]
+        if run_id:
+            sections.insert(0, (f"this run ({run_id[:8]})", *reconciliation(con, run_id)))
+            unloaded = not_loaded_files(con, run_id)
+    for title, header, rows in sections:
+        print(f"\nfiles ingested, {title}:")
+        print("\n".join("  " + line for line in _table(header, rows)) if rows else "  no new or changed files")
+    if run_id:
+        if unloaded:
+            print(f"\nfiles refused or held in this run ({len(unloaded)}):")
+            for status, system, file_name, reason in unloaded:
+                print(f"  {status:<8} {system}: {file_name}: {reason}")
+        else:
+            print("\nno file was refused or held in this run")
     if held:
-        print(f"{len(held)} held file(s), not current until accepted (python -m orchestration.cli deliveries list):")
+        print(f"\nheld files, not current until accepted ({len(held)}; python -m orchestration.cli deliveries list):")
         for f in held:
             print(f"  {f.file_name}: {f.message}")
 
@@ -131,6 +200,28 @@ def cmd_deliveries(settings: Settings, args: argparse.Namespace) -> int:
         return 3
 
 
+def print_locations(settings: Settings, log_file: Path, run_id: str, published: bool) -> None:
+    serving = settings.serving_path
+    state = "published by this run" if published else "not replaced by this run"
+    print(f"\napp:        make serve, then http://127.0.0.1:8501 (reads {serving}, {state})")
+    print(f"event log:  {log_file} (every Dagster event and dbt's output)")
+    print(f"Dagster UI: make ui, then http://127.0.0.1:3000/runs/{run_id}")
+
+
+def cmd_sources_check(settings: Settings, args: argparse.Namespace) -> int:
+    """A dry run of one extract through its service's mapping: prints coverage, writes nothing."""
+    from orchestration.ingestion.dry_run import check_file
+    from orchestration.ingestion.mapping import MappingError
+
+    try:
+        report = check_file(Path(args.file), args.service, args.system, args.entity, settings.mappings_dir)
+    except MappingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.render())
+    return 1 if report.error else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         help="run every month up to GT_AS_OF's close (the default only when there is no warehouse yet); "
         "otherwise the run closes the last complete month before GT_AS_OF (and any re-delivered month)",
     )
-    sub.add_parser("summary", help="print the ingestion reconciliation per system")
+    sub.add_parser("summary", help="print the ingestion reconciliation per system, all time")
     deliveries = sub.add_parser("deliveries", help="held and refused files; accept or reject a held re-delivery")
     actions = deliveries.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="held files (waiting for a decision) and refused files")
@@ -157,6 +248,16 @@ def main(argv: list[str] | None = None) -> int:
         decision.add_argument("file", help="the file's path under the landing area, as listed")
         decision.add_argument("--by", required=True, help="who decides")
         decision.add_argument("--reason", required=True, help="why")
+    sources = sub.add_parser("sources", help="a service's source mappings and readiness").add_subparsers(
+        dest="sources_command", required=True
+    )
+    check = sources.add_parser(
+        "check", help="read a file through its service's mapping and print what would load (writes nothing)"
+    )
+    check.add_argument("file")
+    check.add_argument("--service", required=True, help="service id, e.g. LFB (its mappings folder)")
+    check.add_argument("--system", required=True, help="source system, e.g. irs")
+    check.add_argument("--entity", default=None, help="the entity, where the system's mapping has several")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "demo-data":
@@ -165,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_pipeline(settings, args.job, args.full)
     if args.command == "deliveries":
         return cmd_deliveries(settings, args)
+    if args.command == "sources" and args.sources_command == "check":
+        return cmd_sources_check(settings, args)
     print_summary(settings)
     return 0
 

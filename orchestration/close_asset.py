@@ -28,8 +28,9 @@ def landed_months(landing_dir: Path) -> dict[tuple[Entity, str], set[str]]:
     """(monthly entity, service id) → the months (YYYY-MM) with a landed file."""
     found: dict[tuple[Entity, str], set[str]] = defaultdict(set)
     for entity in MONTHLY_ENTITIES:
-        for _, service_id, period, _ in landed_files(landing_dir, entity):
-            found[entity, service_id].add(period)
+        for _, service_id, period, *_ in landed_files(landing_dir, entity):
+            if period:  # a multi-month file (a mapping's "split") says its months by its rows
+                found[entity, service_id].add(period)
     return found
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from orchestration.ingestion.contracts import Entity
 from orchestration.ingestion.engine import HELD_BATCHES_SQL, all_entities, delivery_key, record_deliveries
 from orchestration.warehouse import ensure_audit_schema, fetch_one, scalar
 
@@ -23,7 +24,7 @@ class DecisionError(Exception):
 class PendingFile:
     file_name: str
     batch_id: int
-    status: str  # held | rejected (a refused file)
+    status: str  # held | refused (or "rejected", as older logs say)
     message: str
 
 
@@ -59,11 +60,17 @@ def pending_files(con: duckdb.DuckDBPyConnection, raw_tables: list[str] | None =
     return [PendingFile(*row[:4]) for row in rows if row[2] != "held" or not _replaced(con, *row[1:2], *row[4:])]
 
 
+def _entity(table: str) -> Entity | None:
+    return next((e for e in all_entities() if e.table == table), None)
+
+
 def _replaced(
     con: duckdb.DuckDBPyConnection, batch_id: int, table: str, service_id: str | None, period: str | None, revision: int
 ) -> bool:
     """A later delivery of the held file's month (or snapshot) is current: there is nothing to decide."""
-    (entity,) = [e for e in all_entities() if e.table == table]
+    entity = _entity(table)
+    if entity is None:
+        return False  # not a table this code knows: keep it listed
     current = fetch_one(
         con,
         "select d.period, d.revision, d.batch_id from audit.current_deliveries as c "
@@ -108,7 +115,9 @@ def accept(con: duckdb.DuckDBPyConnection, file_name: str, *, by: str, reason: s
     """Make a held delivery current and log who accepted it and why; returns what was done."""
     ensure_audit_schema(con)
     batch_id, table, service_id, period, revision, rows_loaded = _held(con, file_name)
-    (entity,) = [e for e in all_entities() if e.table == table]
+    entity = _entity(table)
+    if entity is None:
+        raise DecisionError(f"{file_name}: raw table {table} has no contract here")
     con.execute("begin transaction")
     try:
         _record_decision(con, file_name, batch_id, "accepted", by, reason)

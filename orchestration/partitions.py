@@ -18,6 +18,7 @@ per month.
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -76,10 +77,21 @@ def run_tags(as_of: dt.date, full: bool) -> dict[str, str]:
     return range_tags(FIRST_MONTH if full else last, last)
 
 
-def execute(job: dg.JobDefinition, instance: dg.DagsterInstance, settings: Settings, full: bool | None = None):
+def execute(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    full: bool | None = None,
+    loggers: Mapping[str, dg.LoggerDefinition] | None = None,
+):
     """Run ``job`` in-process for the months ``settings.as_of`` closes: every month up to it when
-    ``full`` (by default, when there is no warehouse yet), else that month alone."""
+    ``full`` (by default, when there is no warehouse yet), else that month alone. ``loggers``, if
+    given, replace Dagster's console logger (see orchestration/run_log.py)."""
     if full is None:
         full = not settings.warehouse_path.exists()
     tags = run_tags(settings.as_of, full) if job.partitions_def is not None else None
-    return job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
+    run_config = None
+    if loggers:
+        job = job.with_logger_defs(loggers)
+        run_config = {"loggers": {name: {} for name in loggers}}
+    return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, tags=tags)

@@ -21,6 +21,8 @@ class Settings:
     fault_rate: float
     as_of: dt.date
     seed: int
+    # A service's own source mappings (``<dir>/<service>/<system>.yml``), beside the shipped ones.
+    mappings_dir: Path | None = None
 
     @property
     def landing_dir(self) -> Path:
@@ -54,6 +56,7 @@ class Settings:
             fault_rate=float(env.get("GT_FAULT_RATE") or 0.0),
             as_of=dt.date.fromisoformat(env.get("GT_AS_OF") or "2026-11-01"),
             seed=int(env.get("GT_SEED") or 42),
+            mappings_dir=Path(env["GT_MAPPINGS_DIR"]).expanduser().resolve() if env.get("GT_MAPPINGS_DIR") else None,
         )
 
 

@@ -131,6 +131,8 @@ AUDIT_DDL = (
     # Warehouses made before the column was added (``create table if not exists`` keeps them).
     "alter table audit.ingestion_log add column if not exists file_mtime_ns bigint",
     "alter table audit.dbt_invocations add column if not exists batches_through bigint",
+    # A warehouse from before the status said what the design says: "refused", not "rejected".
+    "update audit.ingestion_log set status = 'refused' where status = 'rejected'",
 )
 
 

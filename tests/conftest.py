@@ -63,6 +63,29 @@ def run_pipeline(data_dir: Path, real_dir: Path | None, job: str = "golden_threa
         os.environ.update(saved)
 
 
+def run_cli_pipeline(data_dir: Path, real_dir: Path | None) -> tuple[int, str]:
+    """``python -m orchestration.cli pipeline`` in this process, as ``make pipeline`` runs it (with a
+    persistent Dagster instance under ``data_dir``): its exit code and everything it printed."""
+    import contextlib
+    import io
+
+    from orchestration import cli
+
+    saved = dict(os.environ)
+    os.environ["GT_DATA_DIR"] = str(data_dir)
+    os.environ["DAGSTER_HOME"] = str(data_dir / "dagster_home")
+    if real_dir is not None:
+        os.environ["GT_REAL_DATA_DIR"] = str(real_dir)
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            code = cli.main(["pipeline"])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return code, printed.getvalue()
+
+
 def assert_same_rows_in(con, name: str, left: str, right: str, select: str = "*", label: str = "{}") -> None:
     """``left.<name>`` and ``right.<name>`` (attached databases) hold the same rows of ``select``,
     duplicates counted: ``except all`` both ways. ``label`` names a database in the message."""
@@ -82,10 +105,11 @@ def simulate(landing_dir: Path, **config) -> dict:
 @pytest.fixture(scope="session")
 def demo_pipeline(tmp_path_factory, optional_real_data_dir) -> Path:
     """Two years of clean simulated data plus the real public data (where present), through the
-    whole job twice. Shared by the end-to-end, app and browser tests: the pipeline is built once.
+    whole job twice, the second time through the command line. Shared by the end-to-end, app and
+    browser tests: the pipeline is built once.
 
-    Returns the data directory; the first run's counts are saved beside it for the
-    idempotency test.
+    Returns the data directory; the first run's counts are saved beside it for the idempotency
+    test, and what the second run printed for the test of the command line's output.
     """
     import json
 
@@ -105,6 +129,7 @@ def demo_pipeline(tmp_path_factory, optional_real_data_dir) -> Path:
         }
     (data_dir / "first_run_counts.json").write_text(json.dumps(counts))
     (data_dir / "has_real_data").write_text("1" if optional_real_data_dir else "0")
-    second = run_pipeline(data_dir, optional_real_data_dir)
-    assert second.success, "second pipeline run failed"
+    code, printed = run_cli_pipeline(data_dir, optional_real_data_dir)
+    (data_dir / "second_run_output.txt").write_text(printed)
+    assert code == 0, f"second pipeline run failed:\n{printed}"
     return data_dir

@@ -57,7 +57,7 @@ def ingestion_by_system() -> pd.DataFrame:
                sum(rows_received) as rows_received,
                sum(rows_loaded) as rows_loaded,
                sum(rows_quarantined) as rows_quarantined,
-               count(*) filter (where status = 'rejected') as files_rejected,
+               count(*) filter (where status = 'refused') as files_refused,
                bool_and(rows_received = rows_loaded + rows_quarantined) as reconciles,
                max(finished_at) as last_loaded_at
         from audit.ingestion_log

@@ -10,6 +10,7 @@ from orchestration.ingestion.engine import (
     ingest_system,
     load_pseudonymiser,
 )
+from orchestration.ingestion.mapping import load_mappings, mapping_dirs
 from orchestration.partitions import CLOSE_KEY
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse import scalar
@@ -51,13 +52,13 @@ def reconciliation_check(asset_key: dg.AssetKey, report: IngestReport, con) -> d
 
 def report_metadata(report: IngestReport) -> dict:
     totals = report.totals()
-    rejected = [f"{o.file_name}: {o.message}" for o in report.failures]
+    refused = [f"{o.file_name}: {o.message}" for o in report.failures]
     # A loaded file with a message is a copy of another file: its rows were all quarantined.
     copies = [f"{o.file_name}: {o.message}" for o in report.outcomes if o.status == "loaded" and o.message]
     held = [f"{o.file_name}: {o.message}" for o in report.held]
     return {
         **totals,
-        "rejected": dg.MetadataValue.md("\n".join(f"- {r}" for r in rejected) or "none"),
+        "refused": dg.MetadataValue.md("\n".join(f"- {r}" for r in refused) or "none"),
         "copies_refused": dg.MetadataValue.md("\n".join(f"- {r}" for r in copies) or "none"),
         "held": dg.MetadataValue.md("\n".join(f"- {r}" for r in held) or "none"),
     }
@@ -107,7 +108,12 @@ def build_system_asset(system: str) -> dg.AssetsDefinition:
         settings = warehouse.settings
         with warehouse.connect() as con:
             report = ingest_system(
-                con, system, settings.landing_dir, load_pseudonymiser(settings.secrets_dir), context.run_id
+                con,
+                system,
+                settings.landing_dir,
+                load_pseudonymiser(settings.secrets_dir),
+                context.run_id,
+                mappings=load_mappings(mapping_dirs(settings.mappings_dir)),
             )
             for entity, key in zip(entities, keys, strict=True):
                 part = IngestReport([o for o in report.outcomes if o.raw_table == entity.table])
@@ -115,7 +121,7 @@ def build_system_asset(system: str) -> dg.AssetsDefinition:
                 yield reconciliation_check(key, part, con)
             warn_held(context, con, [e.table for e in entities])
         context.log.info(f"{system}: {report.totals()}")
-        # Rejected files fail the step after the good files were committed, so one bad file
+        # Refused files fail the step after the good files were committed, so one bad file
         # does not hold back a month's other data but still stops everything downstream.
         report.raise_for_failures()
 

@@ -2,7 +2,7 @@
 
 A record fault counts as detected when its (file, row[, entity]) is in ``audit.quarantine`` or
 was flagged by a Great Expectations check (``audit.dq_record_flags``);
-a file fault when the log shows the file rejected (schema drift), decoded with a warning
+a file fault when the log shows the file refused (schema drift), decoded with a warning
 (encoding) or superseding an earlier delivery (re-delivery).
 """
 
@@ -49,8 +49,8 @@ def detect(con: duckdb.DuckDBPyConnection, manifest: pd.DataFrame) -> pd.DataFra
     for e in manifest.itertuples():
         how = None
         if e.fault_class == "schema_drift":
-            rejected = log[(log.file_name == e.file) & (log.status == "rejected")]
-            how = rejected.message.iloc[0] if len(rejected) else None
+            refused = log[(log.file_name == e.file) & (log.status == "refused")]
+            how = refused.message.iloc[0] if len(refused) else None
         elif e.fault_class == "encoding_cp1252":
             warned = log[(log.file_name == e.file) & (log.encoding == "cp1252")]
             how = warned.warnings.iloc[0] if len(warned) else None
@@ -79,11 +79,11 @@ def detection_table(detected: pd.DataFrame) -> pd.DataFrame:
 
 
 def false_positives(con: duckdb.DuckDBPyConnection, manifest: pd.DataFrame) -> pd.DataFrame:
-    """Quarantined rows the manifest does not explain (excluding whole-file rejections)."""
+    """Quarantined rows the manifest does not explain (excluding whole files refused)."""
     known = {(f, int(r)) for f, r in zip(manifest.file, manifest.row, strict=True) if pd.notna(r)}
     quarantine = con.execute(
         "select file_name, row_number, reason from audit.quarantine "
-        "where reason not like 'file rejected:%' and file_name not like 'real/%'"
+        "where reason not like 'file refused:%' and reason not like 'file rejected:%' and file_name not like 'real/%'"
     ).df()
     mask = [(f, int(r)) not in known for f, r in zip(quarantine.file_name, quarantine.row_number, strict=True)]
     return quarantine[mask]

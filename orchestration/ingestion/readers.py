@@ -12,8 +12,10 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,19 +49,114 @@ class ReadResult:
     malformed: list[Malformed] = field(default_factory=list)
     encoding: str = "utf-8"
     warnings: list[str] = field(default_factory=list)
+    # A multi-month file read through a mapping: each record's month (index-aligned), else None.
+    row_periods: pd.Series | None = None
 
     @property
     def rows_received(self) -> int:
         return len(self.records) + len(self.malformed)
 
 
-def decode(data: bytes) -> tuple[str, str, list[str]]:
-    """Decode bytes as UTF-8 (with or without BOM); fall back to Windows-1252 with a warning."""
+# Byte-order marks, longest first (a UTF-32 LE mark begins with the UTF-16 LE one).
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32 LE"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32 BE"),
+    (b"\xef\xbb\xbf", "utf-8-sig", "UTF-8"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16 LE"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16 BE"),
+)
+
+
+def decode(data: bytes, name: str | None = None) -> tuple[str, str, list[str]]:
+    """Decode a text extract; returns (text, the encoding's name for the log, warnings).
+
+    UTF-8 without a byte-order mark is the norm and gets no warning. Anything else is decoded
+    and named with a warning: a byte-order mark (UTF-8, UTF-16 or UTF-32), UTF-16 without one
+    (recognised by its zero bytes: ASCII text in UTF-16 has one in every pair), and otherwise
+    Windows-1252, which decodes any bytes. A rule rather than a statistical detector
+    (charset-normalizer): these are the encodings extracts arrive in, the rule gives the same
+    answer every time and costs nothing on a large file.
+
+    Text that its byte-order mark says is UTF-16 (or 32) but is not raises ``SchemaError``.
+    """
+    prefix = f"{name}: " if name else ""
+    for bom, codec, label in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom) :].decode(codec.removesuffix("-sig"))
+            except UnicodeDecodeError as exc:
+                raise SchemaError(
+                    f"{prefix}begins with a {label} byte-order mark but is not valid {label} "
+                    f"(byte {exc.start + len(bom)}): {exc.reason}"
+                ) from exc
+            return text, codec, [f"encoded as {label} with a byte-order mark, not plain UTF-8; decoded as {label}"]
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        codec, label, text = utf16
+        return text, codec, [f"encoded as {label} without a byte-order mark (by its zero bytes); decoded as {label}"]
     try:
-        return data.decode("utf-8-sig"), "utf-8", []
+        return data.decode("utf-8"), "utf-8", []
     except UnicodeDecodeError as exc:
         text = data.decode("cp1252", errors="replace")
         return text, "cp1252", [f"not valid UTF-8 (byte {exc.start}); decoded as Windows-1252"]
+
+
+def _utf16_without_bom(data: bytes) -> tuple[str, str, str] | None:
+    """(codec, label, text) when ``data`` looks like UTF-16 (a zero byte in at least 40% of the
+    leading pairs, all on the same side) and decodes as such; otherwise None."""
+    sample = data[:4096]
+    pairs = len(sample) // 2
+    if pairs < 2 or len(data) % 2:
+        return None
+    zero_even, zero_odd = sample[0 : 2 * pairs : 2].count(0), sample[1 : 2 * pairs : 2].count(0)
+    sides = ((zero_odd, zero_even, "utf-16-le", "UTF-16 LE"), (zero_even, zero_odd, "utf-16-be", "UTF-16 BE"))
+    for zeros, other, codec, label in sides:
+        if zeros >= 0.4 * pairs and other <= 0.05 * pairs:
+            try:
+                return codec, label, data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+# What a file is when its first bytes say so (and it is not the text or workbook it is named as).
+_SIGNATURES = (
+    (b"PK\x03\x04", "a ZIP archive (such as an .xlsx workbook)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"%PDF-", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 (.xls) or password-protected workbook"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+)
+# C0 control bytes that text does not hold (tab, line feed, form feed and carriage return aside).
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
+
+
+def sniff(data: bytes, fmt: str) -> str | None:
+    """Why ``data`` cannot be a ``fmt`` file (``csv``, ``jsonl``, ``json`` or ``xlsx``), from its
+    first bytes; None when it may be one. Catches a file saved under the wrong extension before a
+    reader turns it into mojibake or a misleading schema message."""
+    kind = next((what for magic, what in _SIGNATURES if data.startswith(magic)), None)
+    if fmt == "xlsx":
+        if data.startswith(b"PK\x03\x04"):
+            return None
+        if kind is None:
+            sample = data[:4096]
+            text = len(sample.translate(None, _CONTROL_BYTES)) == len(sample)
+            kind = "text (perhaps a CSV file)" if text else "neither text nor a ZIP archive"
+        return f"is {kind}, not an Excel workbook (.xlsx)"
+    if kind is not None:
+        return f"is {kind}, not a {fmt.upper()} text file"
+    if any(data.startswith(bom) for bom, _, _ in _BOMS) or _utf16_without_bom(data[:4096]) is not None:
+        return None
+    sample = data[:8192]
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if controls > 0.1 * len(sample):
+        return f"is binary ({controls} of its first {len(sample)} bytes are control bytes), not {fmt.upper()} text"
+    return None
 
 
 def _frame(columns: list[str], rows: list[list[str | None]], row_numbers: list[int]) -> pd.DataFrame:
@@ -91,9 +188,8 @@ def read_csv_text(text: str, *, delimiter: str = ",") -> ReadResult:
     that line. Empty strings become ``None``.
     """
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
+    header = next(_records(reader), None)
+    if header is None:
         return ReadResult([], _frame([], [], []))
     header = [h.strip() for h in header]
     width = len(header)
@@ -102,7 +198,7 @@ def read_csv_text(text: str, *, delimiter: str = ",") -> ReadResult:
     malformed: list[Malformed] = []
     lines: list[str] | None = None  # split only when a malformed row needs its text
     start_line = reader.line_num + 1
-    for record in reader:
+    for record in _records(reader):
         end_line = reader.line_num
         if not record:  # blank line: not a data row
             start_line = end_line + 1
@@ -121,9 +217,29 @@ def read_csv_text(text: str, *, delimiter: str = ",") -> ReadResult:
     return ReadResult(header, _column_frame(header, columns, numbers), malformed)
 
 
+def _records(reader: Any) -> Iterator[list[str]]:
+    """The csv reader's records; its errors (a value longer than ``csv.field_size_limit()``)
+    become a ``SchemaError`` naming the line: the parser cannot carry on past one."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise SchemaError(
+                    f"line {reader.line_num}: a value is longer than the {csv.field_size_limit():,} characters "
+                    "a CSV field may hold (perhaps an unclosed quote)"
+                ) from exc
+            raise SchemaError(f"line {reader.line_num}: not readable as CSV: {exc}") from exc
+
+
 def read_csv_file(path: Path, *, delimiter: str = ",", data: bytes | None = None) -> ReadResult:
-    text, encoding, warnings = decode(path.read_bytes() if data is None else data)
-    result = read_csv_text(text, delimiter=delimiter)
+    text, encoding, warnings = decode(path.read_bytes() if data is None else data, path.name)
+    try:
+        result = read_csv_text(text, delimiter=delimiter)
+    except SchemaError as exc:
+        raise SchemaError(f"{path.name}: {exc}") from exc
     result.encoding, result.warnings = encoding, warnings
     return result
 
@@ -143,7 +259,7 @@ def _scalar(value: object) -> str | None:
 
 def read_jsonl_file(path: Path, expected: list[str], data: bytes | None = None) -> ReadResult:
     """JSON lines: one object per line; a line that is not a JSON object is ``Malformed``."""
-    text, encoding, warnings = decode(path.read_bytes() if data is None else data)
+    text, encoding, warnings = decode(path.read_bytes() if data is None else data, path.name)
     key_orders: dict[tuple, None] = {}
     rows: list[dict] = []
     numbers: list[int] = []
@@ -209,7 +325,7 @@ def read_xlsx_sheet(path: Path, sheet: str, data: bytes | None = None) -> ReadRe
     number is a float, a date-formatted number a date or datetime) and are written out as text
     as before (``_xlsx_value``); an empty cell is ``None``.
     """
-    from python_calamine import CalamineWorkbook
+    from python_calamine import CalamineError, CalamineWorkbook
 
     cache = _open_workbooks.get()
     if data is None and cache is not None:
@@ -217,7 +333,13 @@ def read_xlsx_sheet(path: Path, sheet: str, data: bytes | None = None) -> ReadRe
     key = (str(path), hashlib.sha256(data).digest()) if cache is not None and data is not None else None
     wb = cache.get(key) if cache is not None and key is not None else None
     if wb is None:
-        wb = CalamineWorkbook.from_path(str(path)) if data is None else CalamineWorkbook.from_filelike(io.BytesIO(data))
+        try:
+            if data is None:
+                wb = CalamineWorkbook.from_path(str(path))
+            else:
+                wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except CalamineError as exc:
+            raise SchemaError(f"{path.name}: not a readable Excel workbook ({type(exc).__name__}: {exc})") from exc
         if cache is not None and key is not None:
             cache[key] = wb
     try:
@@ -225,12 +347,18 @@ def read_xlsx_sheet(path: Path, sheet: str, data: bytes | None = None) -> ReadRe
             raise SchemaError(f"{path.name}: worksheet {sheet!r} not found (sheets: {', '.join(wb.sheet_names)})")
         # From A1, so that a row's place in the list is its sheet row (less one).
         grid = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    except CalamineError as exc:
+        raise SchemaError(f"{path.name}: worksheet {sheet!r} is not readable ({type(exc).__name__}: {exc})") from exc
     finally:
         if key is None:
             wb.close()
     cells_of = ([_xlsx_value(v) for v in values] for values in grid)
     header_cells = next(cells_of, None) or []
-    header = [h.strip() for h in header_cells if h is not None]
+    # A blank header cell keeps its place (a column with no name, which the schema check reports),
+    # so that the cells after it stay under their own headers; blank cells at the end are no column.
+    header = [h.strip() if h is not None else "" for h in header_cells]
+    while header and header[-1] == "":
+        header.pop()
     width = len(header)
     rows: list[list[str | None]] = []
     numbers: list[int] = []
@@ -272,7 +400,7 @@ def read_json_records(path: Path, json_path: str, expected: list[str], data: byt
     top, ``activity_id`` on a parent). Lists of objects are children, never values; lists of
     scalars (labels) are joined with ';'.
     """
-    text, encoding, warnings = decode(path.read_bytes() if data is None else data)
+    text, encoding, warnings = decode(path.read_bytes() if data is None else data, path.name)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -292,6 +420,11 @@ def read_json_records(path: Path, json_path: str, expected: list[str], data: byt
     records: list[dict] = []
     numbers: list[int] = []
     for i, item in enumerate(top, start=1):
+        if not isinstance(item, dict):
+            raise SchemaError(f"{path.name}: item {i} under {parts[0]!r} is not a JSON object")
+        children = item.get(parts[1]) if len(parts) > 1 else None
+        if children is not None and not (isinstance(children, list) and all(isinstance(c, dict) for c in children)):
+            raise SchemaError(f"{path.name}: {parts[1]!r} of item {i} under {parts[0]!r} is not a list of objects")
         if len(parts) == 1:
             records.append({**document, **own(item)})
             numbers.append(i)
@@ -314,7 +447,8 @@ def _is_children(value: object) -> bool:
 
 
 class SchemaError(Exception):
-    """A file that cannot be matched to its contract at all: the whole file is rejected."""
+    """A file that cannot be read, or matched to its contract at all: the whole file is refused.
+    The message names the file and the cause."""
 
 
 _REVISION = re.compile(r"_r(\d+)$")
@@ -341,19 +475,62 @@ def parse_file_name(entity: Entity, file_name: str) -> tuple[str, int] | None:
     return middle, revision
 
 
-# What reading a landed file gives: its size in bytes, its SHA-256, and either its rows or the reason
-# its schema could not be matched at all.
+# What reading a landed file gives: its size in bytes, its SHA-256 ("" when it could not be read at
+# all), and either its rows or why the file is refused.
 LandedRead = tuple[int, str, "ReadResult | None", "str | None"]
+
+_FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON lines", "json": "JSON", "xlsx": "Excel workbook"}
 
 
 def read_landed(entity: Entity, path: Path) -> LandedRead:
-    """Read and parse one landed file (``read_entity_file``), with its size and hash."""
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
+    """Read and parse one landed file (``read_entity_file``), with its size and hash.
+
+    Never raises for the file's sake: whatever stops it being read (a link, an empty file, the
+    wrong format for its extension, a corrupt workbook, a value too long for the CSV parser, or
+    any other error in a reader) is returned as the reason it is refused, naming the file, so
+    that the files beside it are still loaded and logged.
+    """
+    return read_file(path, entity.format, lambda data: read_entity_file(entity, path, data))
+
+
+def read_file(path: Path, fmt: str, parse: Callable[[bytes], ReadResult]) -> LandedRead:
+    """``read_landed``'s checks and refusals around any parser of a file's bytes (``fmt``: ``csv``,
+    ``jsonl``, ``json`` or ``xlsx``, what the bytes must be); a service's own layout is read
+    through its mapping this way too."""
     try:
-        return len(data), sha, read_entity_file(entity, path, data), None
+        data = _read_regular_file(path)
+    except OSError as exc:
+        return 0, "", None, f"{path.name}: could not be read: {exc.strerror or exc}"
+    except SchemaError as exc:
+        return 0, "", None, str(exc)
+    sha = hashlib.sha256(data).hexdigest()
+    if not data:
+        return 0, sha, None, f"{path.name}: empty file (0 bytes); a delivery with no rows still has its header"
+    wrong = sniff(data, fmt)
+    if wrong:
+        return len(data), sha, None, f"{path.name}: {wrong}"
+    try:
+        return len(data), sha, parse(data), None
     except SchemaError as exc:
         return len(data), sha, None, str(exc)
+    except Exception as exc:  # a reader's bug or a library's error on odd bytes: refuse this file only
+        what = _FORMAT_NAMES.get(fmt, fmt)
+        return len(data), sha, None, f"{path.name}: could not be read as {what}: {type(exc).__name__}: {exc}"
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The file's bytes, refusing a symbolic link or anything but a regular file (a FIFO would
+    block the read), however the file was listed: the check and the read are one open."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if path.is_symlink():
+            raise SchemaError(f"{path.name}: a symbolic link; refused unread") from exc
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SchemaError(f"{path.name}: not a regular file; refused unread")
+        return f.read()
 
 
 def read_entity_file(entity: Entity, path: Path, data: bytes | None = None) -> ReadResult:

@@ -173,6 +173,42 @@ def _batch_sensitive(column: Column, values: pd.Series) -> bool:
     return False
 
 
+# C0 control characters other than tab, line feed and carriage return (which a quoted CSV value may
+# hold): a NUL or an escape inside an identifier is damage in the extract, not data.
+_CONTROL_PATTERN = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+
+
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+
+
+def _control_characters(values: pd.Series) -> np.ndarray:
+    """Which values (strings or missing) hold a control character.
+
+    Nearly every column holds none: all its values are joined and their UTF-8 bytes (where a
+    control character is its own byte, and no other character has one below 0x80) are tested at
+    once, about a quarter of the cost of Arrow's regex per value, which runs only when the test
+    finds one (1M distinct ids: 0.2 s instead of 0.7 s on this machine).
+    """
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    cells = values.to_numpy(dtype=object)
+    present = pd.notna(cells)
+    try:
+        joined = "".join(cells[present].tolist()).encode("utf-8", "surrogatepass")
+    except TypeError:  # a value that is not a string: test each
+        joined = None
+    if joined is not None and len(joined.translate(None, _CONTROL_BYTES)) == len(joined):
+        return np.zeros(len(cells), dtype=bool)
+    arr = pa.array([str(v) if p else None for v, p in zip(cells, present, strict=True)], type=pa.string())
+    found = pc.match_substring_regex(arr, _CONTROL_PATTERN).to_numpy(zero_copy_only=False)
+    return np.asarray(found == True, dtype=bool) & present  # noqa: E712 - nulls are not found
+
+
+def _first_control(value: object) -> str:
+    code = next(ord(ch) for ch in str(value) if ord(ch) < 0x20 and ch not in "\t\n\r")
+    return f"U+{code:04X}"
+
+
 def _describe(value: object) -> str:
     text = str(value)
     return repr(text if len(text) <= 40 else text[:37] + "...")
@@ -288,6 +324,14 @@ def validate(
     typed_coded: dict[str, tuple[_Coded, pd.Series]] = {}
     for c in entity.columns:
         coded = _Coded(records[c.name])
+        control = _control_characters(coded.uniques)
+        if control.any():
+            flag(
+                coded.rows(control),
+                per_value(
+                    coded, lambda v, c=c: f"column {c.name}: control character {_first_control(v)} in {_describe(v)}"
+                ),
+            )
         coded.blank_to_missing()
         if c.required or c.name in entity.key:
             flag(coded.codes < 0, f"column {c.name}: required value missing")

@@ -59,7 +59,8 @@ def jsonl_bytes(entity: Entity, rows: list[list[str | None]]) -> bytes:
     for row in rows:
         obj = {n: _json_value(v, t) for n, v, t in zip(names, row, types, strict=True)}
         out.append(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
-    return ("\n".join(out) + "\n").encode("utf-8") if out else b""
+    # A month with no records is one blank line: a 0-byte file is refused as a failed transfer.
+    return ("\n".join(out) + "\n").encode("utf-8") if out else b"\n"
 
 
 def _cell(value: str | None, ctype: str) -> object:

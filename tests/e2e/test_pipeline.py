@@ -4,6 +4,7 @@ reaches the warehouse, and the marts reconcile with raw."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -196,3 +197,23 @@ def test_serving_is_published_and_read_only_readable(demo_pipeline):
     (as_of,) = q(serving, "select as_of from meta.publish_info")[0]
     assert str(as_of) == "2026-11-01"
     assert not serving.with_name("serving.duckdb.tmp").exists()
+
+
+def test_the_command_line_prints_stages_and_the_reconciliation_not_dagster_events(demo_pipeline):
+    printed = (demo_pipeline / "second_run_output.txt").read_text()
+    stages = ("run", "close", "ingest irs", "ingest hr", "ingest app", "raw gate", "dbt", "mart gate", "publish")
+    for stage in stages:
+        assert re.search(rf"^ +[0-9.]+ s  {stage} ", printed, re.MULTILINE), f"no line for {stage}:\n{printed}"
+    assert re.search(r"  dbt  +[0-9,]+/[0-9,]+ nodes: [0-9,]+ models, [0-9,]+ seeds, [0-9,]+ tests", printed)
+    assert re.search(r"  run  +succeeded", printed)
+    # The second run finds every file unchanged; the all-time table still reconciles every system.
+    assert "files ingested, this run" in printed and "no new or changed files" in printed
+    all_time = printed.split("files ingested, all time:")[1]
+    assert re.search(r"^  irs +[0-9,]+ +[0-9,]+", all_time, re.MULTILINE)
+    assert "no file was refused or held in this run" in printed
+    for dagster_line in (" - DEBUG - ", "STEP_START", "ASSET_MATERIALIZATION", "Running dbt command"):
+        assert dagster_line not in printed
+    log_file = Path(re.search(r"^event log:  (\S+)", printed, re.MULTILINE).group(1))
+    assert log_file.parent == demo_pipeline / "logs"
+    logged = log_file.read_text()
+    assert " - DEBUG - " in logged and "STEP_START" in logged and " of " in logged  # dbt's own lines

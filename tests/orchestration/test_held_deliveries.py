@@ -236,8 +236,8 @@ def test_summary_lists_held_files(warehouse, landing, settings, monkeypatch, cap
     monkeypatch.setenv("GT_DATA_DIR", str(settings.data_dir))
     assert main(["summary"]) == 0
     out = capsys.readouterr().out
-    assert "1 held file(s), not current until accepted" in out
-    assert f"  {MARCH_R2}: held: 5 rows would replace 10 (-50 %)" in out
+    assert "held files, not current until accepted (1; python -m orchestration.cli deliveries list):" in out
+    assert f"\n  {MARCH_R2}: held: 5 rows would replace 10 (-50 %)" in out
 
 
 def test_a_held_delivery_replaced_by_a_later_one_leaves_the_list(warehouse, landing, settings):

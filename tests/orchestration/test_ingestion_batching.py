@@ -112,14 +112,14 @@ def test_files_parsed_ahead_in_a_worker_load_as_files_parsed_in_turn(fixed_key_s
     turn_report, in_turn = ingest_all(other, batch_rows=3, read_ahead=False)
     assert ahead == in_turn
     assert [vars(o) for o in ahead_report.outcomes] == [vars(o) for o in turn_report.outcomes]
-    assert {o.status for o in ahead_report.outcomes} == {"loaded", "held", "rejected"}
+    assert {o.status for o in ahead_report.outcomes} == {"loaded", "held", "refused"}
     # Run again, with one file touched (same bytes, new time): read, found unchanged, skipped.
     march = fixed_key_settings.landing_dir / "irs/T1/incidents_2024-03.csv"
     march.write_bytes(march.read_bytes())
     again, after = ingest_all(fixed_key_settings, batch_rows=3, read_ahead=True)
     assert {k: v for k, v in after.items() if k != "log"} == {k: v for k, v in ahead.items() if k != "log"}
     assert len(after["log"]) == len(ahead["log"])  # no new log row (its time is noted on the old one)
-    assert {o.status for o in again.outcomes} == {"skipped", "rejected"}
+    assert {o.status for o in again.outcomes} == {"skipped", "refused"}
 
 
 def test_batched_load_reports_each_file_with_its_counts_and_quarantine(fixed_key_settings):
@@ -133,7 +133,7 @@ def test_batched_load_reports_each_file_with_its_counts_and_quarantine(fixed_key
         "irs/T1/incidents_2024-04.csv": ("loaded", 4, 1, 3),
         "irs/T1/incidents_2024-05.csv": ("loaded", 1, 0, 1),
         "irs/T1/incidents_2024-05_r2.csv": ("loaded", 1, 0, 1),
-        "irs/T1/incidents_2024-06.csv": ("rejected", 1, 0, 1),
+        "irs/T1/incidents_2024-06.csv": ("refused", 1, 0, 1),
         "irs/T1/incidents_2024-07.csv": ("loaded", 4, 0, 4),
         "irs/T2/incidents_2024-03.csv": ("loaded", 1, 1, 0),
         "irs/T2/incidents_2024-04.csv": ("loaded", 4, 0, 4),
@@ -185,7 +185,7 @@ def test_batched_load_reports_each_file_with_its_counts_and_quarantine(fixed_key
     assert by_place[(may.replace(".csv", "_r2.csv"), 2)] == f"duplicate key A2 already loaded from {r2}"
     for copy in ("irs/T1/incidents_2024-07.csv", "irs/T2/incidents_2024-04.csv"):
         assert [by_place[(copy, row)] for row in range(2, 6)] == [copied] * 4
-    assert by_place[(june, 2)].startswith("file rejected: columns do not match")
+    assert by_place[(june, 2)].startswith("file refused: columns do not match")
     assert current == [
         ("T1", "A1", april),
         ("T1", "A2", r2),

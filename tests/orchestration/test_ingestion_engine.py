@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from orchestration.deliveries import accept
+from orchestration.ingestion import readers
 from orchestration.ingestion.contracts import entity
 from orchestration.ingestion.engine import (
     ensure_raw_table,
@@ -130,12 +131,12 @@ def test_schema_drift_rejects_the_file_naming_columns(warehouse, landing, settin
         "select rows_received, rows_loaded, rows_quarantined, status from audit.ingestion_log "
         "where raw_table='irs__incidents'"
     ).fetchall()
-    assert log == [(1, 0, 1, "rejected")]
+    assert log == [(1, 0, 1, "refused")]
     # Still failing on the next run, without logging the same file twice.
     again = ingest_entity(warehouse, entity("irs__incidents"), landing, key)
     assert (
         again.failures
-        and warehouse.execute("select count(*) from audit.ingestion_log where status='rejected'").fetchone()[0] == 1
+        and warehouse.execute("select count(*) from audit.ingestion_log where status='refused'").fetchone()[0] == 1
     )
 
 
@@ -294,7 +295,7 @@ def test_rerun_on_the_same_landing_area_skips_every_file(warehouse, landing, set
     land(landing, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER)
     land(landing, "irs/T2/incidents_2024-03.csv", INC_HEADER + inc("A1"))  # a copy of T1's
     land(landing, "irs/T2/incidents_2024-04.csv", INC_HEADER)
-    land(landing, "irs/T2/incidents_2024-05.csv", INC_HEADER.replace("ward_code", "ward"))  # rejected
+    land(landing, "irs/T2/incidents_2024-05.csv", INC_HEADER.replace("ward_code", "ward"))  # refused
 
     def counts() -> list[int]:
         return [
@@ -304,12 +305,12 @@ def test_rerun_on_the_same_landing_area_skips_every_file(warehouse, landing, set
 
     first = [*ingest_system(warehouse, "reference", landing, key).outcomes]
     first += ingest_system(warehouse, "irs", landing, key).outcomes
-    assert {o.status for o in first} == {"loaded", "held", "rejected"}  # held: T1's empty March r2
+    assert {o.status for o in first} == {"loaded", "held", "refused"}  # held: T1's empty March r2
     before = counts()
     again = [*ingest_system(warehouse, "reference", landing, key).outcomes]
     again += ingest_system(warehouse, "irs", landing, key).outcomes
     assert [(o.file_name, o.status) for o in again] == [
-        (o.file_name, "rejected" if o.status == "rejected" else "skipped") for o in first
+        (o.file_name, "refused" if o.status == "refused" else "skipped") for o in first
     ]
     assert counts() == before
 
@@ -457,14 +458,14 @@ def test_real_data_rules_match_the_landed_files(warehouse, settings, tmp_path, m
 
 def test_delivery_list_matches_raw_and_the_log_and_is_rebuilt_for_an_old_warehouse(warehouse, landing, settings):
     """``raw_current`` trusts ``audit.raw_deliveries``: one row per delivery whose rows are in raw,
-    and one per empty delivery; copies, rejected files and held ones (until accepted) have none. A
+    and one per empty delivery; copies, refused files and held ones (until accepted) have none. A
     warehouse from before the list existed gets it rebuilt, identical, from raw, the log and the
     decisions on held files."""
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
     land(landing, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("A1") + inc("A2"))
     land(landing, "irs/T1/incidents_2024-04.csv", INC_HEADER + inc("B1", when="2024-04-02 09:00:00"))
-    land(landing, "irs/T2/incidents_2024-05.csv", INC_HEADER.replace("ward_code", "ward"))  # rejected
+    land(landing, "irs/T2/incidents_2024-05.csv", INC_HEADER.replace("ward_code", "ward"))  # refused
     ingest_system(warehouse, "irs", landing, key)
     land(landing, "irs/T2/incidents_2024-03.csv", INC_HEADER + inc("A1") + inc("A2"))  # a copy of T1's March
     land(landing, "irs/T1/incidents_2024-03_r2.csv", INC_HEADER + inc("A3"))  # held: -50 %
@@ -517,8 +518,8 @@ def test_unchanged_files_are_skipped_by_size_and_time_without_being_read(warehou
     assert logged[fresh.relative_to(landing).as_posix()] is None  # written just now: may change within a tick
 
     read: list[str] = []
-    real_read_bytes = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or real_read_bytes(self))
+    real_read = readers._read_regular_file
+    monkeypatch.setattr(readers, "_read_regular_file", lambda path: read.append(path.name) or real_read(path))
 
     def run() -> dict[str, str]:
         read.clear()
@@ -540,9 +541,10 @@ def test_unchanged_files_are_skipped_by_size_and_time_without_being_read(warehou
 def test_a_log_from_before_file_times_gains_the_column(settings):
     with connect(settings.warehouse_path) as con:
         con.execute("create schema audit")
-        con.execute("create table audit.ingestion_log (batch_id bigint primary key, file_name varchar)")
-        con.execute("insert into audit.ingestion_log values (1, 'irs/T1/incidents_2024-03.csv')")
+        con.execute("create table audit.ingestion_log (batch_id bigint primary key, file_name varchar, status varchar)")
+        con.execute("insert into audit.ingestion_log values (1, 'irs/T1/incidents_2024-03.csv', 'rejected')")
         ensure_audit_schema(con)
-        assert con.execute("select file_name, file_mtime_ns from audit.ingestion_log").fetchall() == [
-            ("irs/T1/incidents_2024-03.csv", None)
+        # It also says "refused" where such a log said "rejected".
+        assert con.execute("select file_name, file_mtime_ns, status from audit.ingestion_log").fetchall() == [
+            ("irs/T1/incidents_2024-03.csv", None, "refused")
         ]

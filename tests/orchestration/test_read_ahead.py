@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from orchestration.ingestion.contracts import entity
-from orchestration.ingestion.read_ahead import ReadAheadError, read_ahead
+from orchestration.ingestion.read_ahead import read_ahead
 from orchestration.ingestion.readers import read_landed
 
 MOBILISATIONS = entity("mobilising__mobilisations")
@@ -42,12 +42,11 @@ def test_the_worker_reads_what_this_process_reads(files):
     assert ahead[3][2].rows_received == 4 + 1  # three records and a malformed line: nothing dropped
 
 
-def test_a_file_the_worker_cannot_read_is_named(files):
+def test_a_file_the_worker_cannot_read_is_refused_by_name_and_the_next_is_read(files):
     missing = files[0].with_name("mobilisations_2024-12.jsonl")
-    reads = read_ahead(MOBILISATIONS, [files[0], missing, files[1]], depth=2)
-    assert next(reads)[1]
-    with pytest.raises(ReadAheadError, match=r"(?s)mobilisations_2024-12\.jsonl: .*FileNotFoundError"):
-        next(reads)
+    first, gone, after = read_ahead(MOBILISATIONS, [files[0], missing, files[1]], depth=2)
+    assert first[1] and after[2] is not None and after[2].rows_received == 3
+    assert gone == (0, "", None, "mobilisations_2024-12.jsonl: could not be read: No such file or directory")
 
 
 def test_a_caller_that_stops_early_stops_the_worker(files):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from orchestration.ingestion import real_data as rd
+from orchestration.ingestion.mapping import apply_mapping, mapping_for
 from orchestration.ingestion.readers import ROW_COLUMN, ReadResult, SchemaError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,17 +38,30 @@ def real_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def incidents_2023(real_dir: Path) -> ReadResult:
-    return rd.lfb_incidents(real_dir / LFB_2023)
+    return lfb("irs__incidents", real_dir / LFB_2023)
 
 
 @pytest.fixture(scope="module")
 def incidents_2009(real_dir: Path) -> ReadResult:
-    return rd.lfb_incidents(real_dir / LFB_2009 / "LFB Incident data.csv")
+    return lfb("irs__incidents", real_dir / LFB_2009 / "LFB Incident data.csv")
 
 
 @pytest.fixture(scope="module")
 def mobilisations_2009(real_dir: Path) -> ReadResult:
-    return rd.lfb_mobilisations_2009(real_dir / LFB_2009 / "LFB Mobilisation data.csv")
+    return lfb("mobilising__mobilisations", real_dir / LFB_2009 / "LFB Mobilisation data.csv")
+
+
+def lfb(table: str, path: Path) -> ReadResult:
+    """An LFB file read through LFB's source mapping of ``table``."""
+    return apply_mapping(mapping_for("LFB", table), path).result
+
+
+# The columns of LFB's incident layout that its mapping reads, in the file's order (plus IncidentGroup).
+INCIDENT_SOURCE_COLUMNS = (
+    "IncidentNumber", "DateOfCall", "TimeOfCall", "IncidentGroup", "StopCodeDescription",
+    "SpecialServiceType", "PropertyCategory", "PropertyType", "IncGeo_WardCode",
+    "IncidentStationGround", "FirstPumpArriving_AttendanceTime", "NumPumpsAttending",
+)
 
 
 def _data_rows(path: Path, delimiter: str = ",") -> int:
@@ -148,7 +162,7 @@ def test_lfb_2009_incidents_parse_with_iso_call_at(incidents_2009: ReadResult) -
 
 
 def test_lfb_incident_numbers_and_dates_written_as_floats(tmp_path: Path) -> None:
-    header = list(rd.INCIDENT_SOURCE_COLUMNS)
+    header = list(INCIDENT_SOURCE_COLUMNS)
     row = {c: "" for c in header} | {
         "IncidentNumber": "235138081.0", "DateOfCall": "01 Jan 2009", "TimeOfCall": "00:00:37",
         "IncidentGroup": "Fire", "StopCodeDescription": "Primary Fire",
@@ -160,7 +174,7 @@ def test_lfb_incident_numbers_and_dates_written_as_floats(tmp_path: Path) -> Non
         writer = csv.DictWriter(fh, header)
         writer.writeheader()
         writer.writerow(row)
-    rec = rd.lfb_incidents(path).records.iloc[0]
+    rec = lfb("irs__incidents", path).records.iloc[0]
     assert (rec["incident_id"], rec["call_at"], rec["station_ground"]) == (
         "235138081", "2009-01-01 00:00:37", "SOHO"
     )
@@ -171,14 +185,14 @@ def test_lfb_incident_numbers_and_dates_written_as_floats(tmp_path: Path) -> Non
 
 
 def test_lfb_unmappable_rows_are_malformed_not_dropped(tmp_path: Path) -> None:
-    header = ",".join(rd.INCIDENT_SOURCE_COLUMNS)
+    header = ",".join(INCIDENT_SOURCE_COLUMNS)
     good = "1-01012023,2023-01-01,10:00:00,Fire,Secondary Fire,,Outdoor,Grass ,E05,Soho,300.0,1.0"
     unknown = "2-01012023,2023-01-01,11:00:00,Fire,Mystery Code,,Outdoor,Grass,E05,Soho,,"
     short = "3-01012023,2023-01-01"
     bad_date = "4-01012023,2023-13-45,12:00:00,Fire,Primary Fire,,Dwelling,House,E05,Soho,,"
     path = tmp_path / "inc.csv"
     path.write_text("\n".join([header, good, unknown, short, bad_date]) + "\n")
-    result = rd.lfb_incidents(path)
+    result = lfb("irs__incidents", path)
     assert result.rows_received == 4
     assert [m.row for m in result.malformed] == [3, 4]
     assert "Mystery Code" in result.malformed[0].reason
@@ -188,8 +202,8 @@ def test_lfb_unmappable_rows_are_malformed_not_dropped(tmp_path: Path) -> None:
 
 
 @real_data
-def test_lfb_stations_are_the_distinct_grounds(incidents_2023: ReadResult) -> None:
-    stations = rd.lfb_stations(incidents_2023).records
+def test_lfb_stations_are_the_distinct_grounds(real_dir: Path, incidents_2023: ReadResult) -> None:
+    stations = lfb("reference__stations", real_dir / LFB_2023).records
     assert len(stations) == 102 and stations["station_id"].is_unique
     mill_hill = stations.set_index("station_id").loc["MILL HILL"]
     assert mill_hill["station_name"] == "Mill Hill"
@@ -213,7 +227,6 @@ def test_lfb_2009_mobilisations(mobilisations_2009: ReadResult,
     assert df["mobilised_at"].str.fullmatch(r"2009-01-01 \d{2}:\d{2}:\d{2}").all()
     assert df["in_attendance_at"].notna().all()
     assert df["mobile_at"].isna().sum() == 3
-    assert df["call_received_at"].isna().all()  # the file has no call time
     first = df.iloc[0]
     assert (first["incident_id"], first["appliance_id"], first["station_id"]) == (
         "235138081", "H271", "BATTERSEA"
@@ -222,7 +235,8 @@ def test_lfb_2009_mobilisations(mobilisations_2009: ReadResult,
         "2009-01-01 00:02:27", "2009-01-01 00:07:46"
     )
     assert set(df["incident_id"]) <= set(incidents_2009.records["incident_id"])
-    joined = rd.with_incident_call_times(mobilisations_2009, incidents_2009).records
+    # The file has no call time: the mapping looks it up in the incident file beside it.
+    joined = df
     assert joined.loc[0, "call_received_at"] == "2009-01-01 00:00:37"
     assert (joined["call_received_at"] <= joined["mobilised_at"]).all()
 

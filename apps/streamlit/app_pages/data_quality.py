@@ -90,7 +90,7 @@ with tabs[1]:
     c1.metric("Files", f"{int(summary.files.sum()):,}", border=True)
     c2.metric("Rows received", f"{int(summary.rows_received.sum()):,}", border=True)
     c3.metric("Rows quarantined", f"{int(summary.rows_quarantined.sum()):,}", border=True)
-    c4.metric("Files rejected", f"{int(summary.files_rejected.sum()):,}", border=True)
+    c4.metric("Files refused", f"{int(summary.files_refused.sum()):,}", border=True)
     if summary.reconciles.all():
         st.success("Every file reconciles: rows received = rows loaded + rows quarantined.")
     else:

@@ -19,7 +19,7 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Files", f"{int(summary.files.sum()):,}")
 c2.metric("Rows received", f"{int(summary.rows_received.sum()):,}")
 c3.metric("Rows quarantined", f"{int(summary.rows_quarantined.sum()):,}")
-c4.metric("Files rejected", f"{int(summary.files_rejected.sum()):,}")
+c4.metric("Files refused", f"{int(summary.files_refused.sum()):,}")
 if not summary.reconciles.all():
     st.error("Some files do not reconcile: investigate before using the data.")
 
