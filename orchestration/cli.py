@@ -1,4 +1,4 @@
-"""Command line used by the Makefile: demo data, the pipeline run, and summaries.
+"""Command line used by the Makefile: demo data, the pipeline run, summaries and source status.
 
 ``python -m orchestration.cli pipeline`` runs the Dagster job in-process against a persistent
 instance under ``data/dagster_home`` so runs also appear in the Dagster UI (``make ui``).
@@ -88,6 +88,23 @@ def print_summary(settings: Settings) -> None:
         print(f"{r[0]:<14}{r[1]:>7}{r[2]:>11}{r[3]:>11}{r[4]:>13}{r[5]:>10}")
 
 
+def add_sources_commands(sub: argparse._SubParsersAction) -> None:
+    """``sources <action>``: one sub-parser per action, each setting ``run(settings, args)``."""
+    sources = sub.add_parser("sources", help="what each service's sources have delivered and lack")
+    actions = sources.add_subparsers(dest="action", required=True)
+    status = actions.add_parser(
+        "status", help="a service's readiness: deliveries, missing reference data and columns, KPIs it will lack"
+    )
+    status.add_argument("--service", required=True, help="service id, e.g. ESX")
+    status.set_defaults(run=cmd_sources_status)
+
+
+def cmd_sources_status(settings: Settings, args: argparse.Namespace) -> int:
+    from orchestration.sources_status import print_status
+
+    return print_status(settings, args.service)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,8 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         "otherwise the run closes the last complete month before GT_AS_OF (and any re-delivered month)",
     )
     sub.add_parser("summary", help="print the ingestion reconciliation per system")
+    add_sources_commands(sub)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    if args.command == "sources":
+        return args.run(settings, args)
     if args.command == "demo-data":
         return cmd_demo_data(settings, args.force)
     if args.command == "pipeline":
