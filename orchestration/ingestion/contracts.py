@@ -202,7 +202,7 @@ ENTITIES: tuple[Entity, ...] = (
         (
             C("incident_id", required=True),
             C("call_at", "timestamp", required=True),
-            C("station_ground", required=True),
+            C("station_ground"),
             C("ward_code"),
             C("incident_category", required=True, allowed=INCIDENT_CATEGORIES),
             C("incident_type", required=True, allowed=INCIDENT_TYPES),

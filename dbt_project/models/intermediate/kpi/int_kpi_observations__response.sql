@@ -1,4 +1,5 @@
--- Response-time KPIs at station x month, valid records only (Home Office exclusions applied).
+-- Response-time KPIs at station x month, valid records only (Home Office exclusions applied);
+-- incidents with no station ground are observed at their service.
 with spine as (
     select * from {{ ref('int_station_months') }}
 ),
@@ -20,6 +21,18 @@ joined as (
     left join measured
         on spine.station_sk = measured.station_sk
         and spine.period_month = measured.period_month
+    union all
+    -- Incidents with no station ground count at their service directly.
+    select
+        service_id,
+        service_id,
+        period_month,
+        coalesce(dwelling_fire_minutes, 0),
+        dwelling_fires_valid,
+        within_standard,
+        life_threatening_valid
+    from measured
+    where station_sk is null
 ),
 
 final as (
