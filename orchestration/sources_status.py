@@ -70,7 +70,7 @@ class Delivery:
     source: str  # system.entity
     files: int
     rows: int
-    last_period: str | None
+    last_period: str | None  # None for files that cover no single period (public multi-month extracts)
 
 
 @dataclass
@@ -104,13 +104,14 @@ def _deliveries(con: duckdb.DuckDBPyConnection, service_id: str) -> list[Deliver
     rows = con.execute(
         f"""
         with current_batches as (
-            select raw_table, delivery_key, arg_max(batch_id, (period, revision, batch_id)) as batch_id
+            select raw_table, delivery_key,
+                   arg_max(batch_id, (period, revision, batch_id)) as batch_id, max(nullif(period, '')) as period
             from {deliveries}
             where service_id = $service
             group by raw_table, delivery_key
         )
         select log.system || '.' || log.entity as source, count(*) as files, sum(log.rows_loaded) as rows,
-               max(log.period) filter (where log.rows_loaded > 0) as last_period
+               max(current_batches.period) filter (where log.rows_loaded > 0) as last_period
         from current_batches
         inner join {log} as log using (batch_id)
         group by all
