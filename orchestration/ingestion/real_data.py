@@ -399,7 +399,9 @@ def lfb_incidents(path: Path) -> ReadResult:
             "incident_type": category[1],
             "property_category": prop_cat,
             "property_type": src["PropertyType"],  # trailing spaces removed by _clean
-            "motive": "not_known",  # LFB does not publish fire motive
+            # LFB does not publish fire motive: not recorded (null), so the deliberate-fire KPIs
+            # show "not recorded" rather than 0; accidental counts a missing motive as not known.
+            "motive": None,
             "is_confined_to_room": None,  # not published
             "is_late_call": "Y" if (src["StopCodeDescription"] or "").lower() == "late call"
             else "N",
