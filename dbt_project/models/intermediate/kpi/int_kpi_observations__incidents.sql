@@ -47,27 +47,33 @@ at_stations as (
         and spine.period_month = counts.period_month
 ),
 
+-- No station ground, or a ground that is no station of the service that month (a service with
+-- no station list): counted at the service, never dropped.
 without_station as (
     select
-        service_id as org_unit_id,
-        service_id,
-        period_month,
+        counts.service_id as org_unit_id,
+        counts.service_id,
+        counts.period_month,
         cast(null as double) as population,
         cast(null as double) as dwellings,
         cast(null as double) as non_domestic_properties,
         cast(null as varchar) as denominator_vintage,
-        incidents,
-        primary_fires,
-        adfs,
-        adfs_confined,
-        adf_injuries,
-        fire_deaths,
-        afa_non_domestic,
-        deliberate_primary,
-        deliberate_vehicle,
-        rtcs
+        sum(counts.incidents) as incidents,
+        sum(counts.primary_fires) as primary_fires,
+        sum(counts.adfs) as adfs,
+        sum(counts.adfs_confined) as adfs_confined,
+        sum(counts.adf_injuries) as adf_injuries,
+        sum(counts.fire_deaths) as fire_deaths,
+        sum(counts.afa_non_domestic) as afa_non_domestic,
+        sum(counts.deliberate_primary) as deliberate_primary,
+        sum(counts.deliberate_vehicle) as deliberate_vehicle,
+        sum(counts.rtcs) as rtcs
     from counts
-    where station_sk is null
+    left join spine
+        on counts.station_sk = spine.station_sk
+        and counts.period_month = spine.period_month
+    where spine.station_sk is null
+    group by counts.service_id, counts.period_month
 ),
 
 joined as (

@@ -22,17 +22,21 @@ joined as (
         on spine.station_sk = measured.station_sk
         and spine.period_month = measured.period_month
     union all
-    -- Incidents with no station ground count at their service directly.
+    -- Incidents with no station ground (or none of the service's stations) count at the service.
     select
-        service_id,
-        service_id,
-        period_month,
-        coalesce(dwelling_fire_minutes, 0),
-        dwelling_fires_valid,
-        within_standard,
-        life_threatening_valid
+        measured.service_id,
+        measured.service_id,
+        measured.period_month,
+        coalesce(sum(measured.dwelling_fire_minutes), 0),
+        sum(measured.dwelling_fires_valid),
+        sum(measured.within_standard),
+        sum(measured.life_threatening_valid)
     from measured
-    where station_sk is null
+    left join spine
+        on measured.station_sk = spine.station_sk
+        and measured.period_month = spine.period_month
+    where spine.station_sk is null
+    group by measured.service_id, measured.period_month
 ),
 
 final as (
