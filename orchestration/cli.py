@@ -1,4 +1,4 @@
-"""Command line used by the Makefile: demo data, the pipeline run, and summaries.
+"""Command line used by the Makefile: demo data, the pipeline run, summaries and source status.
 
 ``python -m orchestration.cli pipeline`` runs the Dagster job in-process against a persistent
 instance under ``data/dagster_home`` so runs also appear in the Dagster UI (``make ui``).
@@ -222,6 +222,31 @@ def cmd_sources_check(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.error else 0
 
 
+def add_sources_commands(sub: argparse._SubParsersAction) -> None:
+    """``sources <action>``: one sub-parser per action, each setting ``run(settings, args)``."""
+    sources = sub.add_parser("sources", help="a service's mappings, a dry run of an extract, and its readiness")
+    actions = sources.add_subparsers(dest="action", required=True)
+    status = actions.add_parser(
+        "status", help="a service's readiness: deliveries, missing reference data and columns, KPIs it will lack"
+    )
+    status.add_argument("--service", required=True, help="service id, e.g. ESX")
+    status.set_defaults(run=cmd_sources_status)
+    check = actions.add_parser(
+        "check", help="read a file through its service's mapping and print what would load (writes nothing)"
+    )
+    check.add_argument("file")
+    check.add_argument("--service", required=True, help="service id, e.g. LFB (its mappings folder)")
+    check.add_argument("--system", required=True, help="source system, e.g. irs")
+    check.add_argument("--entity", default=None, help="the entity, where the system's mapping has several")
+    check.set_defaults(run=cmd_sources_check)
+
+
+def cmd_sources_status(settings: Settings, args: argparse.Namespace) -> int:
+    from orchestration.sources_status import print_status
+
+    return print_status(settings, args.service)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -248,26 +273,17 @@ def main(argv: list[str] | None = None) -> int:
         decision.add_argument("file", help="the file's path under the landing area, as listed")
         decision.add_argument("--by", required=True, help="who decides")
         decision.add_argument("--reason", required=True, help="why")
-    sources = sub.add_parser("sources", help="a service's source mappings and readiness").add_subparsers(
-        dest="sources_command", required=True
-    )
-    check = sources.add_parser(
-        "check", help="read a file through its service's mapping and print what would load (writes nothing)"
-    )
-    check.add_argument("file")
-    check.add_argument("--service", required=True, help="service id, e.g. LFB (its mappings folder)")
-    check.add_argument("--system", required=True, help="source system, e.g. irs")
-    check.add_argument("--entity", default=None, help="the entity, where the system's mapping has several")
+    add_sources_commands(sub)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    if args.command == "sources":
+        return args.run(settings, args)
     if args.command == "demo-data":
         return cmd_demo_data(settings, args.force)
     if args.command == "pipeline":
         return cmd_pipeline(settings, args.job, args.full)
     if args.command == "deliveries":
         return cmd_deliveries(settings, args)
-    if args.command == "sources" and args.sources_command == "check":
-        return cmd_sources_check(settings, args)
     print_summary(settings)
     return 0
 

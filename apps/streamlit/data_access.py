@@ -370,6 +370,13 @@ def kpi_history(org_unit_id: str, kpi_code: str) -> pd.DataFrame:
 # ---- station and watch profile --------------------------------------------------------------
 
 
+def _value_note(alias: str) -> str:
+    """The mart's reason for a missing value ('not recorded'...); null in publishes made before it."""
+    if "value_note" in table_columns("marts", "rpt_kpi_monthly"):
+        return f"{alias}.value_note"
+    return "cast(null as varchar) as value_note"
+
+
 def unit_profile(org_unit_id: str, month) -> pd.DataFrame:
     """Every KPI of one unit beside the same KPI for its parent and for the service."""
     return query(
@@ -380,7 +387,8 @@ def unit_profile(org_unit_id: str, month) -> pd.DataFrame:
         ),
         rows as ({_monthly("period_month = $month and service_id = (select service_id from unit)")})
         select r.kpi_code, r.org_unit_id, r.org_unit_name, r.org_level, r.priority_id, r.period_month,
-               r.value, r.target, r.rag_status, r.variance, r.value_ytd, r.target_ytd, r.rag_status_ytd,
+               r.value, {_value_note("r")}, r.target, r.rag_status, r.variance, r.value_ytd, r.target_ytd,
+               r.rag_status_ytd,
                r.value_prior_ytd, r.value_same_month_last_year, r.direction_of_travel, r.spc_signal,
                r.unit, r.polarity, r.target_source,
                parent.org_unit_name as parent_name, parent.value as parent_value,
@@ -690,7 +698,7 @@ def kpi_source_records(kpi_code: str, org_unit_id: str, month, limit: int = 5000
                    i.property_category, i.property_type, i.motive, i.count_injuries_excl_precautionary,
                    i.count_fatalities, i.count_appliances, i.is_confined_to_room, i._source_file, i._source_row
             from marts.fct_incidents as i
-            inner join tree on tree.org_unit_id = i.station_sk
+            inner join tree on tree.org_unit_id = coalesce(i.station_sk, i.service_id)  -- no station: service
             where i.period_month = $month and ({_INCIDENT_SELECTION[kpi_code]})
             order by i.call_at
             limit $limit
@@ -703,7 +711,7 @@ def kpi_source_records(kpi_code: str, org_unit_id: str, month, limit: int = 5000
                    r.response_source, r.call_handling_seconds, r.turnout_seconds, r.drive_seconds,
                    r.total_response_seconds, r.exclusion_reason, r._batch_id
             from marts.fct_incident_response as r
-            inner join tree on tree.org_unit_id = r.station_sk
+            inner join tree on tree.org_unit_id = coalesce(r.station_sk, r.service_id)
             where r.period_month = $month and ({_RESPONSE_SELECTION[kpi_code]})
         """
         return {

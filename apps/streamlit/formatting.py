@@ -75,10 +75,14 @@ def fmt_number(value, decimals=0) -> str:
     return f"{float(value):,.{_decimals(decimals)}f}"
 
 
-def fmt_value(value, decimals=0, unit: str | None = None) -> str:
-    """A KPI value with its catalogue decimals and unit: 83.3%, 9.71 min, 1,221."""
+def fmt_value(value, decimals=0, unit: str | None = None, note=None) -> str:
+    """A KPI value with its catalogue decimals and unit: 83.3%, 9.71 min, 1,221.
+
+    A missing value shows the mart's ``value_note`` when it has one ('not recorded', 'no ward
+    denominators'), so a reader never takes an unrecorded input for zero.
+    """
     if is_missing(value):
-        return "—"
+        return "—" if is_missing(note) else str(note)
     return fmt_number(value, decimals) + UNIT_SUFFIX.get(unit or "", "")
 
 
@@ -177,11 +181,17 @@ def add_display_columns(df: pd.DataFrame, columns: Mapping[str, str]) -> pd.Data
     out = df.copy()
     decimals = out["decimals"] if "decimals" in out.columns else [0] * len(out)
     units = out["unit"] if "unit" in out.columns else [""] * len(out)
+    notes = out["value_note"] if "value_note" in out.columns else [None] * len(out)
     for new, source in columns.items():
         if source not in out.columns:
             continue
-        fmt = fmt_delta if new.startswith("Δ") or source in ("variance", "gap_to_service") else fmt_value
-        out[new] = [fmt(v, d, u) or "—" for v, d, u in zip(out[source], decimals, units, strict=True)]
+        if new.startswith("Δ") or source in ("variance", "gap_to_service"):
+            out[new] = [fmt_delta(v, d, u) or "—" for v, d, u in zip(out[source], decimals, units, strict=True)]
+        elif source == "value":
+            # The note explains the month's value only, not YTD or targets.
+            out[new] = [fmt_value(v, d, u, n) for v, d, u, n in zip(out[source], decimals, units, notes, strict=True)]
+        else:
+            out[new] = [fmt_value(v, d, u) for v, d, u in zip(out[source], decimals, units, strict=True)]
     if "rag_status" in out.columns:
         out["RAG"] = out["rag_status"].map(rag_label)
     if "direction_of_travel" in out.columns:

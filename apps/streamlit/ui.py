@@ -229,7 +229,7 @@ def kpi_metric(row, container=None, with_chart: bool = True) -> None:
     history = fmt.sparkline_values(row.get("history")) if with_chart else []
     container.metric(
         label,
-        fmt.fmt_value(row.get("value"), row.get("decimals"), row.get("unit")),
+        fmt.fmt_value(row.get("value"), row.get("decimals"), row.get("unit"), row.get("value_note")),
         delta=fmt.fmt_delta(row.get("variance"), row.get("decimals"), row.get("unit")),
         delta_color=fmt.delta_color(row.get("polarity")),
         delta_description=None

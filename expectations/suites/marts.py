@@ -12,8 +12,8 @@
 * ``marts.rpt_kpi_monthly.rollups``: for additive KPIs (summed numerators and denominators, with
   a station or watch grain) each group's and service's numerator and denominator equal the sum
   over its stations that month (``intermediate.int_org_unit_ancestry_monthly``), plus anything
-  observed directly at that group or service (e.g. sickness of staff outside any station),
-  within a relative 1e-6 (blocking);
+  observed directly at that group or service (e.g. sickness of staff outside any station, or
+  incidents with no station ground), within a relative 1e-6 (blocking);
 * ``marts.rpt_kpi_monthly.targets``: a service-level target for the current financial year for
   every KPI with a polarity (not ``none``) that a service reports, for services reporting this
   year that set targets (warning).

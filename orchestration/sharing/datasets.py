@@ -268,11 +268,21 @@ KPI_MONTHLY_BY_STATION = Dataset(
         from marts.rpt_kpi_monthly
         where service_id = $service_id and org_level = 'station' and period_month between $start_month and $end_month
         group by kpi_code, org_unit_id, period_month
+    ),
+    -- A KPI the service did not record in some month of the period (null numerator: the mart's
+    -- 'not recorded') is left empty for the whole period: never published as 0, and a grid is
+    -- either all figures or none for the disclosure control.
+    not_recorded as (
+        select distinct kpi_code from marts.rpt_kpi_monthly
+        where service_id = $service_id and org_level = 'station' and period_month between $start_month and $end_month
+          and numerator is null
     )
     select k.kpi_code, k.kpi_name, k.unit, s.station_code, s.station_name, m.period_month,
-           coalesce(o.numerator, 0) as numerator,
+           case when k.kpi_code not in (select kpi_code from not_recorded) then coalesce(o.numerator, 0) end
+               as numerator,
            -- counts have no denominator (left empty); a percentage with no cases has 0
-           case when k.unit = 'percent' then coalesce(o.denominator, 0) end as denominator
+           case when k.unit = 'percent' and k.kpi_code not in (select kpi_code from not_recorded)
+               then coalesce(o.denominator, 0) end as denominator
     from kpis k cross join stations s cross join months m
     left join observed o
         on o.kpi_code = k.kpi_code and o.org_unit_id = s.station_code and o.period_month = m.period_month

@@ -48,6 +48,27 @@ def test_values_use_the_catalogue_decimals_and_unit():
     assert fmt.fmt_delta(0.001, 1, "percent") == "0.0%"
 
 
+def test_a_missing_value_shows_its_reason_instead_of_a_dash_or_zero():
+    assert fmt.fmt_value(None, 1, "percent", "not recorded") == "not recorded"
+    assert fmt.fmt_value(float("nan"), 2, "rate", None) == "—"
+    assert fmt.fmt_value(0.0, 1, "percent", None) == "0.0%"
+    table = fmt.add_display_columns(
+        pd.DataFrame(
+            {
+                "value": [None, None, 50.0],
+                "value_ytd": [None, None, 50.0],
+                "value_note": ["not recorded", "no ward denominators", None],
+                "decimals": [1, 2, 1],
+                "unit": ["percent", "rate", "percent"],
+            }
+        ),
+        {"Value": "value", "YTD": "value_ytd"},
+    )
+    assert table["Value"].tolist() == ["not recorded", "no ward denominators", "50.0%"]
+    # The note explains the month's value only.
+    assert table["YTD"].tolist() == ["—", "—", "50.0%"]
+
+
 def test_delta_colours_follow_polarity():
     assert fmt.delta_color("up") == "normal"
     assert fmt.delta_color("down") == "inverse"

@@ -159,6 +159,23 @@ def test_monthly_snapshot_defaults_to_latest_complete_month_and_shows_mart_figur
     assert at.query_params["unit"] == [service] or at.query_params["unit"] == service
 
 
+def test_monthly_snapshot_shows_not_recorded_instead_of_zero(app, mart, data_dir):
+    """A KPI the service does not record (value null, value_note 'not recorded') reads
+    'not recorded' in the priority tables, never 0 % or a bare dash."""
+    service = app().selectbox(key="w_service").value
+    month = default_month(mart, service)
+    with duckdb.connect(str(data_dir / "serving.duckdb")) as con:
+        con.execute(
+            "update marts.rpt_kpi_monthly set numerator = null, denominator = null, value = null, "
+            "value_note = 'not recorded' where kpi_code = 'ADF_CONFINED_PCT' and org_unit_id = ? and period_month = ?",
+            [service, month],
+        )
+    at = app()
+    assert not at.exception
+    name = mart("select kpi_name from marts.dim_kpi where kpi_code = 'ADF_CONFINED_PCT'").kpi_name.iloc[0]
+    assert table_values(at)[name] == "not recorded"
+
+
 def test_monthly_snapshot_month_selector_changes_the_figures(app, mart):
     at = app()
     service = at.selectbox(key="w_service").value

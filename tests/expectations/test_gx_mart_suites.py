@@ -93,6 +93,39 @@ def test_rollups_that_do_not_add_up_are_blocking(marts_con):
     assert "denominator_gap" not in gaps
 
 
+def test_incidents_without_station_ground_count_at_the_service_only(marts_con):
+    """Observed at the service itself (no station ground), 3 incidents make the service exceed
+    its stations by exactly that much, and that passes; a group holding them fails."""
+    marts_con.execute(
+        "insert into marts.fct_kpi_observations (kpi_code, org_unit_id, period_month, numerator, denominator, "
+        "service_id) values ('INC', 'S', '2026-10-01', 3, null, 'S')"
+    )
+    marts_con.execute(
+        "update marts.rpt_kpi_monthly set numerator = numerator + 3 where kpi_month_sk = 'INC|S|2026-10-01'"
+    )
+    assert run_all(marts_con)["rollups"].success
+    marts_con.execute(
+        "update marts.rpt_kpi_monthly set numerator = numerator + 3 where kpi_month_sk = 'INC|S-G1|2026-10-01'"
+    )
+    gaps = failed(run_all(marts_con)["rollups"])
+    assert list(gaps["numerator_gap"].failing["key"]) == ["INC|S-G1|2026-10-01"]
+
+
+def test_not_recorded_values_pass_every_suite(marts_con):
+    """A KPI a service does not record is null at every level (value_note 'not recorded'): no
+    value to range-check and nothing that fails to add up."""
+    marts_con.execute(
+        "update marts.rpt_kpi_monthly set numerator = null, denominator = null, value = null "
+        "where kpi_code = 'PCT' and period_month = '2026-09-01'"
+    )
+    marts_con.execute(
+        "update marts.fct_kpi_observations set numerator = null, denominator = null "
+        "where kpi_code = 'PCT' and period_month = '2026-09-01'"
+    )
+    results = run_all(marts_con)
+    assert results["rollups"].success and results["values"].success and results["presence"].success
+
+
 def test_missing_target_for_the_year_is_a_warning(marts_con):
     marts_con.execute("update marts.rpt_kpi_monthly set target = null where kpi_code = 'PCT'")
     result = run_all(marts_con)["targets"]

@@ -84,6 +84,18 @@ def test_each_row_rule_quarantines_with_a_reason(warehouse, landing, settings):
     assert loaded == [("A1", "T1", "irs/T1/incidents_2024-03.csv", 2, True, 3)]
 
 
+def test_an_incident_without_station_ground_is_loaded_for_its_service(warehouse, landing, settings):
+    """No station ground is not a fault: the incident counts in its service's figures only."""
+    key = load_pseudonymiser(settings.secrets_dir)
+    load_reference(warehouse, landing, key)
+    land(landing, "irs/T1/incidents_2024-03.csv", INC_HEADER + inc("B1", station="") + inc("B2"))
+    (outcome,) = ingest_entity(warehouse, entity("irs__incidents"), landing, key).outcomes
+    assert (outcome.rows_received, outcome.rows_loaded, outcome.rows_quarantined) == (2, 2, 0)
+    assert warehouse.execute(
+        "select incident_id, service_id, station_ground from raw.irs__incidents order by incident_id"
+    ).fetchall() == [("B1", "T1", None), ("B2", "T1", "S01")]
+
+
 def test_mobilising_sequence_and_bounds(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)

@@ -120,7 +120,7 @@ def test_lfb_2023_categories_follow_stop_codes(incidents_2023: ReadResult) -> No
     ]
     flood = df[df["incident_id"] == "147939-23092023"].iloc[0]
     assert (flood["incident_category"], flood["incident_type"]) == ("special_service", "flooding")
-    assert set(df["motive"]) == {"not_known"}
+    assert df["motive"].isna().all()  # not published: not recorded, never "not known"
     assert df["fatalities"].isna().all() and df["rescues"].isna().all()
     # Rail Vehicle, Aircraft and Boat (8 + 8 + 7) have no category of their own.
     assert (df["property_category"] == "other").sum() == 23

@@ -474,6 +474,32 @@ def test_linked_workforce_tables_hide_the_same_station_totals(analyst_extract):
 # --- disclosure functions ---------------------------------------------------------------------
 
 
+def test_a_kpi_not_recorded_is_shared_empty_never_as_zero(serving, tmp_path):
+    """Confinement not recorded in one month of the period: the KPI's cells are all empty (a
+    grid is all figures or none), while the recorded KPIs keep theirs."""
+    copy = tmp_path / "serving.duckdb"
+    copy.write_bytes(serving.read_bytes())
+    dataset = DATASETS["kpi_monthly_by_station"]
+    with duckdb.connect(str(copy)) as con:
+        con.execute("insert into marts.dim_kpi values ('ADF_CONFINED_PCT', 'Confined to room', 'percent')")
+        con.execute(
+            "insert into marts.rpt_kpi_monthly (kpi_code, org_unit_id, org_level, service_id, org_unit_name, "
+            "period_month, numerator, denominator) "
+            "select 'ADF_CONFINED_PCT', org_unit_id, org_level, service_id, org_unit_name, period_month, "
+            "case when period_month = date '2026-06-01' then null else 1 end, "
+            "case when period_month = date '2026-06-01' then null else 2 end "
+            "from marts.rpt_kpi_monthly where kpi_code = 'INC_TOTAL'"
+        )
+        frame = dataset.query(con, SERVICE, dt.date(2026, 1, 1), dt.date(2026, 6, 1))
+    confined = frame[frame.kpi_code == "ADF_CONFINED_PCT"]
+    assert len(confined) > 0 and confined.numerator.isna().all() and confined.denominator.isna().all()
+    incidents = frame[frame.kpi_code == "INC_TOTAL"]
+    assert incidents.numerator.notna().all() and incidents.numerator.sum() > 0
+    table = protect_frame(frame, dataset.layout, exempt=False)
+    published = table[table.kpi_code == "ADF_CONFINED_PCT"]
+    assert set(published.value) == {""} and published.numerator.isna().all()
+
+
 def test_primary_suppression_and_rounding():
     assert [publish_count(v) for v in range(0, 9)] == [0] + [SUPPRESSED] * 7 + [10]
     assert [round_to_base(v) for v in (10, 11, 12, 13, 14, 15, 102, 103)] == [10, 10, 10, 15, 15, 15, 100, 105]

@@ -5,7 +5,8 @@
     on_schema_change='fail',
 ) }}
 
--- Incident counts per station and month: the one pass over fct_incidents that the incident KPIs
+-- Incident counts per station and month (station_sk null: incidents with no station ground,
+-- which count at service level only): the one pass over fct_incidents that the incident KPIs
 -- need, incremental by month like the fact itself, so a monthly close aggregates only the months
 -- it changed. Denominators are joined later (int_kpi_observations__incidents), from the spine.
 with incidents as (
@@ -28,6 +29,12 @@ final as (
         count(*) filter (where is_deliberate_primary_excl_vehicle) as deliberate_primary,
         count(*) filter (where is_deliberate_vehicle_fire) as deliberate_vehicle,
         count(*) filter (where is_rtc) as rtcs,
+        -- Recorded values of the columns a service's extract may lack: none in a service's month
+        -- makes the KPIs that need them "not recorded" (int_kpi_observations__incidents).
+        count(is_confined_to_room) as count_confined_recorded,
+        count(count_injuries_excl_precautionary) as count_injuries_recorded,
+        count(count_fatalities) as count_fatalities_recorded,
+        count(motive) as count_motive_recorded,
         max(_batch_id) as _batch_id,
         -- The dbt run that last wrote the month: an audit trail of what each close recomputed.
         '{{ invocation_id }}' as _invocation_id

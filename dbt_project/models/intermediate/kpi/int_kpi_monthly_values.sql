@@ -55,12 +55,15 @@ filled as (
         dates.financial_year,
         dates.financial_quarter,
         dates.financial_month_number,
-        coalesce(rolled.numerator, 0) as numerator,
+        -- No observation: nothing happened (0). An observation with a null numerator: the
+        -- service did not record the input that month ("not recorded"), kept null.
+        case when rolled.kpi_code is null then 0 else rolled.numerator end as numerator,
         rolled.denominator,
         rolled.denominator_vintage,
         kpis.multiplier,
         kpis.is_count,
-        kpis.time_aggregation
+        kpis.time_aggregation,
+        kpis.requires
     from grid
     inner join kpis on grid.kpi_code = kpis.kpi_code
     inner join dates on grid.period_month = dates.month_start_date
@@ -91,7 +94,13 @@ valued as (
     select
         *,
         case when is_count then numerator else numerator / nullif(denominator, 0) * multiplier end as value,
-        case when is_count then numerator_ytd else numerator_ytd / nullif(denominator_ytd, 0) * multiplier end as value_ytd
+        case when is_count then numerator_ytd else numerator_ytd / nullif(denominator_ytd, 0) * multiplier end as value_ytd,
+        -- Why a value is missing, for the reader: an input the service does not record, or a
+        -- rate whose reference denominators (requires: reference.wards.*) are absent.
+        case
+            when numerator is null then 'not recorded'
+            when not is_count and denominator is null and requires like '%reference.wards%' then 'no ward denominators'
+        end as value_note
     from cumulative
 ),
 
@@ -122,6 +131,7 @@ final as (
         current_month.numerator,
         current_month.denominator,
         current_month.value,
+        current_month.value_note,
         current_month.numerator_ytd,
         current_month.denominator_ytd,
         current_month.value_ytd,

@@ -1,4 +1,5 @@
--- Response-time KPIs at station x month, valid records only (Home Office exclusions applied).
+-- Response-time KPIs at station x month, valid records only (Home Office exclusions applied);
+-- incidents with no station ground are observed at their service.
 with spine as (
     select * from {{ ref('int_station_months') }}
 ),
@@ -20,6 +21,22 @@ joined as (
     left join measured
         on spine.station_sk = measured.station_sk
         and spine.period_month = measured.period_month
+    union all
+    -- Incidents with no station ground (or none of the service's stations) count at the service.
+    select
+        measured.service_id,
+        measured.service_id,
+        measured.period_month,
+        coalesce(sum(measured.dwelling_fire_minutes), 0),
+        sum(measured.dwelling_fires_valid),
+        sum(measured.within_standard),
+        sum(measured.life_threatening_valid)
+    from measured
+    left join spine
+        on measured.station_sk = spine.station_sk
+        and measured.period_month = spine.period_month
+    where spine.station_sk is null
+    group by measured.service_id, measured.period_month
 ),
 
 final as (

@@ -31,6 +31,16 @@ station_months as (
         and (units.valid_to is null or units.valid_to > months.period_month)
 ),
 
+-- Every service in every month from its start, with or without stations that month.
+service_months as (
+    select months.period_month, units.org_unit_id as service_id
+    from months
+    inner join units
+        on units.org_level = 'service'
+        and units.valid_from <= months.period_month
+        and (units.valid_to is null or units.valid_to > months.period_month)
+),
+
 watch_months as (
     select
         station_months.period_month,
@@ -54,7 +64,7 @@ pairs as (
     union all select period_month, station_unit_id, service_id, 'service' from station_months
     union all select distinct period_month, group_unit_id, group_unit_id, 'group' from station_months
     union all select distinct period_month, group_unit_id, service_id, 'service' from station_months
-    union all select distinct period_month, service_id, service_id, 'service' from station_months
+    union all select distinct period_month, service_id, service_id, 'service' from service_months
 ),
 
 final as (

@@ -8,6 +8,15 @@ services as (
     select * from {{ ref('services') }}
 ),
 
+-- A service that sends incidents but no station list still reports at service level: its
+-- unit starts with its first incident month.
+services_without_stations as (
+    select incidents.service_id, min(incidents.call_month) as valid_from
+    from {{ ref('stg_irs__incidents') }} as incidents
+    where incidents.service_id not in (select stations.service_id from stations)
+    group by incidents.service_id
+),
+
 watch_slots as (
     select 1 as slot union all select 2 union all select 3 union all select 4
     union all select 5 union all select 6 union all select 7
@@ -29,6 +38,21 @@ service_units as (
     from stations
     left join services on stations.service_id = services.service_id
     group by stations.service_id
+    union all
+    select
+        unlisted.service_id,
+        'service',
+        null,
+        unlisted.service_id,
+        coalesce(services.service_name, unlisted.service_id),
+        null,
+        null,
+        null,
+        null,
+        unlisted.valid_from,
+        null
+    from services_without_stations as unlisted
+    left join services on unlisted.service_id = services.service_id
 ),
 
 group_units as (

@@ -23,6 +23,7 @@ final as (
         case lowest_level when 'watch' then 1 when 'station' then 2 when 'group' then 3 else 4 end as lowest_level_rank,
         cast(is_small_count_spc as boolean) as is_small_count_spc,
         source_systems,
+        requires,
         cast(decimals as integer) as decimals,
         cast(display_order as integer) as display_order,
         unit = 'count' as is_count

@@ -108,6 +108,8 @@ final as (
         targeted.numerator,
         targeted.denominator,
         targeted.value,
+        -- 'not recorded' or 'no ward denominators' where the value is missing for a reason.
+        targeted.value_note,
         targeted.target,
         targeted.tolerance_pct as tolerance,
         targeted.target_source,

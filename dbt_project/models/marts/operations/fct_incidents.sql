@@ -34,12 +34,13 @@ final as (
         incident_category = 'false_alarm' and incident_type = 'apparatus'
             and property_category in ('non_domestic', 'other_residential') as is_afa_non_domestic,
         incident_category = 'special_service' and incident_type = 'rtc' as is_rtc,
-        coalesce(is_confined_to_room, false) as is_confined_to_room,
+        -- Null where the service did not record it: "not recorded" is not "not confined".
+        is_confined_to_room,
         coalesce(is_late_call, false) as is_late_call,
         is_abandoned_vehicle,
         is_derelict_property,
         count_injuries_excl_precautionary,
-        coalesce(count_fatalities, 0) as count_fatalities,
+        count_fatalities,
         coalesce(count_rescues, 0) as count_rescues,
         count_appliances_attending as count_appliances,
         first_pump_attendance_seconds,
