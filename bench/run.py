@@ -13,8 +13,10 @@ about an hour on two cores; the default sizes end with it). For each size, in a 
                   instance under ``<data>/dagster_home``); phases from the run's step events:
                   ingest, raw DQ gate, dbt build, mart DQ gate, publish; plus start-up (imports,
                   definitions) and Dagster's own overhead (run time not inside any step);
-3. ``scan``       informational lower bound for reading the landed IRS CSVs and mobilising
-                  JSON lines with DuckDB's native readers (no validation);
+3. ``scan``       the bare DuckDB read of the landed files: every landed CSV and JSON-lines file
+                  (each system's files in one ``read_csv``/``read_json`` scan, as text, no contract,
+                  no validation, no lineage), the floor that ingestion's throughput is compared
+                  with; and the IRS CSVs and mobilising JSON lines typed as before;
 4. ``baseline_*`` the hand-written DuckDB SQL script and the pandas implementation of three KPIs
                   (bench/baselines.py), each timed (best and median of ``--baseline-repeats``) and
                   checked equal to ``marts.rpt_kpi_monthly`` in ``serving.duckdb`` within 1e-9;
@@ -67,6 +69,10 @@ GOALS = {
     "peak_rss_mib": 4096.0,
     "page_first_s": 1.5,
     "pipeline_vs_duckdb": 10.0,
+    # Issue 18: ingestion at national scale, and one service's monthly ingest.
+    "ingest_rows_per_s": 250_000.0,
+    "national_ingest_s": 90.0,
+    "close_ingest_s": 2.0,
 }
 # Brief's national figures: ~6M incidents, ~9M mobilisations, 10 years, 44 services.
 NATIONAL_INCIDENTS = 6_000_000
@@ -490,8 +496,35 @@ def w_scan(spec: dict) -> dict:
                 [jsonl],
             )
             out["mobilising_jsonl"] = _scanned(con, "t_mob", len(jsonl), time.perf_counter() - t)
+        landed = _scan_landed(con, landing)
     scratch.unlink(missing_ok=True)
-    return {"readers": out}
+    return {"readers": out, "landed": landed}
+
+
+def _scan_landed(con, landing: Path) -> dict:
+    """Every landed CSV and JSON-lines file read as text by DuckDB, one scan per system and file stem
+    (one layout): what ingestion's throughput is measured against. Workbooks and the planner's JSON
+    documents are not included (DuckDB reads neither without an extension); they are a few
+    thousand rows."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for path in sorted(landing.glob("*/*/*")):
+        system = path.parent.parent.name
+        if system.startswith("_") or path.suffix not in (".csv", ".jsonl") or not path.is_file():
+            continue
+        stem = path.name.rsplit("_", 2 if "_r" in path.stem.rsplit("_", 1)[-1] else 1)[0]
+        groups.setdefault((system, f"{stem}{path.suffix}"), []).append(str(path))
+    rows = files = 0
+    t = time.perf_counter()
+    for (_system, kind), paths in groups.items():
+        if kind.endswith(".csv"):
+            sql = "select count(*) from read_csv(?, header = true, all_varchar = true, union_by_name = true)"
+        else:
+            sql = "select count(*) from read_json(?, format = 'newline_delimited', union_by_name = true)"
+        rows += con.execute(sql, [paths]).fetchall()[0][0]
+        files += len(paths)
+    seconds = time.perf_counter() - t
+    return {"files": files, "rows": int(rows), "seconds": round(seconds, 3),
+            "rows_per_s": round(rows / seconds) if seconds else None}
 
 
 def _scanned(con, table: str, files: int, seconds: float) -> dict:
@@ -924,7 +957,19 @@ def summarise(size_result: dict) -> dict:
         else None,
         "mart_rows_compared": _get(duck, "comparison", "rows_mart"),
         "scan": _get(s, "scan", "readers"),
+        "scan_landed": _get(s, "scan", "landed"),
     }
+    ingest_s = _get(pipe, "phases", "ingest")
+    landed = summary["scan_landed"] or {}
+    if ingest_s and summary["raw_rows"]:
+        summary["ingest"] = {
+            "seconds": ingest_s,
+            "rows": summary["raw_rows"],
+            "rows_per_s": round(summary["raw_rows"] / ingest_s),
+            "bare_duckdb_rows_per_s": landed.get("rows_per_s"),
+            "ratio_to_bare_duckdb": round(ingest_s / landed["seconds"], 1) if landed.get("seconds") else None,
+            "close_ingest_s": _get(close, "phases", "ingest"),
+        }
     if pipeline_s and duck_best:
         summary["ratios"] = {
             "pipeline_vs_duckdb": round(pipeline_s / duck_best, 1),
@@ -939,7 +984,11 @@ def summarise(size_result: dict) -> dict:
         "peak_under_4GiB": _goal(peak, GOALS["peak_rss_mib"]),
         "page_first_under_1_5s": _goal(max(first_renders) if first_renders else None, GOALS["page_first_s"]),
         "within_10x_duckdb": _goal(_get(summary, "ratios", "pipeline_vs_duckdb"), GOALS["pipeline_vs_duckdb"]),
+        "ingest_250k_rows_per_s": _goal_at_least(_get(summary, "ingest", "rows_per_s"), GOALS["ingest_rows_per_s"]),
+        "close_ingest_under_2s": _goal(_get(summary, "ingest", "close_ingest_s"), GOALS["close_ingest_s"]),
     }
+    if size_result.get("preset") == "national":
+        summary["goals"]["national_ingest_under_90s"] = _goal(ingest_s, GOALS["national_ingest_s"])
     return summary
 
 
@@ -947,6 +996,12 @@ def _goal(value, limit) -> str | None:
     if value is None:
         return None
     return "met" if value < limit else "missed"
+
+
+def _goal_at_least(value, floor) -> str | None:
+    if value is None:
+        return None
+    return "met" if value >= floor else "missed"
 
 
 def _fmt(x, spec=".1f", none="—") -> str:
@@ -1036,6 +1091,34 @@ def print_size(result: dict) -> None:
     scan = sm.get("scan") or {}
     for name, v in scan.items():
         rows.append((f"scan lower bound: {name} ({v['rows']:,} rows)", _fmt(v["seconds"], ".2f"), "", ""))
+    ing = sm.get("ingest") or {}
+    if ing:
+        landed = sm.get("scan_landed") or {}
+        goals = sm["goals"]
+        rows.append(
+            (
+                f"ingest throughput, rows/s ({ing['rows']:,} rows in {ing['seconds']:.1f} s)",
+                _fmt(ing["rows_per_s"], ",d"),
+                "≥ 250,000",
+                goals.get("ingest_250k_rows_per_s") or "",
+            )
+        )
+        if landed:
+            rows.append(
+                (
+                    f"bare DuckDB read of the landed files, rows/s ({landed['rows']:,} rows, {landed['files']} files)",
+                    _fmt(landed["rows_per_s"], ",d"),
+                    "",
+                    "",
+                )
+            )
+            rows.append(("ratio: ingest / bare DuckDB read", f"{_fmt(ing['ratio_to_bare_duckdb'])}×", "", ""))
+        if "national_ingest_under_90s" in goals:
+            met = goals["national_ingest_under_90s"] or ""
+            rows.append(("national ingest", _fmt(ing["seconds"], ".1f"), "≤ 90 s", met))
+        if ing.get("close_ingest_s") is not None:
+            met = goals.get("close_ingest_under_2s") or ""
+            rows.append(("monthly close: ingest", _fmt(ing["close_ingest_s"], ".2f"), "< 2 s", met))
     for key, label in (
         ("baseline_duckdb_sql", "baseline: hand-written DuckDB SQL (best)"),
         ("baseline_pandas", "baseline: pandas (best)"),

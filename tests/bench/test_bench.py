@@ -53,10 +53,17 @@ def test_benchmark_runs_at_a_tiny_size(tmp_path: Path, capsys):
         assert comparison["rows_mart"] > 0 and comparison["rows_mart"] == comparison["rows_baseline"]
     assert stages["dq"]["raw"]["suites"] > 0 and stages["dq"]["marts"]["suites"] > 0
     assert stages["scan"]["readers"]["irs_csv"]["rows"] > 0
+    # The bare DuckDB read of the landed CSV and JSON-lines files: about as many rows as were ingested
+    # (workbooks and the planner's documents are not in it).
+    landed = stages["scan"]["landed"]
+    assert 0.9 * size["summary"]["raw_rows"] < landed["rows"] <= size["summary"]["raw_rows"]
     summary = size["summary"]
     assert summary["baselines_equal"] is True
     assert summary["ratios"]["pipeline_vs_duckdb"] > 1
-    assert "full pipeline, landed → published" in capsys.readouterr().out
+    assert summary["ingest"]["rows_per_s"] > 0 and summary["ingest"]["ratio_to_bare_duckdb"] > 1
+    printed = capsys.readouterr().out
+    assert "full pipeline, landed → published" in printed
+    assert "ingest throughput, rows/s" in printed and "ratio: ingest / bare DuckDB read" in printed
 
 
 def test_close_lands_only_the_new_months_deliveries(tmp_path: Path):
