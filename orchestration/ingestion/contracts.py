@@ -149,8 +149,8 @@ class ColumnSpec(_Spec):
     pseudonymise: bool = False
     # A list of codes, or the name of a list in _codes.yml.
     allowed: Name | list[str] | None = None
-    minimum: int | float | None = None
-    maximum: int | float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
     description: OneLine
 
     @model_validator(mode="after")
@@ -160,7 +160,7 @@ class ColumnSpec(_Spec):
             if self.minimum is None or self.maximum is None:
                 raise ValueError(f"{self.type} column needs both minimum and maximum")
             if self.minimum > self.maximum:
-                raise ValueError(f"minimum {self.minimum} is above maximum {self.maximum}")
+                raise ValueError(f"minimum {self.minimum:g} is above maximum {self.maximum:g}")
         elif self.minimum is not None or self.maximum is not None:
             raise ValueError(f"minimum and maximum apply to int and float columns, not {self.type}")
         if self.allowed is not None and self.type != "str":
@@ -175,8 +175,8 @@ class ColumnSpec(_Spec):
 class ElapsedBoundsSpec(_Spec):
     start: Name
     end: Name
-    min_seconds: int | float
-    max_seconds: int | float
+    min_seconds: float
+    max_seconds: float
 
 
 class EntitySpec(_Spec):
@@ -269,20 +269,36 @@ def _where(data: Any, loc: tuple[int | str, ...]) -> str:
             label = item.get("name") or item.get("entity") if isinstance(item, dict) else None
             parts[-1:] = [f"{parts[-1] if parts else ''}[{step}]" + (f" ({label})" if label else "")]
             node = item
-        elif isinstance(node, dict) and step in node or step.isidentifier():
+        elif isinstance(node, dict):
             parts.append(step)
-            node = node.get(step) if isinstance(node, dict) else None
-        # else: pydantic's name for one branch of a union (``list[str]``), not a field
+            node = node.get(step)
+        # else: pydantic's name for one branch of a union (``list[str]``, ``float``), not a field
     return ".".join(parts) or "(top level)"
+
+
+def _either(messages: list[str]) -> str:
+    """One message for the branches of a union: 'Input should be a valid string or a valid list'."""
+    messages = list(dict.fromkeys(messages))
+    lead = "Input should be "
+    if len(messages) > 1 and all(m.startswith(lead) for m in messages):
+        return lead + " or ".join(m.removeprefix(lead) for m in messages)
+    return "; ".join(messages)
 
 
 def _validated(model: Any, path: Path, data: Any) -> Any:
     try:
         return TypeAdapter(model).validate_python(data)
     except ValidationError as exc:
-        found = [f"{_where(data, tuple(e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
-        problems = "; ".join(dict.fromkeys(found))
+        by_place: dict[str, list[str]] = {}
+        for e in exc.errors():
+            by_place.setdefault(_where(data, tuple(e["loc"])), []).append(e["msg"].removeprefix("Value error, "))
+        problems = "; ".join(f"{place}: {_either(messages)}" for place, messages in by_place.items())
         raise ContractError(f"{path}: {problems}") from None
+
+
+def _whole(value: float | None) -> float | None:
+    """Bounds written as whole numbers stay ints, as they were in Python (messages print 500, not 500.0)."""
+    return int(value) if value is not None and value.is_integer() else value
 
 
 def _column(spec: ColumnSpec, codes: dict[str, tuple[str, ...]], where: str) -> Column:
@@ -302,8 +318,8 @@ def _column(spec: ColumnSpec, codes: dict[str, tuple[str, ...]], where: str) -> 
         personal=spec.personal,
         pseudonymise=spec.pseudonymise,
         allowed=allowed,
-        minimum=spec.minimum,
-        maximum=spec.maximum,
+        minimum=_whole(spec.minimum),
+        maximum=_whole(spec.maximum),
         description=spec.description,
     )
 
@@ -321,7 +337,9 @@ def _entity(system: str, spec: EntitySpec, codes: dict[str, tuple[str, ...]], wh
         sheet=spec.sheet,
         json_path=spec.json_path,
         sequence=tuple(spec.sequence),
-        elapsed_bounds=None if bounds is None else (bounds.start, bounds.end, bounds.min_seconds, bounds.max_seconds),
+        elapsed_bounds=None
+        if bounds is None
+        else (bounds.start, bounds.end, _whole(bounds.min_seconds), _whole(bounds.max_seconds)),
         not_future=tuple(spec.not_future),
         period_column=spec.period_column,
         known_codes=tuple(KnownCode(col, *ref.split(".")) for col, ref in spec.known_codes.items()),
@@ -487,9 +505,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.ingestion.contracts", description=__doc__)
     parser.add_argument("--check", action="store_true", help="check the contracts and exit")
     parser.add_argument("--write-docs", action="store_true", help="write docs/contracts.md from the contracts")
+    parser.add_argument("--dir", type=Path, default=SHIPPED_CONTRACTS_DIR, help="the contracts folder to read")
     args = parser.parse_args(argv)
     try:
-        contracts = load_contracts()
+        contracts = load_contracts(args.dir)
     except ContractError as exc:
         print(f"bad contract: {exc}", file=sys.stderr)
         return 1

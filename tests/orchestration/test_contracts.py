@@ -221,9 +221,14 @@ def test_an_unknown_code_in_a_shared_list_file_is_named(folder: Path) -> None:
         load_contracts(folder)
 
 
-def test_the_check_command_reports_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_check_command_reports_without_a_traceback(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert contracts.main(["--check"]) == 0
-    assert "contracts are valid" in capsys.readouterr().out
+    assert "24 entities" in capsys.readouterr().out
+    _edit(folder, "hr", lambda d: d["entities"][0]["columns"][10].update(maximum="lots"))
+    assert contracts.main(["--check", "--dir", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"bad contract: {folder / 'hr.yml'}: entities[0] (staff).columns[10] (fte).maximum: ")
+    assert "Traceback" not in err
 
 
 # ----------------------------------------------------------------------------- the reference page
