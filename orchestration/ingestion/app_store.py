@@ -12,22 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from orchestration.ingestion.contracts import load_contracts
+
 COMMENTARY_FILE = "commentary.sqlite"
 
-# The app's store (apps/streamlit/commentary_store.py) uses this same list.
-COMMENTARY_COLUMNS = [
-    "commentary_id",
-    "service_id",
-    "kpi_code",
-    "org_unit_id",
-    "period_month",
-    "author",
-    "commentary",
-    "action",
-    "action_owner",
-    "action_due_date",
-    "created_at",
-]
+# The commentary store is ingested like any source: through its contract (sources/contracts/app.yml),
+# the ingestion log and quarantine. Authors and action owners are people, so they are pseudonymised.
+(COMMENTARY_ENTITY,) = load_contracts().app_entities
+
+# The store's columns are the contract's, in its order; the app's store (apps/streamlit/commentary_store.py)
+# creates its table with this same list.
+COMMENTARY_COLUMNS = [c.name for c in COMMENTARY_ENTITY.columns]
 
 
 def commentary_path(app_store_dir: Path) -> Path:
@@ -56,27 +51,6 @@ def read_commentary(store_path: Path) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- ingestion
-# The commentary store is ingested like any source: through the contract, the ingestion log
-# and quarantine. Authors and action owners are people, so they are pseudonymised.
-from orchestration.ingestion.contracts import Column, Entity  # noqa: E402
-
-COMMENTARY_ENTITY = Entity(
-    "app", "commentary", "commentary", "csv", "snapshot",
-    (
-        Column("commentary_id", "int", required=True),
-        Column("service_id", required=True),
-        Column("kpi_code", required=True),
-        Column("org_unit_id", required=True),
-        Column("period_month", "date", required=True),
-        Column("author", required=True, pseudonymise=True),
-        Column("commentary", required=True),
-        Column("action"),
-        Column("action_owner", pseudonymise=True),
-        Column("action_due_date", "date"),
-        Column("created_at", "timestamp", required=True),
-    ),
-    key=("commentary_id",),
-)
 
 
 def commentary_read_result(store_path: Path):

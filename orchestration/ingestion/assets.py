@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.ingestion.contracts import SYSTEMS, entities_for
+from orchestration.ingestion.contracts import SYSTEMS, entities_for, system_description
 from orchestration.ingestion.engine import (
     IngestReport,
     ingest_app_store,
@@ -16,19 +16,6 @@ from orchestration.resources import WarehouseResource
 from orchestration.warehouse import scalar
 
 GROUP = "ingestion"
-
-SYSTEM_DESCRIPTIONS = {
-    "irs": "Incident Recording System: one monthly CSV of incidents",
-    "mobilising": "Mobilising system: per-appliance timings, monthly JSON lines",
-    "hr": "HR system: staff, absence episodes and HR cases (XLSX; names dropped, staff numbers pseudonymised)",
-    "competence": "Competence records per person and skill, with expiry",
-    "prevention": "Home fire safety (Safe and Well) visits",
-    "protection": "Fire safety audits under the risk-based inspection programme",
-    "availability": "On-call appliance hours available per day",
-    "safeguarding": "Safeguarding referrals made and received",
-    "planner": "Annual Plan activities with quarterly status, and the deep-dive action log",
-    "reference": "Station grounds, wards (with denominators and vintage) and appliances",
-}
 
 
 def reconciliation_check(asset_key: dg.AssetKey, report: IngestReport, con) -> dg.AssetCheckResult:
@@ -89,7 +76,7 @@ def build_system_asset(system: str) -> dg.AssetsDefinition:
             group_name=GROUP,
             deps=deps,
             kinds={"duckdb", "python"},
-            description=f"{SYSTEM_DESCRIPTIONS[system]}: raw.{e.table} (every delivery, with lineage).",
+            description=f"{system_description(system)}: raw.{e.table} (every delivery, with lineage).",
         )
         for key, e in zip(keys, entities, strict=True)
     ]

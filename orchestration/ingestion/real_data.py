@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.ingestion import contracts
-from orchestration.ingestion.contracts import C, Entity
+from orchestration.ingestion.contracts import Entity
 from orchestration.ingestion.readers import (
     ROW_COLUMN,
     Malformed,
@@ -31,102 +31,8 @@ ENV_VAR = "GT_REAL_DATA_DIR"
 
 # ----------------------------------------------------------------------------- contracts
 
-_URBAN_RURAL = ("Predominantly Urban", "Significantly Rural", "Predominantly Rural")
-_MET = ("Metropolitan", "Non-metropolitan")
-
-
-def _fire1001_measures(count: str) -> tuple:
-    # Times are Excel fractions of a day (0.0056 = 8 min 07 s); staging converts to seconds.
-    return (
-        C(count, "int", required=True, minimum=0),
-        C("total_response_time", "float", minimum=0, maximum=1),
-        C("call_handling_time", "float", minimum=0, maximum=1),
-        C("crew_turnout_time", "float", minimum=0, maximum=1),
-        C("drive_time", "float", minimum=0, maximum=1),
-    )
-
-
-REAL_ENTITIES: tuple[Entity, ...] = (
-    Entity(
-        "home_office", "fire1001_annual", "FIRE1001_data_annual", "csv", "snapshot",
-        (
-            C("financial_year", required=True),  # "2010/11"; 2021/22 is April–September only
-            C("fire_type", required=True),
-            C("location_category", required=True),  # FRS name, England or a grouping
-            *_fire1001_measures("incidents"),
-        ),
-        key=("financial_year", "fire_type", "location_category"),
-    ),
-    Entity(
-        "home_office", "fire1001_quarterly", "FIRE1001_data_quarterly", "csv", "snapshot",
-        (
-            C("year_ending_quarter", required=True),  # "Year ending September 2010" (rolling year)
-            C("fire_type", required=True),
-            C("location_category", required=True),
-            *_fire1001_measures("incidents"),
-        ),
-        key=("year_ending_quarter", "fire_type", "location_category"),
-    ),
-    Entity(
-        "home_office", "frs_categories", "FIRE1001_frs_geographical_categories", "csv",
-        "snapshot",
-        (
-            C("frs_name", required=True),
-            C("urban_rural_category", required=True, allowed=_URBAN_RURAL),
-            C("metropolitan_category", required=True, allowed=_MET),
-        ),
-        key=("frs_name",),
-    ),
-    Entity(
-        "home_office", "fire_stations", "fire-stations-dataset", "csv", "snapshot",
-        (
-            C("frs_name", required=True),
-            C("frs_code", required=True),  # E31000xxx; the Isles of Scilly use LAD E06000053
-            C("station_name", required=True),
-            C("station_address"),
-            C("station_postcode"),
-            C("easting", "float", minimum=0, maximum=700_000),
-            C("northing", "float", minimum=0, maximum=1_300_000),
-        ),
-        key=("frs_code", "station_name"),
-    ),
-    Entity(
-        # Tab-separated in the source; "csv" is the nearest FileFormat and the adapter parses it.
-        "home_office", "frs_register", "fire-service-eng", "csv", "snapshot",
-        (
-            C("register_id", required=True),  # zero-padded "001".."045": keep as text
-            C("name", required=True),
-            C("start_date", "date"),
-            C("end_date", "date"),
-        ),
-        key=("register_id",),
-    ),
-    Entity(
-        "ons", "population", "ONS_MYE4_population_summary_mid2021", "csv", "snapshot",
-        (
-            C("code", required=True),
-            C("name", required=True),
-            C("geography", required=True),
-            C("population_mid_2021", "int", required=True, minimum=0),
-            C("population_mid_2011", "int", minimum=0),
-            C("population_mid_2001", "int", minimum=0),
-        ),
-        key=("code",),
-    ),
-    Entity(
-        "ons", "lad_fra_lookup", "fire and rescue response times", "csv", "snapshot",
-        (
-            C("lad19_code", required=True),
-            C("lad19_name", required=True),
-            C("fra19_code", required=True),
-            C("fra19_name", required=True),
-            # British Red Cross derived value serialised as "1899-12-31T00:08:04Z" (8 min 04 s);
-            # kept as text because it is a duration dressed up as a timestamp.
-            C("response_time_three_year_average"),
-        ),
-        key=("lad19_code",),
-    ),
-)
+# The national tables' contracts: sources/contracts/home_office.yml and ons.yml.
+REAL_ENTITIES: tuple[Entity, ...] = contracts.load_contracts().national_entities
 
 
 def real_entity(table: str) -> Entity:
