@@ -63,7 +63,7 @@ def test_clean_batches_pass_every_check(clean_raw):
 
 # One October batch with a different defect on each incident: (incident number, overrides, expectation, column).
 INCIDENT_DEFECTS = [
-    (1, {"station_ground": None}, "ExpectColumnValuesToNotBeNull", "station_ground"),
+    (1, {"incident_type": None}, "ExpectColumnValuesToNotBeNull", "incident_type"),
     (2, {"incident_category": "big fire"}, "ExpectColumnValuesToMatchRegex", "incident_category"),
     (3, {"fatalities": -1}, "ExpectColumnValuesToBeBetween", "fatalities"),
     (4, {"station_ground": "W9"}, "ExpectColumnValuesToBeNull", "_dq_unknown_station_ground"),
