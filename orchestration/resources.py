@@ -18,6 +18,7 @@ class WarehouseResource(dg.ConfigurableResource):
     data_dir: str
     real_data_dir: str | None = None
     require_real_data: bool = False
+    mappings_dir: str | None = None  # a service's own source mappings (GT_MAPPINGS_DIR)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
@@ -25,6 +26,7 @@ class WarehouseResource(dg.ConfigurableResource):
             data_dir=str(settings.data_dir),
             real_data_dir=str(settings.real_data_dir) if settings.real_data_dir else None,
             require_real_data=settings.require_real_data,
+            mappings_dir=str(settings.mappings_dir) if settings.mappings_dir else None,
         )
 
     @property
@@ -37,6 +39,7 @@ class WarehouseResource(dg.ConfigurableResource):
             fault_rate=base.fault_rate,
             as_of=base.as_of,
             seed=base.seed,
+            mappings_dir=Path(self.mappings_dir) if self.mappings_dir else None,
         )
 
     @contextmanager

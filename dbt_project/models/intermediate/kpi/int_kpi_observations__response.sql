@@ -8,6 +8,10 @@ measured as (
     select * from {{ ref('int_response_by_station_month') }}
 ),
 
+standards as (
+    select distinct service_id from {{ ref('response_standards') }}
+),
+
 joined as (
     select
         spine.station_sk,
@@ -15,7 +19,9 @@ joined as (
         spine.period_month,
         coalesce(measured.dwelling_fire_minutes, 0) as dwelling_fire_minutes,
         coalesce(measured.dwelling_fires_valid, 0) as dwelling_fires_valid,
-        coalesce(measured.within_standard, 0) as within_standard,
+        -- A service without a response standard has no RESP_STD_MET_PCT: null (not recorded), not 0.
+        case when spine.service_id in (select service_id from standards)
+            then coalesce(measured.within_standard, 0) end as within_standard,
         coalesce(measured.life_threatening_valid, 0) as life_threatening_valid
     from spine
     left join measured

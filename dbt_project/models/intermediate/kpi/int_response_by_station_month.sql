@@ -25,8 +25,12 @@ final as (
         response.period_month,
         sum(response.total_response_seconds / 60.0) filter (where response.is_valid_response and response.is_dwelling_fire) as dwelling_fire_minutes,
         count(*) filter (where response.is_valid_response and response.is_dwelling_fire) as dwelling_fires_valid,
-        count(*) filter (where response.is_valid_response and response.is_potentially_life_threatening
-            and response.total_response_seconds <= standards.standard_seconds) as within_standard,
+        -- A service with no response standard (seeds/response_standards.csv) has nothing to meet:
+        -- null, shown as not recorded, never 0 %.
+        case when max(standards.standard_seconds) is not null then
+            count(*) filter (where response.is_valid_response and response.is_potentially_life_threatening
+                and response.total_response_seconds <= standards.standard_seconds)
+        end as within_standard,
         count(*) filter (where response.is_valid_response and response.is_potentially_life_threatening) as life_threatening_valid,
         max(response._batch_id) as _batch_id,
         -- The dbt run that last wrote the month: an audit trail of what each close recomputed.
