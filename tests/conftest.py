@@ -42,6 +42,20 @@ def optional_real_data_dir() -> Path | None:
     return path
 
 
+# The onboarding example's mappings (docs/onboarding.md): every pipeline run in the tests reads a
+# service's own layout through them, as a service's GT_MAPPINGS_DIR would.
+ONBOARDING = REPO_ROOT / "docs" / "examples" / "onboarding"
+
+
+def land_onboarding_example(landing_dir: Path) -> Path:
+    """Northshire's yearly incident extract, landed as a newcomer would (docs/onboarding.md)."""
+    import shutil
+
+    folder = landing_dir / "irs" / "NSH"
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(ONBOARDING / "extract" / "Incidents 2025.csv", folder))
+
+
 def run_pipeline(data_dir: Path, real_dir: Path | None, job: str = "golden_thread"):
     """Run a Dagster job in-process against ``data_dir`` with an ephemeral instance."""
     import dagster as dg
@@ -50,6 +64,7 @@ def run_pipeline(data_dir: Path, real_dir: Path | None, job: str = "golden_threa
     from orchestration.partitions import execute
 
     saved = dict(os.environ)
+    os.environ.setdefault("GT_MAPPINGS_DIR", str(ONBOARDING / "mappings"))
     os.environ["GT_DATA_DIR"] = str(data_dir)
     if real_dir is not None:
         os.environ["GT_REAL_DATA_DIR"] = str(real_dir)
@@ -72,6 +87,7 @@ def run_cli_pipeline(data_dir: Path, real_dir: Path | None) -> tuple[int, str]:
     from orchestration import cli
 
     saved = dict(os.environ)
+    os.environ.setdefault("GT_MAPPINGS_DIR", str(ONBOARDING / "mappings"))
     os.environ["GT_DATA_DIR"] = str(data_dir)
     os.environ["DAGSTER_HOME"] = str(data_dir / "dagster_home")
     if real_dir is not None:
@@ -104,8 +120,9 @@ def simulate(landing_dir: Path, **config) -> dict:
 
 @pytest.fixture(scope="session")
 def demo_pipeline(tmp_path_factory, optional_real_data_dir) -> Path:
-    """Two years of clean simulated data plus the real public data (where present), through the
-    whole job twice, the second time through the command line. Shared by the end-to-end, app and
+    """Two years of clean simulated data, the onboarding example's service in its own layout
+    (docs/onboarding.md), and the real public data (where present), through the whole job twice,
+    the second time through the command line. Shared by the end-to-end, app and
     browser tests: the pipeline is built once.
 
     Returns the data directory; the first run's counts are saved beside it for the idempotency
@@ -117,6 +134,7 @@ def demo_pipeline(tmp_path_factory, optional_real_data_dir) -> Path:
 
     data_dir = tmp_path_factory.mktemp("demo")
     simulate(data_dir / "landing", years=2)
+    land_onboarding_example(data_dir / "landing")
     first = run_pipeline(data_dir, optional_real_data_dir)
     assert first.success, "first pipeline run failed"
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
