@@ -71,9 +71,14 @@ class FileSpan:
     known_codes: Mapping[tuple[str, str], set[str]] | None = None
 
 
-_INT_PATTERN = r"^[+-]?\d+(?:\.0*)?$"
-_TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
-_ZONE_PATTERN = r"(?:Z|[+-]\d{2}:?\d{2})$"
+# ASCII digits only ([0-9], not \d, which in Python matches any script's digits), and no year 0000:
+# such values are refused with a reason rather than loaded as null or crashing the cast.
+_INT_PATTERN = r"^[+-]?[0-9]+(?:\.0*)?$"
+_INT_MAX_DIGITS = 18  # every integer of up to 18 digits fits in 64 bits; no contract range is wider
+_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_DATE_PATTERN = _YEAR + r"-[0-9]{2}-[0-9]{2}"
+_TIMESTAMP_PATTERN = _DATE_PATTERN + r"[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?"
+_ZONE_PATTERN = r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$"
 # What str.strip() removes from an ASCII string.
 _ASCII_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 
@@ -87,6 +92,8 @@ def _cast(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
     stripped = text.str.strip()
     if column.type == "int":
         ok = stripped.str.fullmatch(_INT_PATTERN).fillna(False).astype(bool)
+        digits = stripped.where(ok).str.split(".").str[0].str.lstrip("+-").str.lstrip("0").str.len()
+        ok &= (digits <= _INT_MAX_DIGITS).fillna(False).astype(bool)
         typed = pd.to_numeric(stripped.where(ok), errors="coerce").round().astype("Int64")
         return typed, present & ~ok
     if column.type == "float":
@@ -94,7 +101,7 @@ def _cast(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
         bad = present & typed.isna()
         return typed, bad
     if column.type == "date":
-        ok = stripped.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+        ok = stripped.str.fullmatch(_DATE_PATTERN).fillna(False).astype(bool)
         typed = pd.to_datetime(stripped.where(ok), format="%Y-%m-%d", errors="coerce")
         return typed.dt.date.where(typed.notna(), None), present & typed.isna()
     if column.type == "timestamp":
