@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.run import _scan_landed
+from bench.run import SCAN_CONFIG, _scan_landed
 from orchestration.ingestion.contracts import SYSTEMS
 from orchestration.ingestion.engine import ingest_system, load_pseudonymiser
 from orchestration.settings import duckdb_config
@@ -44,7 +44,7 @@ def measure(landing: Path, work: Path) -> dict:
     ingest_s = time.perf_counter() - started
     rows = sum(s["rows_received"] for s in systems.values())
     scratch = work / "scan.duckdb"
-    with duckdb.connect(str(scratch), config={**duckdb_config(), "preserve_insertion_order": False}) as con:
+    with duckdb.connect(str(scratch), config={**duckdb_config(), **SCAN_CONFIG}) as con:
         bare = _scan_landed(con, landing)
     return {
         "landing": str(landing),
