@@ -53,10 +53,10 @@ def test_benchmark_runs_at_a_tiny_size(tmp_path: Path, capsys):
         assert comparison["rows_mart"] > 0 and comparison["rows_mart"] == comparison["rows_baseline"]
     assert stages["dq"]["raw"]["suites"] > 0 and stages["dq"]["marts"]["suites"] > 0
     assert stages["scan"]["readers"]["irs_csv"]["rows"] > 0
-    # The bare DuckDB read of the landed CSV and JSON-lines files: about as many rows as were ingested
-    # (workbooks and the planner's documents are not in it).
+    # The bare DuckDB read of the landed CSV and JSON-lines files: fewer rows than were ingested (the
+    # workbooks, the planner's documents and the real public data are not in it).
     landed = stages["scan"]["landed"]
-    assert 0.9 * size["summary"]["raw_rows"] < landed["rows"] <= size["summary"]["raw_rows"]
+    assert 0 < landed["rows"] < size["summary"]["raw_rows"] and landed["files"] > 10
     summary = size["summary"]
     assert summary["baselines_equal"] is True
     assert summary["ratios"]["pipeline_vs_duckdb"] > 1
