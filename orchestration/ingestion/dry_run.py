@@ -138,10 +138,7 @@ def check_file(path: Path, service_id: str, system: str, entity: str | None = No
     report.warnings = list(result.warnings)
     report.rows_received = result.rows_received
     report.columns = [(c.name, _origin(mapping, c.name)) for c in mapping.entity.columns]
-    from orchestration.ingestion.mapping import _read_source  # the header as the file has it
-
-    header = _read_source(mapping, path, None).columns
-    report.unused_source_columns = [c for c in header if c not in mapping.source_columns]
+    report.unused_source_columns = [c for c in mapped.header or [] if c not in mapping.source_columns]
     report.unmapped = [(c, v, n) for (c, v), n in sorted((mapped.unmapped or {}).items())]
 
     records = result.records

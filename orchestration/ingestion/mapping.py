@@ -390,6 +390,7 @@ class MappedRead:
     result: ReadResult
     periods: pd.Series | None = None
     unmapped: dict[tuple[str, str], int] | None = None  # (column, value) -> rows
+    header: list[str] | None = None  # the source file's own columns, as found
 
 
 def _read_source(mapping: Mapping, path: Path, data: bytes | None) -> ReadResult:
@@ -503,7 +504,7 @@ def apply_mapping(mapping: Mapping, path: Path, data: bytes | None = None, *, _d
     periods = None
     if mapping.period == "split" and entity.period_column:
         periods = records[entity.period_column].astype("string").str.extract(r"^(\d{4}-\d{2})", expand=False)
-    return MappedRead(result, periods, unmapped)
+    return MappedRead(result, periods, unmapped, list(raw.columns))
 
 
 def _map_values(
