@@ -1,7 +1,17 @@
-"""Type and validate a string-valued extract against its contract, row by row but vectorised.
+"""Type and check rows against their contract. Every rule is SQL run by DuckDB over a table of the
+rows as received (strings); Python only words the reasons of the rows refused.
 
-Returns the typed good rows and, for every other row, a quarantine reason. The engine loads
-the first and quarantines the second, so every received row ends up in exactly one place.
+The engine puts a batch of files' rows in ``_rec`` (``put_rows`` for rows a Python reader parsed;
+DuckDB's own readers fill it directly: ``native.py``) and the files in ``_files``; ``check`` leaves
+every row in ``_checked`` with its typed values and ``_ok``, and returns the refused rows with their
+reasons. ``validate`` does the same for one frame, for the dry run and the tests.
+
+What the types accept (DuckDB's casts are looser, so each is guarded by a pattern first):
+``int`` ASCII digits with an optional sign and ``.0``; ``float`` a decimal or exponent number, or
+``inf``; ``date`` ``YYYY-MM-DD``; ``timestamp`` ``YYYY-MM-DD HH:MM[:SS[.f]]`` (or ``T``), with an
+optional offset (``Z``, ``+01:00``) converted to UTC; ``bool`` the contract's true and false words.
+Values are stripped of ASCII spaces before typing; a blank value is missing. Year 0000 and
+digits of other scripts are refused.
 """
 
 from __future__ import annotations
@@ -10,18 +20,19 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from orchestration.ingestion.contracts import FALSE_VALUES, TRUE_VALUES, Column, Entity, KnownCode
+from orchestration.ingestion.contracts import FALSE_VALUES, TRUE_VALUES, Column, Entity
 from orchestration.ingestion.readers import ROW_COLUMN
 
 REDACTED = "[redacted]"
+SQL_TYPES = {"str": "varchar", "int": "bigint", "float": "double", "date": "date", "timestamp": "timestamp", "bool": "boolean"}
 
 
 def stored_name(column: Column) -> str:
@@ -45,175 +56,284 @@ class Pseudonymiser:
 
 
 @dataclass
+class FileInfo:
+    """One file (delivery) of a batch: ``_d`` in ``_rec`` is its position in the batch's list."""
+
+    service_id: str
+    period: str | None = None  # a monthly file's YYYY-MM: dated rows must fall inside it
+    columns: tuple[str, ...] = ()  # the file's own column order (for a refused row's text)
+    known_codes: Mapping[tuple[str, str], set[str]] | None = None  # the service's reference codes
+
+
+@dataclass
+class Refused:
+    delivery: int
+    row: int
+    reason: str
+    raw_text: str
+
+
+@dataclass
 class Validated:
     good: pd.DataFrame  # typed, stored column names, plus _source_row
     rejected_rows: np.ndarray  # _source_row values
     reasons: list[str]
     raw_texts: list[str]
-    # Which file (index into ``files``) each good and each rejected row came from.
-    good_files: np.ndarray | None = None
-    rejected_files: np.ndarray | None = None
+    good_files: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    rejected_files: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
 
 @dataclass(frozen=True)
 class FileSpan:
-    """One file's rows inside a multi-file ``records`` frame (``start:stop``, in file order).
-
-    ``service_id`` and ``known_codes`` are the file's service and that service's reference codes
-    when the files checked together belong to several services (None: the call's).
-    """
+    """One file's rows inside a multi-file frame given to ``validate`` (``start:stop``)."""
 
     start: int
     stop: int
     period: str | None = None
-    columns: tuple[str, ...] = ()  # the file's own column order (for the quarantined row text)
+    columns: tuple[str, ...] = ()
     service_id: str | None = None
     known_codes: Mapping[tuple[str, str], set[str]] | None = None
 
 
-# ASCII digits only ([0-9], not \d, which in Python matches any script's digits), and no year 0000:
-# such values are refused with a reason rather than loaded as null or crashing the cast.
-_INT_PATTERN = r"^[+-]?[0-9]+(?:\.0*)?$"
-_INT_MAX_DIGITS = 18  # every integer of up to 18 digits fits in 64 bits; no contract range is wider
-_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
-_DATE_PATTERN = _YEAR + r"-[0-9]{2}-[0-9]{2}"
-_TIMESTAMP_PATTERN = _DATE_PATTERN + r"[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?"
-_ZONE_PATTERN = r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$"
-# What str.strip() removes from an ASCII string.
-_ASCII_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+# ----------------------------------------------------------------------------- the input table
 
 
-def _cast(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Return (typed values, mask of non-null values that failed to parse)."""
-    present = values.notna()
-    text = values.where(present, None)
-    if column.type == "str":
-        return text, pd.Series(False, index=values.index)
-    stripped = text.str.strip()
-    if column.type == "int":
-        ok = stripped.str.fullmatch(_INT_PATTERN).fillna(False).astype(bool)
-        digits = stripped.where(ok).str.split(".").str[0].str.lstrip("+-").str.lstrip("0").str.len()
-        ok &= (digits <= _INT_MAX_DIGITS).fillna(False).astype(bool)
-        typed = pd.to_numeric(stripped.where(ok), errors="coerce").round().astype("Int64")
-        return typed, present & ~ok
-    if column.type == "float":
-        typed = pd.to_numeric(stripped, errors="coerce").astype("Float64")
-        bad = present & typed.isna()
-        return typed, bad
-    if column.type == "date":
-        ok = stripped.str.fullmatch(_DATE_PATTERN).fillna(False).astype(bool)
-        typed = pd.to_datetime(stripped.where(ok), format="%Y-%m-%d", errors="coerce")
-        return typed.dt.date.where(typed.notna(), None), present & typed.isna()
-    if column.type == "timestamp":
-        ok = stripped.str.fullmatch(_TIMESTAMP_PATTERN).fillna(False).astype(bool)
-        # Offsets are converted to UTC; timestamps without one are kept as given (local time).
-        zoned = ok & stripped.str.contains(_ZONE_PATTERN, regex=True).fillna(False).astype(bool)
-        plain = pd.to_datetime(
-            stripped.where(ok & ~zoned).str.replace("T", " ", regex=False), format="ISO8601", errors="coerce"
-        )
-        if zoned.any():
-            utc = pd.to_datetime(stripped.where(zoned), format="ISO8601", errors="coerce", utc=True).dt.tz_localize(
-                None
-            )
-            plain = plain.where(~zoned, utc.astype(plain.dtype))
-        return plain, present & plain.isna()
-    if column.type == "bool":
-        lowered = stripped.str.lower()
-        typed = pd.Series(
-            np.where(lowered.isin(TRUE_VALUES), True, np.where(lowered.isin(FALSE_VALUES), False, None)),
-            index=values.index,
-            dtype="boolean",
-        )
-        return typed, present & typed.isna()
-    raise ValueError(column.type)
+def create_input(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """An empty ``_rec`` for ``entity``: ``_d`` (the file), ``_src`` (its line) and every contract
+    column as text."""
+    cols = ", ".join(f'"{c.name}" varchar' for c in entity.columns)
+    con.execute(f"create or replace temp table _rec (_d integer, _src bigint, {cols})")
 
 
-def _cast_timestamps(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """``_cast`` for a timestamp column of non-null strings, with the pattern tests done by Arrow.
-
-    Only ASCII strings take this way (there Python's ``str.strip``, ``\d`` and ``$`` mean what
-    Arrow's do); any other string goes through ``_cast`` itself. Parsing is pandas' in both.
-    """
-    arr = pa.array(values.to_numpy(dtype=object), type=pa.string())
-    ascii_mask = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
-    if not ascii_mask.all():
-        column = Column("timestamp_column", "timestamp")
-        fast_typed, fast_bad = _cast_timestamps(values[ascii_mask])
-        slow_typed, slow_bad = _cast(column, values[~ascii_mask])
-        typed = pd.concat([fast_typed, slow_typed]).reindex(values.index)
-        return typed, pd.concat([fast_bad, slow_bad]).reindex(values.index)
-    stripped = pc.utf8_trim(arr, characters=_ASCII_WHITESPACE)
-    ok = pc.match_substring_regex(stripped, f"^(?:{_TIMESTAMP_PATTERN})$")
-    zoned = pc.and_(ok, pc.match_substring_regex(stripped, _ZONE_PATTERN))
-    to_parse = pc.if_else(pc.and_(ok, pc.invert(zoned)), pc.replace_substring(stripped, "T", " "), None)
-    plain = pd.to_datetime(
-        pd.Series(to_parse.to_numpy(zero_copy_only=False), index=values.index, dtype=object),
-        format="ISO8601",
-        errors="coerce",
-    )
-    zoned_mask = pd.Series(zoned.to_numpy(zero_copy_only=False), index=values.index)
-    if zoned_mask.any():
-        text = pd.Series(pc.if_else(zoned, stripped, None).to_numpy(zero_copy_only=False), index=values.index)
-        utc = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
-        plain = plain.where(~zoned_mask, utc.astype(plain.dtype))
-    return plain, plain.isna()
+def put_rows(con: duckdb.DuckDBPyConnection, entity: Entity, records: pd.DataFrame, delivery: int) -> None:
+    """Append a parsed file's rows (strings or None, plus ``_source_row``) to ``_rec``."""
+    if not len(records):
+        return
+    arrays = {
+        "_d": pa.array(np.full(len(records), delivery, dtype=np.int32)),
+        "_src": pa.array(records[ROW_COLUMN].to_numpy(dtype=np.int64)),
+    }
+    for c in entity.columns:
+        values = records[c.name].to_numpy(dtype=object)
+        try:
+            arrays[c.name] = pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # a reader gave a non-string value: its text
+            arrays[c.name] = pa.array([None if pd.isna(v) else str(v) for v in values], type=pa.string())
+    _from_arrow(con, "insert into _rec by name select * from {}", pa.table(arrays))
 
 
-def _batch_sensitive(column: Column, values: pd.Series) -> bool:
-    """Would casting these values together give other results than casting each file alone?
-
-    pandas infers one dtype for a whole column: integers parsed as int64 or as float64 differ
-    above 2**53 (and in the sign of zero), and UTC-converted timestamps with fractions of a
-    second are cut to the resolution of the file's other timestamps. Such columns are cast file
-    by file, exactly as before; every other value is cast once however many files hold it.
-    """
-    if column.type in ("int", "float"):
-        digits = values.str.strip().str.fullmatch(r"[+-]?\d{16,}|-0+")
-        return bool(digits.fillna(False).any())
-    if column.type == "timestamp":
-        # Tested with Arrow on ASCII values; any other value counts as sensitive (rare, and safe).
-        arr = pa.array(values.to_numpy(dtype=object), type=pa.string())
-        if pc.all(pc.string_is_ascii(arr)).as_py() is False:
-            return True
-        stripped = pc.utf8_trim(arr, characters=_ASCII_WHITESPACE)
-        return bool(pc.any(pc.match_substring_regex(stripped, r"\.\d+(?:Z|[+-]\d{2}:?\d{2})$")).as_py())
-    return False
+def _from_arrow(con: duckdb.DuckDBPyConnection, sql: str, table: pa.Table) -> None:
+    """Run ``sql`` with ``{}`` standing for ``table``."""
+    con.register("_arrow_input", table)
+    try:
+        con.execute(sql.format("_arrow_input"))
+    finally:
+        con.unregister("_arrow_input")
 
 
+# ----------------------------------------------------------------------------- the rules as SQL
+
+_WS = r"[ \t\n\r\x0b\x0c\x1c-\x1f]"
 # C0 control characters other than tab, line feed and carriage return (which a quoted CSV value may
 # hold): a NUL or an escape inside an identifier is damage in the extract, not data.
-_CONTROL_PATTERN = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_YEAR = r"([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_DATE = _YEAR + r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_ZONE = r"(Z|[+-][0-9]{2}:?[0-9]{2})"
+_TIMESTAMP = _DATE + r"[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?" + _ZONE + "?"
+_INT = r"[+-]?[0-9]+(\.0*)?"
+_FLOAT = r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[iI][nN][fF]([iI][nN][iI][tT][yY])?)"
 
 
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def _control_characters(values: pd.Series) -> np.ndarray:
-    """Which values (strings or missing) hold a control character.
+def _typed(c: Column, s: str) -> str:
+    """The value of stripped text ``s`` as the column's type (null where it is not one)."""
+    if c.type == "int":
+        return f"case when regexp_full_match({s}, '{_INT}') then try_cast(regexp_replace({s}, '\\.0*$', '') as bigint) end"
+    if c.type == "float":
+        return f"case when regexp_full_match({s}, '{_FLOAT}') then try_cast({s} as double) end"
+    if c.type == "date":
+        return f"case when regexp_full_match({s}, '{_DATE}') then try_cast({s} as date) end"
+    if c.type == "timestamp":
+        local = f"try_cast(replace(regexp_replace({s}, '{_ZONE}$', ''), 'T', ' ') as timestamp)"
+        offset = (
+            f"case when regexp_matches({s}, '[+-][0-9]{{2}}:?[0-9]{{2}}$') then "
+            f"(case when regexp_extract({s}, '([+-])[0-9]{{2}}:?[0-9]{{2}}$', 1) = '-' then -1 else 1 end) * "
+            f"(cast(regexp_extract({s}, '([0-9]{{2}}):?([0-9]{{2}})$', 1) as integer) * 60 + "
+            f"cast(regexp_extract({s}, '([0-9]{{2}}):?([0-9]{{2}})$', 2) as integer)) else 0 end"
+        )
+        return (
+            f"case when regexp_full_match({s}, '{_TIMESTAMP}') then "
+            f"case when regexp_matches({s}, '{_ZONE}$') then {local} - to_minutes({offset}) else {local} end end"
+        )
+    if c.type == "bool":
+        trues = ", ".join(_q(v) for v in sorted(TRUE_VALUES))
+        falses = ", ".join(_q(v) for v in sorted(FALSE_VALUES))
+        return f"case when lower({s}) in ({trues}) then true when lower({s}) in ({falses}) then false end"
+    raise ValueError(c.type)
 
-    Nearly every column holds none: all its values are joined and their UTF-8 bytes (where a
-    control character is its own byte, and no other character has one below 0x80) are tested at
-    once, about a quarter of the cost of Arrow's regex per value, which runs only when the test
-    finds one (1M distinct ids: 0.2 s instead of 0.7 s on this machine).
+
+def _parse_sql(entity: Entity) -> str:
+    """Per row: each value stripped, missing or not, control characters, typed, allowed, in range."""
+    first, second = ["_d", "_src"], ["_d", "_src"]
+    for k, c in enumerate(entity.columns):
+        raw, s = f'"{c.name}"', f"s{k}"
+        first += [
+            f"{raw} as c{k}",
+            f"case when regexp_matches({raw}, '^{_WS}|{_WS}$') then regexp_replace({raw}, '^{_WS}+|{_WS}+$', '', 'g') "
+            f"else {raw} end as {s}",
+            f"coalesce(regexp_matches({raw}, '{_CONTROL}'), false) as ctl{k}",
+        ]
+        second += [f"c{k}", f"s{k}", f"ctl{k}", f"(c{k} is null or s{k} = '') as m{k}"]
+        if c.type == "str":
+            second += [f"case when not (c{k} is null or s{k} = '') then c{k} end as t{k}", f"false as bad{k}"]
+        else:
+            second += [f"case when s{k} <> '' then {_typed(c, s)} end as t{k}"]
+            second += [f"coalesce(s{k} <> '' and t{k} is null, false) as bad{k}"]
+        if c.allowed is not None:
+            allowed = ", ".join(_q(a.lower()) for a in sorted(set(c.allowed)))
+            second.append(f"coalesce(s{k} <> '' and lower(s{k}) not in ({allowed}), false) as na{k}")
+        else:
+            second.append(f"false as na{k}")
+        if c.minimum is not None or c.maximum is not None:
+            bounds = []
+            if c.minimum is not None:
+                bounds.append(f"t{k} < {c.minimum!r}")
+            if c.maximum is not None:
+                bounds.append(f"t{k} > {c.maximum!r}")
+            second.append(f"coalesce({' or '.join(bounds)}, false) as rng{k}")
+        else:
+            second.append(f"false as rng{k}")
+    return f"select {', '.join(second)} from (select {', '.join(first)} from _rec)"
+
+
+def _rules_sql(entity: Entity, loaded_at: dt.datetime, hashed: list[int]) -> str:
+    """The row rules over ``_p`` (``_parse_sql``) and the files, then duplicate keys within a file
+    among the rows no rule refused; the typed values under their stored names."""
+    index = {c.name: k for k, c in enumerate(entity.columns)}
+    t = {c.name: f"t{k}" for k, c in enumerate(entity.columns)}
+    for k, c in enumerate(entity.columns):
+        if c.allowed is not None:
+            t[c.name] = f"(case when not na{k} then t{k} end)"
+    joins, cols, flags = [], [], []
+    for k, c in enumerate(entity.columns):
+        flags += [f"ctl{k}", f"bad{k}", f"na{k}", f"rng{k}"]
+        if c.required or c.name in entity.key:
+            cols.append(f"m{k} as req{k}")
+            flags.append(f"req{k}")
+    for k in hashed:
+        joins.append(f"left join _ps{k} on _ps{k}.service_id = f.service_id and _ps{k}.v = s{k} and not m{k}")
+    # Timestamps in sequence: each against the latest of the earlier stages that are filled.
+    for i, name in enumerate(entity.sequence[1:], start=1):
+        earlier = [t[n] for n in entity.sequence[:i]]
+        latest = f"greatest({', '.join(earlier)})" if len(earlier) > 1 else earlier[0]
+        named = " ".join(f"when {t[n]} = {latest} then {_q(n)}" for n in reversed(entity.sequence[:i]))
+        cols.append(f"case when {t[name]} < {latest} then case {named} end end as seq{i}")
+        flags.append(f"seq{i} is not null")
+    if entity.elapsed_bounds:
+        start, end, lo, hi = entity.elapsed_bounds
+        cols.append(f"date_diff('microsecond', {t[start]}, {t[end]}) / 1e6 as elapsed")
+        flags.append(f"coalesce(elapsed < {lo!r} or elapsed > {hi!r}, false)")
+    for i, name in enumerate(entity.not_future):
+        cols.append(f"coalesce(cast({t[name]} as timestamp) > timestamp '{loaded_at:%Y-%m-%d %H:%M:%S.%f}', false) as fut{i}")
+        flags.append(f"fut{i}")
+    if entity.delivery == "monthly" and entity.period_column:
+        when = f"cast({t[entity.period_column]} as timestamp)"
+        cols.append(f"coalesce(f.p_start is not null and ({when} < f.p_start or {when} >= f.p_end), false) as per")
+        flags.append("per")
+    for j, rule in enumerate(entity.known_codes):
+        k = index[rule.column]
+        joins.append(f"left join _code_rules r{j} on r{j}.service_id = f.service_id and r{j}.rule = {j}")
+        joins.append(f"left join _codes k{j} on k{j}.service_id = f.service_id and k{j}.rule = {j} and k{j}.code = {t[rule.column]}")
+        cols.append(f"({t[rule.column]} is not null and r{j}.rule is not null and k{j}.code is null) as kc{j}")
+        flags.append(f"kc{j}")
+    stored = []
+    for c in entity.loaded_columns:
+        k = index[c.name]
+        value = f"_ps{k}.h" if k in hashed else t[c.name]
+        stored.append(f'cast({value} as {SQL_TYPES[c.type]}) as "{stored_name(c)}"')
+    rows = (
+        f"select _p.*, {', '.join([*cols, *stored]) if cols or stored else ''}"
+        f" from _p join _files f using (_d) {' '.join(joins)}"
+    )
+    keys = ", ".join(f'"{stored_name(entity.column(k))}"' for k in entity.key)
+    bad = " or ".join(f"({f})" for f in flags) or "false"
+    return f"""
+        select *, case when not _bad and row_number() over w > 1 then first_value(_src) over w end as dup_first
+        from (select *, {bad} as _bad from ({rows}))
+        window w as (partition by _d, _bad, {keys} order by _src)
     """
-    if not len(values):
-        return np.zeros(0, dtype=bool)
-    cells = values.to_numpy(dtype=object)
-    present = pd.notna(cells)
-    try:
-        joined = "".join(cells[present].tolist()).encode("utf-8", "surrogatepass")
-    except TypeError:  # a value that is not a string: test each
-        joined = None
-    if joined is not None and len(joined.translate(None, _CONTROL_BYTES)) == len(joined):
-        return np.zeros(len(cells), dtype=bool)
-    arr = pa.array([str(v) if p else None for v, p in zip(cells, present, strict=True)], type=pa.string())
-    found = pc.match_substring_regex(arr, _CONTROL_PATTERN).to_numpy(zero_copy_only=False)
-    return np.asarray(found == True, dtype=bool) & present  # noqa: E712 - nulls are not found
 
 
-def _first_control(value: object) -> str:
-    code = next(ord(ch) for ch in str(value) if ord(ch) < 0x20 and ch not in "\t\n\r")
-    return f"U+{code:04X}"
+def check(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    files: list[FileInfo],
+    *,
+    pseudonymise: Pseudonymiser,
+    loaded_at: dt.datetime,
+) -> list[Refused]:
+    """Check the rows in ``_rec`` (of ``files``, by ``_d``): leaves ``_checked`` with every row's
+    typed values under their stored names, ``_src``, ``_d`` and ``_ok``; returns the refused rows."""
+    _put_files(con, entity, files)
+    _put_codes(con, entity, files)
+    con.execute(f"create or replace temp table _p as {_parse_sql(entity)}")
+    hashed = [k for k, c in enumerate(entity.columns) if c.pseudonymise]
+    for k in hashed:
+        pairs = con.execute(
+            f"select distinct f.service_id, s{k} from _p join _files f using (_d) where not m{k}"
+        ).fetchall()
+        table = pa.table(
+            {
+                "service_id": [p[0] for p in pairs],
+                "v": [p[1] for p in pairs],
+                "h": [pseudonymise(svc, v) for svc, v in pairs],
+            },
+            schema=pa.schema([("service_id", pa.string()), ("v", pa.string()), ("h", pa.string())]),
+        )
+        _from_arrow(con, f"create or replace temp table _ps{k} as select * from {{}}", table)
+    con.execute(f"create or replace temp table _checked as select *, not _bad and dup_first is null as _ok from ({_rules_sql(entity, loaded_at, hashed)})")
+    con.execute("drop table _p")
+    return _refused(con, entity, files, pseudonymise)
+
+
+def _put_files(con: duckdb.DuckDBPyConnection, entity: Entity, files: list[FileInfo]) -> None:
+    monthly = entity.delivery == "monthly" and entity.period_column
+    starts = [dt.datetime.strptime(f.period, "%Y-%m") if monthly and f.period else None for f in files]
+    ends = [(s.replace(year=s.year + (s.month == 12), month=s.month % 12 + 1) if s else None) for s in starts]
+    table = pa.table(
+        {
+            "_d": pa.array(range(len(files)), type=pa.int32()),
+            "service_id": pa.array([f.service_id for f in files], type=pa.string()),
+            "p_start": pa.array(starts, type=pa.timestamp("us")),
+            "p_end": pa.array(ends, type=pa.timestamp("us")),
+        }
+    )
+    _from_arrow(con, "create or replace temp table _files as select * from {}", table)
+
+
+def _put_codes(con: duckdb.DuckDBPyConnection, entity: Entity, files: list[FileInfo]) -> None:
+    rules, codes = set(), set()
+    for f in files:
+        for j, rule in enumerate(entity.known_codes):
+            found = (f.known_codes or {}).get((rule.ref_entity, rule.ref_column))
+            if found is not None:
+                rules.add((f.service_id, j))
+                codes.update((f.service_id, j, str(code)) for code in found if code is not None)
+    schema = pa.schema([("service_id", pa.string()), ("rule", pa.int32())])
+    rule_table = pa.Table.from_pylist([{"service_id": s, "rule": j} for s, j in sorted(rules)], schema=schema)
+    code_table = pa.Table.from_pylist(
+        [{"service_id": s, "rule": j, "code": c} for s, j, c in sorted(codes)],
+        schema=schema.append(pa.field("code", pa.string())),
+    )
+    _from_arrow(con, "create or replace temp table _code_rules as select * from {}", rule_table)
+    _from_arrow(con, "create or replace temp table _codes as select * from {}", code_table)
+
+
+# ----------------------------------------------------------------------------- reasons in words
 
 
 def _describe(value: object) -> str:
@@ -221,61 +341,87 @@ def _describe(value: object) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-class _Coded:
-    """A column as codes into its distinct values (-1 where missing): every rule and cast runs
-    once per distinct value and is spread back to the rows by the codes."""
-
-    def __init__(self, values: pd.Series):
-        codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-        self.codes = codes.astype(np.intp, copy=False)
-        self.uniques = pd.Series(uniques, dtype=object)
-
-    def blank_to_missing(self) -> None:
-        """Whitespace-only values count as missing."""
-        if len(self.uniques):
-            blank = (self.uniques.astype("string").str.strip() == "").to_numpy(dtype=bool, na_value=False)
-            if blank.any():
-                self.codes = np.where(self.rows(blank), -1, self.codes)
-
-    def ungroup(self) -> None:
-        """One entry per row, missing ones included (as None), so that a cast can run file by file
-        on exactly the values each file holds."""
-        values = np.full(len(self.codes), None, dtype=object)
-        present = self.codes >= 0
-        values[present] = self.uniques.to_numpy()[self.codes[present]]
-        self.uniques = pd.Series(values, dtype=object)
-        self.codes = np.arange(len(self.codes), dtype=np.intp)
-
-    def rows(self, mask: np.ndarray | pd.Series) -> np.ndarray:
-        """A per-distinct-value mask spread to rows (missing rows: False)."""
-        return np.append(np.asarray(mask, dtype=bool), False)[self.codes]
-
-    def expand(self, typed: pd.Series) -> pd.Series:
-        """Per-distinct-value typed values spread to rows (missing rows: NA of the type)."""
-        if typed.dtype == object:
-            out = np.full(len(self.codes), None, dtype=object)
-            present = self.codes >= 0
-            out[present] = typed.to_numpy()[self.codes[present]]
-            return pd.Series(out, dtype=object)
-        return pd.Series(typed.array.take(self.codes, allow_fill=True))
+def _first_control(value: object) -> str:
+    code = next(ord(ch) for ch in str(value) if ord(ch) < 0x20 and ch not in "\t\n\r")
+    return f"U+{code:04X}"
 
 
-def _cast_coded(column: Column, coded: _Coded, spans: list[FileSpan]) -> tuple[pd.Series, np.ndarray]:
-    """Typed values per distinct value (or per row, file by file, where batching would differ)."""
-    if column.type == "str":
-        return coded.uniques, np.zeros(len(coded.uniques), dtype=bool)
-    if _batch_sensitive(column, coded.uniques):
-        coded.ungroup()
-        row_file = np.repeat(np.arange(len(spans)), [s.stop - s.start for s in spans])
-        parts = [_cast(column, coded.uniques[row_file == f]) for f in range(len(spans))]
-        typed = pd.concat([t for t, _ in parts]).sort_index()
-        bad = pd.concat([b for _, b in parts]).sort_index()
-        return typed, bad.to_numpy(dtype=bool)
-    if column.type == "timestamp":
-        typed, bad = _cast_timestamps(coded.uniques)
-    else:
-        typed, bad = _cast(column, coded.uniques)
-    return typed, np.asarray(bad, dtype=bool)
+def _g(bound: float | None, sign: int) -> str:
+    return f"{(sign * np.inf) if bound is None else bound:g}"
+
+
+def _refused(
+    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[FileInfo], pseudonymise: Pseudonymiser
+) -> list[Refused]:
+    """Each refused row's reasons, in the order the rules run, and its text minus personal data."""
+    rows = con.execute(
+        "select c.*, r.* exclude (_d, _src) from _checked c join _rec r using (_d, _src) where not c._ok order by c._d, c._src"
+    ).fetchall()
+    if not rows:
+        return []
+    names = [d[0] for d in con.description]
+    at = {n: i for i, n in enumerate(names)}
+    personal = {c.name for c in entity.columns if c.personal}
+    hashed = {c.name for c in entity.columns if c.pseudonymise}
+    key_names = [stored_name(entity.column(k)) for k in entity.key]
+    out = []
+    for row in rows:
+        v = row.__getitem__
+        reasons = []
+        for k, c in enumerate(entity.columns):
+            raw = v(at[f"c{k}"])
+            if v(at[f"ctl{k}"]):
+                reasons.append(f"column {c.name}: control character {_first_control(raw)} in {_describe(raw)}")
+            if f"req{k}" in at and v(at[f"req{k}"]):
+                reasons.append(f"column {c.name}: required value missing")
+            if v(at[f"bad{k}"]):
+                reasons.append(f"column {c.name}: {_describe(raw)} is not a valid {c.type}")
+            if v(at[f"na{k}"]):
+                reasons.append(f"column {c.name}: {_describe(raw)} is not an allowed code")
+            if v(at[f"rng{k}"]):
+                reasons.append(
+                    f"column {c.name}: {_describe(raw)} outside {_g(c.minimum, -1)}..{_g(c.maximum, 1)}"
+                )
+        for i, name in enumerate(entity.sequence[1:], start=1):
+            if v(at[f"seq{i}"]) is not None:
+                reasons.append(f"timestamps out of sequence: {name} before {v(at[f'seq{i}'])}")
+        if entity.elapsed_bounds:
+            start, end, lo, hi = entity.elapsed_bounds
+            seconds = v(at["elapsed"])
+            if seconds is not None and (seconds < lo or seconds > hi):
+                reasons.append(f"elapsed {start} to {end} of {seconds:.0f} s outside {lo:g}..{hi:g} s")
+        for i, name in enumerate(entity.not_future):
+            if v(at[f"fut{i}"]):
+                reasons.append(f"column {name}: {v(at[f't{entity.columns.index(entity.column(name))}']):%Y-%m-%d} is in the future")
+        if "per" in at and v(at["per"]):
+            k = entity.columns.index(entity.column(entity.period_column))
+            reasons.append(
+                f"column {entity.period_column}: {v(at[f't{k}']):%Y-%m-%d} outside the file's period "
+                f"{files[v(at['_d'])].period}"
+            )
+        for j, rule in enumerate(entity.known_codes):
+            if v(at[f"kc{j}"]):
+                k = entity.columns.index(entity.column(rule.column))
+                reasons.append(f"column {rule.column}: code {_describe(v(at[f't{k}']))} not in {rule.ref_entity}")
+        if v(at["dup_first"]) is not None:
+            key = "|".join(str(v(at[n])) for n in key_names)
+            reasons.append(f"duplicate key {key} (first at row {v(at['dup_first'])})")
+        f = files[v(at["_d"])]
+        safe = {}
+        for name in f.columns or [c.name for c in entity.columns]:
+            if name == ROW_COLUMN or name not in at:
+                continue
+            value = v(at[name])
+            if name in personal and value is not None:
+                value = REDACTED
+            elif name in hashed and value is not None:
+                value = pseudonymise(f.service_id, str(value).strip())
+            safe[name] = value
+        out.append(Refused(v(at["_d"]), v(at["_src"]), "; ".join(reasons), json.dumps(safe, ensure_ascii=False, default=str)))
+    return out
+
+
+# ----------------------------------------------------------------------------- one frame
 
 
 def validate(
@@ -289,267 +435,33 @@ def validate(
     known_codes: Mapping[tuple[str, str], set[str]] | None = None,
     files: list[FileSpan] | None = None,
 ) -> Validated:
-    """Type ``records`` (strings) by the contract and collect every reason a row is refused.
-
-    ``period`` is a monthly file's ``YYYY-MM``: dated records must fall inside it.
-    ``known_codes`` maps (ref_entity, ref_column) to the service's codes; a missing entry
-    means the service has no such reference and the rule is skipped.
-
-    ``files`` lets one call check several files at once: ``records`` holds their rows one file
-    after another, and each span gives its file's rows and period (which then replaces
-    ``period``), and its service and that service's codes where they are not the call's. Every
-    rule gives the same answer as checking each file alone; duplicate keys are looked for within
-    each file.
-    """
-    n = len(records)
+    """``check`` on a frame of strings (one file, or several as ``files`` spans), in a DuckDB of
+    its own: the typed good rows and, for every other row, its reasons."""
     records = records.reset_index(drop=True)
     if files is None:
-        files = [FileSpan(0, n, period, tuple(records.columns))]
-    row_file = np.repeat(np.arange(len(files)), [f.stop - f.start for f in files])
-    assert len(row_file) == n, "file spans must cover the records"
-    file_service = [service_id if f.service_id is None else f.service_id for f in files]
-    file_codes = [known_codes if f.service_id is None else f.known_codes for f in files]
-    # Reasons per refused row, in the order the rules run (most rows have none).
-    reasons: dict[int, list[str]] = {}
-
-    def flag(mask: pd.Series | np.ndarray, message: str | Callable[[int], str]) -> None:
-        for i in np.flatnonzero(np.asarray(mask, dtype=bool)).tolist():
-            reasons.setdefault(i, []).append(message if isinstance(message, str) else message(i))
-
-    def per_value(coded: _Coded, describe: Callable[[object], str]) -> Callable[[int], str]:
-        cache: dict[int, str] = {}
-
-        def message(i: int) -> str:
-            code = int(coded.codes[i])
-            if code not in cache:
-                cache[code] = describe(coded.uniques.iat[code])
-            return cache[code]
-
-        return message
-
-    typed: dict[str, pd.Series] = {}
-    typed_coded: dict[str, tuple[_Coded, pd.Series]] = {}
-    for c in entity.columns:
-        coded = _Coded(records[c.name])
-        control = _control_characters(coded.uniques)
-        if control.any():
-            flag(
-                coded.rows(control),
-                per_value(
-                    coded, lambda v, c=c: f"column {c.name}: control character {_first_control(v)} in {_describe(v)}"
-                ),
-            )
-        coded.blank_to_missing()
-        if c.required or c.name in entity.key:
-            flag(coded.codes < 0, f"column {c.name}: required value missing")
-        values, bad = _cast_coded(c, coded, files)
-        raw = coded.uniques  # the value as received (after blank normalisation)
-        if bad.any():
-            invalid = per_value(coded, lambda v, c=c: f"column {c.name}: {_describe(v)} is not a valid {c.type}")
-            flag(coded.rows(bad), invalid)
-        if c.allowed is not None:
-            allowed = {a.lower() for a in c.allowed}
-            not_allowed = (
-                raw.notna() & ~raw.astype("string").str.strip().str.lower().isin(allowed).fillna(False)
-            ).to_numpy(dtype=bool)
-            if not_allowed.any():
-                flag(
-                    coded.rows(not_allowed),
-                    per_value(coded, lambda v, c=c: f"column {c.name}: {_describe(v)} is not an allowed code"),
-                )
-            values = values.where(~not_allowed, None)
-        if c.minimum is not None or c.maximum is not None:
-            numeric = pd.to_numeric(values, errors="coerce")
-            lo = -np.inf if c.minimum is None else c.minimum
-            hi = np.inf if c.maximum is None else c.maximum
-            out = (numeric.notna() & ((numeric < lo) | (numeric > hi))).to_numpy(dtype=bool)
-            if out.any():
-                flag(
-                    coded.rows(out),
-                    per_value(
-                        coded, lambda v, c=c, lo=lo, hi=hi: f"column {c.name}: {_describe(v)} outside {lo:g}..{hi:g}"
-                    ),
-                )
-        typed_coded[c.name] = (coded, values)
-        typed[c.name] = coded.expand(values)
-
-    # Timestamps in sequence (compared with the latest earlier non-null stage).
-    if entity.sequence:
-        running: pd.Series | None = None
-        running_name = pd.Series([None] * n, dtype=object)
-        for name in entity.sequence:
-            current = pd.to_datetime(typed[name])
-            if running is not None:
-                backwards = current.notna() & running.notna() & (current < running)
-                if backwards.any():
-                    flag(
-                        backwards,
-                        lambda i,
-                        name=name,
-                        prev=running_name: f"timestamps out of sequence: {name} before {prev.iat[i]}",
-                    )
-                later = current.notna() & (running.isna() | (current >= running))
-                running = current.where(later, running)
-                running_name = running_name.where(~later, name)
-            else:
-                running = current
-                running_name = pd.Series(np.where(current.notna(), name, None), dtype=object)
-
-    if entity.elapsed_bounds:
-        start, end, lo, hi = entity.elapsed_bounds
-        seconds = (pd.to_datetime(typed[end]) - pd.to_datetime(typed[start])).dt.total_seconds()
-        out = seconds.notna() & ((seconds < lo) | (seconds > hi))
-        if out.any():
-            flag(out, lambda i: f"elapsed {start} to {end} of {seconds.iat[i]:.0f} s outside {lo:g}..{hi:g} s")
-
-    # Dates: not after the load time, and inside a monthly file's period.
-    for name in entity.not_future:
-        when = pd.to_datetime(typed[name])
-        future = when.notna() & (when > pd.Timestamp(loaded_at))
-        if future.any():
-            flag(future, lambda i, name=name, when=when: f"column {name}: {when.iat[i]:%Y-%m-%d} is in the future")
-    if entity.delivery == "monthly" and entity.period_column:
-        monthly = [f.period if f.period else None for f in files]
-        if any(monthly):
-            name = entity.period_column
-            when = pd.to_datetime(typed[name])
-            starts = [pd.Timestamp(f"{p}-01") if p else pd.NaT for p in monthly]
-            ends = [s + pd.offsets.MonthBegin(1) if p else pd.NaT for s, p in zip(starts, monthly, strict=True)]
-            period_start = pd.Series(pd.DatetimeIndex(starts).take(row_file)).astype(when.dtype)
-            period_end = pd.Series(pd.DatetimeIndex(ends).take(row_file)).astype(when.dtype)
-            checked = period_start.notna().to_numpy()
-            outside = when.notna() & checked & ((when < period_start) | (when >= period_end))
-            if outside.any():
-                flag(
-                    outside,
-                    lambda i, name=name, when=when: (
-                        f"column {name}: {when.iat[i]:%Y-%m-%d} outside the file's period {monthly[row_file[i]]}"
-                    ),
-                )
-
-    for rule in entity.known_codes:
-        coded, values = typed_coded[rule.column]
-        unknown = _unknown_codes(rule, coded, values, row_file, file_codes)
-        if unknown.any():
-            flag(
-                unknown,
-                lambda i, rule=rule, coded=coded, values=values: (
-                    f"column {rule.column}: code {_describe(values.iat[int(coded.codes[i])])} not in {rule.ref_entity}"
-                ),
-            )
-
-    # Pseudonymise before the duplicate check so stored keys are what we compare.
-    out_cols: dict[str, pd.Series] = {}
-    for c in entity.loaded_columns:
-        values = typed[c.name]
-        if c.pseudonymise:
-            values = _pseudonymised(*typed_coded[c.name], row_file, file_service, pseudonymise)
-        out_cols[stored_name(c)] = values
-    good_frame = pd.DataFrame(out_cols)
-    good_frame[ROW_COLUMN] = records[ROW_COLUMN].to_numpy()
-
-    # Duplicate keys within a file: the first otherwise-valid occurrence is kept.
-    key_cols = [stored_name(entity.column(k)) for k in entity.key]
-    refused = np.zeros(n, dtype=bool)
-    refused[list(reasons)] = True
-    clean_idx = np.flatnonzero(~refused)
-    if len(clean_idx):
-        key_frame = good_frame.iloc[clean_idx][key_cols].astype("string").fillna("")
-        keys = key_frame[key_cols[0]]
-        for extra in key_cols[1:]:
-            keys = keys + "|" + key_frame[extra]
-        by_file = pd.DataFrame({"file": row_file[clean_idx], "key": keys.to_numpy()})
-        dup = by_file.duplicated(keep="first").to_numpy()
-        if dup.any():
-            source_rows = good_frame[ROW_COLUMN].to_numpy()[clean_idx]
-            first_at = by_file.assign(row=source_rows).groupby(["file", "key"], sort=False)["row"].transform("first")
-            for pos in np.flatnonzero(dup).tolist():
-                reasons.setdefault(int(clean_idx[pos]), []).append(
-                    f"duplicate key {by_file['key'].iat[pos]} (first at row {int(first_at.iat[pos])})"
-                )
-
-    bad_rows = np.array(sorted(reasons), dtype=np.intp)
-    bad = np.zeros(n, dtype=bool)
-    bad[bad_rows] = True
-    raw_texts = _raw_texts(entity, records, bad_rows, row_file, files, file_service, pseudonymise)
+        files = [FileSpan(0, len(records), period, tuple(records.columns))]
+    infos = [
+        FileInfo(
+            service_id if f.service_id is None else f.service_id,
+            f.period,
+            f.columns or tuple(records.columns),
+            known_codes if f.service_id is None else f.known_codes,
+        )
+        for f in files
+    ]
+    with duckdb.connect() as con:
+        create_input(con, entity)
+        for d, f in enumerate(files):
+            put_rows(con, entity, records.iloc[f.start : f.stop], d)
+        refused = check(con, entity, infos, pseudonymise=pseudonymise, loaded_at=loaded_at)
+        stored = ", ".join(f'"{stored_name(c)}"' for c in entity.loaded_columns)
+        good = con.execute(f"select _d, {stored}, _src as {ROW_COLUMN} from _checked where _ok order by _d, _src").df()
+    good_files = good.pop("_d").to_numpy(dtype=np.intp)
     return Validated(
-        good=good_frame.loc[~bad].reset_index(drop=True),
-        rejected_rows=records[ROW_COLUMN].to_numpy()[bad_rows],
-        reasons=["; ".join(reasons[i]) for i in bad_rows.tolist()],
-        raw_texts=raw_texts,
-        good_files=row_file[~bad],
-        rejected_files=row_file[bad_rows],
+        good=good,
+        rejected_rows=np.array([r.row for r in refused], dtype=np.int64),
+        reasons=[r.reason for r in refused],
+        raw_texts=[r.raw_text for r in refused],
+        good_files=good_files,
+        rejected_files=np.array([r.delivery for r in refused], dtype=np.intp),
     )
-
-
-def _unknown_codes(
-    rule: KnownCode,
-    coded: _Coded,
-    values: pd.Series,
-    row_file: np.ndarray,
-    file_codes: list[Mapping[tuple[str, str], set[str]] | None],
-) -> np.ndarray:
-    """Rows whose code is not among its own file's service's codes for ``rule`` (per distinct
-    value and service); a file whose service has no such reference is not checked."""
-    unknown = np.zeros(len(row_file), dtype=bool)
-    by_codes: dict[int, tuple[set[str], list[int]]] = {}
-    for f, mapping in enumerate(file_codes):
-        codes = (mapping or {}).get((rule.ref_entity, rule.ref_column))
-        if codes is not None:
-            by_codes.setdefault(id(codes), (codes, []))[1].append(f)
-    present = values.notna()
-    for codes, in_files in by_codes.values():
-        rows = coded.rows((present & ~values.isin(codes)).to_numpy(dtype=bool))
-        if len(by_codes) > 1 or len(in_files) < len(file_codes):
-            rows &= np.isin(row_file, in_files)
-        unknown |= rows
-    return unknown
-
-
-def _pseudonymised(
-    coded: _Coded, distinct: pd.Series, row_file: np.ndarray, file_service: list[str], pseudonymise: Pseudonymiser
-) -> pd.Series:
-    """Each row's value keyed-hashed with its file's service, once per distinct (service, value)."""
-    services = pd.unique(np.asarray(file_service, dtype=object))
-    if len(services) == 1:
-        hashed = distinct.map(lambda v: None if pd.isna(v) else pseudonymise(services[0], str(v).strip()))
-        return coded.expand(hashed.astype(object))
-    service_code = pd.Index(services).get_indexer(np.asarray(file_service, dtype=object))[row_file]
-    pairs, first = np.unique(np.stack([service_code, coded.codes]), axis=1, return_inverse=True)
-    out = np.full(pairs.shape[1], None, dtype=object)
-    for j, (s, code) in enumerate(pairs.T.tolist()):
-        if code >= 0:
-            value = distinct.iat[code]
-            out[j] = None if pd.isna(value) else pseudonymise(services[s], str(value).strip())
-    return pd.Series(out[first.reshape(-1)], dtype=object)
-
-
-def _raw_texts(
-    entity: Entity,
-    records: pd.DataFrame,
-    rows: np.ndarray,
-    row_file: np.ndarray,
-    files: list[FileSpan],
-    file_service: list[str],
-    pseudonymise: Pseudonymiser,
-) -> list[str]:
-    """The quarantined row as received, minus personal data (names redacted, ids pseudonymised);
-    its fields in the order of its own file's columns."""
-    personal = {c.name for c in entity.columns if c.personal}
-    hashed = {c.name for c in entity.columns if c.pseudonymise}
-    texts = []
-    picked = records.iloc[rows]
-    for i, record in zip(rows.tolist(), picked.to_dict(orient="records"), strict=True):
-        order = files[row_file[i]].columns or tuple(records.columns)
-        safe = {}
-        for k in order:
-            if k == ROW_COLUMN:
-                continue
-            v = record[k]
-            if k in personal and not pd.isna(v):
-                v = REDACTED
-            elif k in hashed and not pd.isna(v):
-                v = pseudonymise(file_service[row_file[i]], str(v).strip())
-            safe[k] = v
-        texts.append(json.dumps(safe, ensure_ascii=False, default=str))
-    return texts
