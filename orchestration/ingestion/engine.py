@@ -5,6 +5,7 @@ of re-deliveries.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import difflib
 import hashlib
@@ -15,7 +16,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from orchestration.ingestion import native
 from orchestration.ingestion.contracts import ENTITIES, Entity, entities_for
 from orchestration.ingestion.mapping import (
     Mapping,
@@ -31,18 +33,18 @@ from orchestration.ingestion.mapping import (
     load_mappings,
     mapped_file_period,
 )
-from orchestration.ingestion.read_ahead import read_ahead as parsed_ahead
 from orchestration.ingestion.readers import (
     ROW_COLUMN,
     LandedRead,
     ReadResult,
     SchemaError,
     parse_file_name,
+    parse_native,
     read_file,
     read_landed,
     shared_workbooks,
 )
-from orchestration.ingestion.validate import FileSpan, Pseudonymiser, stored_name, validate
+from orchestration.ingestion.validate import FileInfo, Pseudonymiser, check, create_input, put_rows, stored_name
 from orchestration.warehouse import ensure_audit_schema, scalar
 
 DUCKDB_TYPES = {
@@ -646,11 +648,15 @@ def _cross_file_duplicates(
     batch_keys: dict[tuple[str, str], set[str]] = {}  # delivery -> its current in-batch delivery's shared keys
     holders: dict[str, set[tuple[str, str]]] = {}  # shared key -> deliveries whose current delivery holds it
     bounds = np.searchsorted(good_files, np.arange(len(deliveries) + 1))
+    # Only rows whose key is stored already or held by another incoming delivery can clash.
+    in_shared = np.flatnonzero(pd.Series(key_values, dtype=object).isin(shared_keys)) if shared_keys else []
+    candidates = sorted(set(stored).union(int(p) for p in in_shared))
     for f, d in enumerate(deliveries):
         mine = (delivery_service[f], d.delivery_key)
-        positions = range(bounds[f], bounds[f + 1])
-        loaded: list[int] = []
-        for pos in positions:
+        lo, hi = bisect.bisect_left(candidates, bounds[f]), bisect.bisect_left(candidates, bounds[f + 1])
+        clashing: list[int] = []  # this delivery's candidates that load
+        refused = 0
+        for pos in candidates[lo:hi]:
             other = None
             for dkey, rank, source in stored.get(pos, ()):
                 if dkey != d.delivery_key and current.get((mine[0], dkey), (None,))[0] == rank:
@@ -662,20 +668,22 @@ def _cross_file_duplicates(
                         other = current[holder][1]
                         break
             if other is None:
-                loaded.append(pos)
+                clashing.append(pos)
             else:
                 duplicates[pos] = other
+                refused += 1
+        loaded = bounds[f + 1] - bounds[f] - refused
         # An empty delivery supersedes too (see ``_empty_deliveries_sql``); one whose rows were
         # all refused does not, so a bad correction cannot wipe out a month.
         empty = d.result is not None and d.result.rows_received == 0 and not d.schema_error
         previous = current.get(mine)
-        if hold is not None and previous is not None and d.rank > previous[0] and hold(f, len(loaded), previous):
+        if hold is not None and previous is not None and d.rank > previous[0] and hold(f, loaded, previous):
             continue  # held: the previous delivery stays current
         if (loaded or empty) and (previous is None or d.rank > previous[0]):
             for key in batch_keys.pop(mine, ()):
                 holders[key].discard(mine)
-            current[mine] = (d.rank, d.file_name, len(loaded))
-            held = {key_values[pos] for pos in loaded if key_values[pos] in shared_keys}
+            current[mine] = (d.rank, d.file_name, loaded)
+            held = {key_values[pos] for pos in clashing if key_values[pos] in shared_keys}
             batch_keys[mine] = held
             for key in held:
                 holders.setdefault(key, set()).add(mine)
@@ -708,10 +716,32 @@ def _load_deliveries(
     if None in services:
         assert len(deliveries) == 1, "files without a service are loaded one at a time"
 
+    # Rows go to ``_rec`` in the warehouse's connection: DuckDB reads the files in the contract's
+    # layout itself (``native.py``), the Python readers' rows are copied in; a file DuckDB cannot
+    # read exactly, or that is refused whole, is parsed by the Python readers instead.
+    create_input(con, entity)
+    native_files = {
+        i: d.result.native
+        for i, d in enumerate(deliveries)
+        if d.result is not None
+        and d.result.native is not None
+        and not d.schema_error
+        and not d.copy_reason
+        and schema_difference(entity, d.result.columns) is None
+    }
+    unread = native.read(con, entity, native_files) if native_files else set()
+    for i, d in enumerate(deliveries):
+        if d.result is not None and d.result.native is not None and i not in set(native_files) - unread:
+            d.result, error = parse_native(entity, d.result)
+            d.schema_error = d.schema_error or error
+    rows_in = dict(con.execute("select _d, count(*) from _rec group by _d").fetchall()) if native_files else {}
+    for i in set(native_files) - unread:
+        d = deliveries[i]
+        d.result.native.rows = rows_in.get(i, 0)  # type: ignore[union-attr]
+
     quarantine: list[list[tuple[int | None, str, str]]] = [[] for _ in deliveries]
     status = ["loaded"] * len(deliveries)
     message = [""] * len(deliveries)
-    checked_files: list[int] = []
     for i, d in enumerate(deliveries):
         result = d.result
         if result is not None and d.schema_error is None:
@@ -728,8 +758,7 @@ def _load_deliveries(
             if result is not None:
                 quarantine[i] += [(int(r), reason, "") for r in result.records[ROW_COLUMN]]
                 quarantine[i] += [(m.row, reason, "") for m in result.malformed]
-        else:
-            assert result is not None
+        elif result is not None:
             # A malformed row cannot be split into fields, so where the contract holds personal data
             # its text is withheld rather than risk a name reaching the warehouse.
             personal = any(c.personal or c.pseudonymise for c in entity.columns)
@@ -737,39 +766,25 @@ def _load_deliveries(
                 (m.row, f"malformed row: {m.reason}", "[withheld: may hold personal data]" if personal else m.raw_text)
                 for m in result.malformed
             ]
-            checked_files.append(i)
+            if result.native is None:
+                put_rows(con, entity, result.records, i)
 
-    good = pd.DataFrame()
-    good_delivery = np.array([], dtype=np.intp)
-    if checked_files:
-        spans, frames, position = [], [], 0
-        for i in checked_files:
-            records = deliveries[i].result.records  # type: ignore[union-attr]
-            spans.append(FileSpan(position, position + len(records), deliveries[i].period, tuple(records.columns)))
-            frames.append(records)
-            position += len(records)
-        records = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        codes = known_codes_for(con, entity, (s or "" for s in services))
-        spans = [
-            replace(span, service_id=services[i] or "", known_codes=codes[services[i] or ""])
-            for span, i in zip(spans, checked_files, strict=True)
-        ]
-        checked = validate(
-            entity,
-            records,
-            service_id=services[0] or "",
-            pseudonymise=pseudonymise,
-            loaded_at=started,
-            known_codes=codes[services[0] or ""],
-            files=spans,
+    codes = known_codes_for(con, entity, (s or "" for s in services))
+    files = [
+        FileInfo(
+            d.service_id or "",
+            d.period,
+            tuple(d.result.columns) if d.result is not None else (),
+            codes[d.service_id or ""],
         )
-        to_delivery = np.array(checked_files, dtype=np.intp)
-        for f, r, reason, text in zip(
-            to_delivery[checked.rejected_files], checked.rejected_rows, checked.reasons, checked.raw_texts, strict=True
-        ):
-            quarantine[f].append((int(r), reason, text))
-        good = checked.good
-        good_delivery = to_delivery[checked.good_files]
+        for d in deliveries
+    ]
+    for r in check(con, entity, files, pseudonymise=pseudonymise, loaded_at=started):
+        quarantine[r.delivery].append((r.row, r.reason, r.raw_text))
+    key_cols = [stored_name(entity.column(k)) for k in entity.key]
+    keys = ", ".join(f'"{k}"' for k in key_cols)
+    good = con.execute(f"select _d, {keys}, _src as {ROW_COLUMN} from _checked where _ok order by _d, _src").df()
+    good_delivery = good.pop("_d").to_numpy(dtype=np.intp)
 
     received = [d.result.rows_received if d.result else 0 for d in deliveries]
     whole_file_refused = {i for i, d in enumerate(deliveries) if d.schema_error or d.copy_reason or d.result is None}
@@ -793,16 +808,23 @@ def _load_deliveries(
         return reason is not None
 
     dups = _cross_file_duplicates(con, entity, good, good_delivery, deliveries, hold)
+    dropped = pa.table({"_d": pa.array([], type=pa.int32()), "_src": pa.array([], type=pa.int64())})
     if dups:
-        key_cols = [stored_name(entity.column(k)) for k in entity.key]
         for pos in sorted(dups):
             key = "|".join(str(good[k].iat[pos]) for k in key_cols)
             quarantine[good_delivery[pos]].append(
                 (int(good[ROW_COLUMN].iat[pos]), f"duplicate key {key} already loaded from {dups[pos]}", "")
             )
+        at = sorted(dups)
+        dropped = pa.table(
+            {
+                "_d": pa.array(good_delivery[at], type=pa.int32()),
+                "_src": pa.array(good[ROW_COLUMN].to_numpy()[at], type=pa.int64()),
+            }
+        )
         keep = np.ones(len(good), dtype=bool)
-        keep[list(dups)] = False
-        good, good_delivery = good.loc[keep].reset_index(drop=True), good_delivery[keep]
+        keep[at] = False
+        good_delivery = good_delivery[keep]
 
     loaded = np.bincount(good_delivery, minlength=len(deliveries))
     for i, d in enumerate(deliveries):
@@ -814,27 +836,44 @@ def _load_deliveries(
     finished = dt.datetime.now()
     con.execute("begin transaction")
     try:
-        if len(good):
-            frame = good
-
-            def lineage(values: list) -> np.ndarray:
-                return np.asarray(values, dtype=object)[good_delivery]
-
-            if services != [None] or "service_id" not in frame.columns:
-                frame["service_id"] = lineage(services)
-
-            frame["_source_file"] = lineage([d.file_name for d in deliveries])
-            frame["_file_sha256"] = lineage([d.sha for d in deliveries])
-            frame["_batch_id"] = np.array([d.batch_id for d in deliveries], dtype=np.int64)[good_delivery]
-            frame["_loaded_at"] = started
-            frame["_delivery_key"] = lineage([d.delivery_key for d in deliveries])
-            frame["_period"] = lineage([d.period or "" for d in deliveries])
-            frame["_revision"] = np.array([d.revision for d in deliveries], dtype=np.int64)[good_delivery]
-            con.register("_incoming", frame)
-            con.execute(f"insert into raw.{entity.table} by name select * from _incoming")
+        if loaded.any():
+            own_service = services == [None] and "service_id" in {stored_name(c) for c in entity.loaded_columns}
+            lineage = pa.table(
+                {
+                    "_d": pa.array(range(len(deliveries)), type=pa.int32()),
+                    "service_id": pa.array(services, type=pa.string()),
+                    "_source_file": [d.file_name for d in deliveries],
+                    "_file_sha256": [d.sha for d in deliveries],
+                    "_batch_id": pa.array([d.batch_id for d in deliveries], type=pa.int64()),
+                    "_delivery_key": [d.delivery_key for d in deliveries],
+                    "_period": [d.period or "" for d in deliveries],
+                    "_revision": pa.array([d.revision for d in deliveries], type=pa.int64()),
+                }
+            )
+            stored = ", ".join(f'c."{stored_name(c)}"' for c in entity.loaded_columns)
+            con.register("_lineage", lineage)
+            con.register("_dropped", dropped)
+            con.execute(
+                f"""
+                insert into raw.{entity.table} by name
+                select {stored}, c._src as _source_row, l.* exclude (_d{", service_id" if own_service else ""}),
+                    ?::timestamp as _loaded_at
+                from _checked c join _lineage l using (_d) anti join _dropped x using (_d, _src)
+                where c._ok
+                """,
+                [started],
+            )
             held = [d.batch_id for i, d in enumerate(deliveries) if status[i] == "held"]
-            record_deliveries(con, entity.table, "_incoming", held)
-            con.unregister("_incoming")
+            with_rows = [int(i) for i in np.flatnonzero(loaded)]
+            delivered = f"(select * from _lineage where list_contains({with_rows}, _d))"
+            if own_service:  # a delivery per service its rows name
+                delivered = (
+                    "(select distinct c.service_id, l.* exclude (_d, service_id) from _checked c "
+                    "join _lineage l using (_d) anti join _dropped x using (_d, _src) where c._ok)"
+                )
+            record_deliveries(con, entity.table, delivered, held)
+            con.unregister("_lineage")
+            con.unregister("_dropped")
         rows = [(i, *q) for i, file_rows in enumerate(quarantine) for q in file_rows]
         if rows:
             q = pd.DataFrame(rows, columns=["_delivery", "row_number", "reason", "raw_text"])
@@ -1072,15 +1111,6 @@ def trusted_mtime(mtime_ns: int) -> int | None:
 
 # Files are loaded together (across services) until about this many rows are waiting (memory).
 BATCH_ROWS = 200_000
-# Parsing JSON lines (``json.loads`` per line) is about half the cost of loading them. When an entity
-# has at least this much to read, a second process parses the next files while this one validates
-# and writes the earlier ones: national mobilising extracts (4 services, 1.4M rows) loaded in 18.0 s
-# instead of 36.6 s. Not CSV: the csv module parses about as fast as its frames can be sent between
-# processes (IRS, 1.0M rows: 13.1 s alone, 15.1 s with a worker). Not workbooks: here one is opened
-# once for all its sheets.
-READ_AHEAD_MIN_BYTES = 64 << 20
-READ_AHEAD_FILES = 64  # parsed files held ahead of the one being loaded: bounds their memory
-_READ_AHEAD_FORMATS = frozenset({"jsonl"})
 
 
 @dataclass
@@ -1131,23 +1161,12 @@ def split_by_period(entity: Entity, result: ReadResult) -> list[tuple[str, ReadR
     return parts
 
 
-def _read_all(entity: Entity, files: list[_Landed], read_ahead: bool | None) -> Iterator[LandedRead]:
-    """``read_landed`` for each file, in order. With read-ahead (by default, when the files are large
-    enough to repay starting a process) a worker process parses up to ``READ_AHEAD_FILES`` files
-    ahead of the caller (``read_ahead.py``); the results are the same."""
-    if any(f.mapping is not None for f in files):
-        read_ahead = False  # a service's own layout is read here, through its mapping
-    if read_ahead is None:
-        read_ahead = (
-            entity.format in _READ_AHEAD_FORMATS
-            and (os.cpu_count() or 1) > 1
-            and sum(f.size for f in files) >= READ_AHEAD_MIN_BYTES
-        )
-    if read_ahead and files:
-        yield from parsed_ahead(entity, [f.path for f in files], READ_AHEAD_FILES)
-    else:
-        for f in files:
-            yield read_landed(entity, f.path) if f.mapping is None else read_mapped(f.mapping, f.path)
+def _read_all(entity: Entity, files: list[_Landed]) -> Iterator[LandedRead]:
+    """``read_landed`` for each file, in order: a file in the contract's layout that DuckDB can
+    read is only checked here (DuckDB reads it when it is loaded); a service's own layout is read
+    through its mapping."""
+    for f in files:
+        yield read_landed(entity, f.path, native=True) if f.mapping is None else read_mapped(f.mapping, f.path)
 
 
 def ingest_entity(
@@ -1158,7 +1177,6 @@ def ingest_entity(
     run_id: str | None = None,
     *,
     batch_rows: int = BATCH_ROWS,
-    read_ahead: bool | None = None,
     mappings: Mappings | None = None,
 ) -> IngestReport:
     """Load every new or changed landed file for ``entity``; a file already loaded from the same
@@ -1166,10 +1184,9 @@ def ingest_entity(
     when it was loaded is skipped without being read. See ``_FileHistory.check`` for changed files
     and copies.
 
-    Files are read one at a time (parsed ahead in a second process when there is enough to read:
-    ``_read_all``) but validated and written together, across services, about ``batch_rows`` rows
-    at a time, with results identical to loading them one by one in order: one log row, batch id
-    and set of counts per file.
+    Files are listed and checked one at a time (``_read_all``) but read by DuckDB, validated and
+    written together, across services, about ``batch_rows`` rows at a time, with results identical
+    to loading them one by one in order: one log row, batch id and set of counts per file.
     """
     ensure_audit_schema(con)
     ensure_raw_table(con, entity)
@@ -1204,7 +1221,7 @@ def ingest_entity(
         to_read.append(_Landed(len(outcomes), path, rel, service_id, period, revision, size, mtime_ns, mapping))
         outcomes.append(None)
 
-    for f, (size, sha, result, error) in zip(to_read, _read_all(entity, to_read, read_ahead), strict=True):
+    for f, (size, sha, result, error) in zip(to_read, _read_all(entity, to_read), strict=True):
         if pending and pending_rows >= batch_rows:
             flush()
         before = history.before(f.rel)

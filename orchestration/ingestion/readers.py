@@ -26,6 +26,7 @@ import orjson
 import pandas as pd
 
 from orchestration.ingestion.contracts import Entity
+from orchestration.ingestion.native import NativeFile, plain
 
 ROW_COLUMN = "_source_row"
 
@@ -52,9 +53,13 @@ class ReadResult:
     warnings: list[str] = field(default_factory=list)
     # A multi-month file read through a mapping: each record's month (index-aligned), else None.
     row_periods: pd.Series | None = None
+    # A file DuckDB reads itself when it is loaded (``native.py``): ``records`` stays empty.
+    native: NativeFile | None = None
 
     @property
     def rows_received(self) -> int:
+        if self.native is not None:
+            return self.native.rows
         return len(self.records) + len(self.malformed)
 
 
@@ -306,6 +311,15 @@ def read_jsonl_file(path: Path, expected: list[str], data: bytes | None = None) 
 _ORJSON_EXACT = frozenset({str, int, bool, type(None)})
 
 
+def _first_keys(data: bytes) -> set[str] | None:
+    """The keys of a JSON-lines file's first line (None when it is not an object)."""
+    try:
+        obj = orjson.loads(data.split(b"\n", 1)[0])
+    except orjson.JSONDecodeError:
+        return None
+    return set(obj) if isinstance(obj, dict) else None
+
+
 def _scalar_column(values: list[object]) -> list[str | None]:
     """``_scalar`` over a column; strings and integers (nearly every value) take the short way."""
     return [(v or None) if type(v) is str else str(v) if type(v) is int else _scalar(v) for v in values]
@@ -499,15 +513,16 @@ LandedRead = tuple[int, str, "ReadResult | None", "str | None"]
 _FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON lines", "json": "JSON", "xlsx": "Excel workbook"}
 
 
-def read_landed(entity: Entity, path: Path) -> LandedRead:
+def read_landed(entity: Entity, path: Path, *, native: bool = False) -> LandedRead:
     """Read and parse one landed file (``read_entity_file``), with its size and hash.
 
     Never raises for the file's sake: whatever stops it being read (a link, an empty file, the
     wrong format for its extension, a corrupt workbook, a value too long for the CSV parser, or
     any other error in a reader) is returned as the reason it is refused, naming the file, so
-    that the files beside it are still loaded and logged.
+    that the files beside it are still loaded and logged. With ``native``, a file DuckDB can read
+    is only checked here and read by DuckDB when it is loaded (``native.py``).
     """
-    return read_file(path, entity.format, lambda data: read_entity_file(entity, path, data))
+    return read_file(path, entity.format, lambda data: read_entity_file(entity, path, data, native=native))
 
 
 def read_file(path: Path, fmt: str, parse: Callable[[bytes], ReadResult]) -> LandedRead:
@@ -526,13 +541,27 @@ def read_file(path: Path, fmt: str, parse: Callable[[bytes], ReadResult]) -> Lan
     wrong = sniff(data, fmt)
     if wrong:
         return len(data), sha, None, f"{path.name}: {wrong}"
+    return (len(data), sha, *parse_bytes(path, fmt, data, parse))
+
+
+def parse_bytes(
+    path: Path, fmt: str, data: bytes, parse: Callable[[bytes], ReadResult]
+) -> tuple[ReadResult | None, str | None]:
+    """``parse(data)``, or the reason the file cannot be read, naming it."""
     try:
-        return len(data), sha, parse(data), None
+        return parse(data), None
     except SchemaError as exc:
-        return len(data), sha, None, str(exc)
+        return None, str(exc)
     except Exception as exc:  # a reader's bug or a library's error on odd bytes: refuse this file only
         what = _FORMAT_NAMES.get(fmt, fmt)
-        return len(data), sha, None, f"{path.name}: could not be read as {what}: {type(exc).__name__}: {exc}"
+        return None, f"{path.name}: could not be read as {what}: {type(exc).__name__}: {exc}"
+
+
+def parse_native(entity: Entity, result: ReadResult) -> tuple[ReadResult | None, str | None]:
+    """A file left to DuckDB, read by the Python readers instead (from the same bytes)."""
+    nf = result.native
+    assert nf is not None
+    return parse_bytes(nf.path, entity.format, nf.data, lambda data: read_entity_file(entity, nf.path, data))
 
 
 def _read_regular_file(path: Path) -> bytes:
@@ -550,8 +579,14 @@ def _read_regular_file(path: Path) -> bytes:
         return f.read()
 
 
-def read_entity_file(entity: Entity, path: Path, data: bytes | None = None) -> ReadResult:
-    """Read one landed file; ``data`` is its content when the caller has already read it."""
+def read_entity_file(entity: Entity, path: Path, data: bytes | None = None, *, native: bool = False) -> ReadResult:
+    """Read one landed file; ``data`` is its content when the caller has already read it. With
+    ``native``, a file DuckDB can read comes back unparsed, for DuckDB (``native.py``)."""
+    if native and data is not None:
+        expected = [c.name for c in entity.columns]
+        found = plain(path, entity.format, data, expected)
+        if found is not None and (entity.format == "csv" or _first_keys(data) == set(expected)):
+            return ReadResult(found.columns, pd.DataFrame(), native=found)
     if entity.format == "csv":
         return read_csv_file(path, data=data)
     if entity.format == "jsonl":

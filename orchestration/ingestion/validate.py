@@ -32,7 +32,14 @@ from orchestration.ingestion.contracts import FALSE_VALUES, TRUE_VALUES, Column,
 from orchestration.ingestion.readers import ROW_COLUMN
 
 REDACTED = "[redacted]"
-SQL_TYPES = {"str": "varchar", "int": "bigint", "float": "double", "date": "date", "timestamp": "timestamp", "bool": "boolean"}
+SQL_TYPES = {
+    "str": "varchar",
+    "int": "bigint",
+    "float": "double",
+    "date": "date",
+    "timestamp": "timestamp",
+    "bool": "boolean",
+}
 
 
 def stored_name(column: Column) -> str:
@@ -137,37 +144,47 @@ _WS = r"[ \t\n\r\x0b\x0c\x1c-\x1f]"
 # C0 control characters other than tab, line feed and carriage return (which a quoted CSV value may
 # hold): a NUL or an escape inside an identifier is damage in the extract, not data.
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
-_YEAR = r"([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
-_DATE = _YEAR + r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-_ZONE = r"(Z|[+-][0-9]{2}:?[0-9]{2})"
-_TIMESTAMP = _DATE + r"[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?" + _ZONE + "?"
-_INT = r"[+-]?[0-9]+(\.0*)?"
-_FLOAT = r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[iI][nN][fF]([iI][nN][iI][tT][yY])?)"
+_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_DATE = _YEAR + r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?"
+_FLOAT = r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
+# Each type's text, spaces around it allowed; group 1 is what DuckDB casts (an integer's ".0" and
+# a timestamp's offset, group 2, left out).
+_CORE = {
+    "int": r"([+-]?[0-9]+)(?:\.0*)?",
+    "float": f"({_FLOAT})",
+    "date": f"({_DATE})",
+    "timestamp": f"({_DATE}[ T]{_TIME})(Z|[+-][0-9]{{2}}:?[0-9]{{2}})?",
+}
 
 
 def _q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _typed(c: Column, s: str) -> str:
-    """The value of stripped text ``s`` as the column's type (null where it is not one)."""
-    if c.type == "int":
-        return f"case when regexp_full_match({s}, '{_INT}') then try_cast(regexp_replace({s}, '\\.0*$', '') as bigint) end"
-    if c.type == "float":
-        return f"case when regexp_full_match({s}, '{_FLOAT}') then try_cast({s} as double) end"
-    if c.type == "date":
-        return f"case when regexp_full_match({s}, '{_DATE}') then try_cast({s} as date) end"
+def _core(c: Column, raw: str) -> str | None:
+    """The part of a value the cast reads ('' where the value is not of the type): one regex."""
+    if c.type not in _CORE:
+        return None
+    pattern = f"^{_WS}*{_CORE[c.type]}{_WS}*$"
     if c.type == "timestamp":
-        local = f"try_cast(replace(regexp_replace({s}, '{_ZONE}$', ''), 'T', ' ') as timestamp)"
-        offset = (
-            f"case when regexp_matches({s}, '[+-][0-9]{{2}}:?[0-9]{{2}}$') then "
-            f"(case when regexp_extract({s}, '([+-])[0-9]{{2}}:?[0-9]{{2}}$', 1) = '-' then -1 else 1 end) * "
-            f"(cast(regexp_extract({s}, '([0-9]{{2}}):?([0-9]{{2}})$', 1) as integer) * 60 + "
-            f"cast(regexp_extract({s}, '([0-9]{{2}}):?([0-9]{{2}})$', 2) as integer)) else 0 end"
-        )
+        return f"regexp_extract({raw}, '{pattern}', ['l', 'z'])"
+    return f"regexp_extract({raw}, '{pattern}', 1)"
+
+
+def _typed(c: Column, x: str, s: str) -> str:
+    """The value as the column's type (null where it is not one), from its core ``x`` or, for a
+    bool, its stripped text ``s``."""
+    if c.type in ("int", "float", "date"):
+        return f"case when {x} <> '' then try_cast({x} as {SQL_TYPES[c.type]}) end"
+    if c.type == "timestamp":
+        z = f"{x}.z"
+        sign = f"(case left({z}, 1) when '-' then -1 else 1 end)"
+        minutes = f"{sign} * (cast(substr({z}, 2, 2) as integer) * 60 + cast(right({z}, 2) as integer))"
+        local = f"try_cast(replace({x}.l, 'T', ' ') as timestamp)"
         return (
-            f"case when regexp_full_match({s}, '{_TIMESTAMP}') then "
-            f"case when regexp_matches({s}, '{_ZONE}$') then {local} - to_minutes({offset}) else {local} end end"
+            f"case when {x}.l = '' then null when {z} in ('', 'Z') then {local} "
+            f"else {local} - to_minutes({minutes}) end"
         )
     if c.type == "bool":
         trues = ", ".join(_q(v) for v in sorted(TRUE_VALUES))
@@ -176,96 +193,155 @@ def _typed(c: Column, s: str) -> str:
     raise ValueError(c.type)
 
 
-def _parse_sql(entity: Entity) -> str:
-    """Per row: each value stripped, missing or not, control characters, typed, allowed, in range."""
-    first, second = ["_d", "_src"], ["_d", "_src"]
-    for k, c in enumerate(entity.columns):
-        raw, s = f'"{c.name}"', f"s{k}"
-        first += [
-            f"{raw} as c{k}",
-            f"case when regexp_matches({raw}, '^{_WS}|{_WS}$') then regexp_replace({raw}, '^{_WS}+|{_WS}+$', '', 'g') "
-            f"else {raw} end as {s}",
-            f"coalesce(regexp_matches({raw}, '{_CONTROL}'), false) as ctl{k}",
-        ]
-        second += [f"c{k}", f"s{k}", f"ctl{k}", f"(c{k} is null or s{k} = '') as m{k}"]
-        if c.type == "str":
-            second += [f"case when not (c{k} is null or s{k} = '') then c{k} end as t{k}", f"false as bad{k}"]
-        else:
-            second += [f"case when s{k} <> '' then {_typed(c, s)} end as t{k}"]
-            second += [f"coalesce(s{k} <> '' and t{k} is null, false) as bad{k}"]
-        if c.allowed is not None:
-            allowed = ", ".join(_q(a.lower()) for a in sorted(set(c.allowed)))
-            second.append(f"coalesce(s{k} <> '' and lower(s{k}) not in ({allowed}), false) as na{k}")
-        else:
-            second.append(f"false as na{k}")
-        if c.minimum is not None or c.maximum is not None:
+def _strip(raw: str) -> str:
+    return (
+        f"case when ascii({raw}) <= 32 or ascii(right({raw}, 1)) <= 32 then "
+        f"regexp_replace({raw}, '^{_WS}+|{_WS}+$', '', 'g') else {raw} end"
+    )
+
+
+class _Rules:
+    """The contract's rules over a relation of rows as received (``_d``, ``_src`` and the contract's
+    columns as text), in three layers: values stripped, typed, then judged row by row.
+
+    ``lean``: each row's typed values under their stored names and ``_bad`` (any rule broken);
+    ``detail``: every rule's own flag (and what its reason names), for the refused rows only.
+    """
+
+    def __init__(self, entity: Entity, loaded_at: dt.datetime, hashed: list[int]):
+        self.entity, self.loaded_at, self.hashed = entity, loaded_at, hashed
+        self.index = {c.name: k for k, c in enumerate(entity.columns)}
+
+    def _needs_strip(self, k: int, c: Column) -> bool:
+        return c.type == "bool" or c.allowed is not None or k in self.hashed
+
+    def _layers(self, source: str, detail: bool) -> str:
+        first, second = ["_d", "_src"], ["_d", "_src"]
+        names = ", ".join(f'"{c.name}"' for c in self.entity.columns)
+        if not detail:  # one test per row for a control character anywhere (one per value in detail)
+            first.append(f"coalesce(regexp_matches(concat({names}), '{_CONTROL}'), false) as ctl")
+            second.append("ctl")
+        for k, c in enumerate(self.entity.columns):
+            raw = f'"{c.name}"'
+            first.append(f"{raw} as c{k}")
+            core = _core(c, raw)
+            if core is not None:
+                first.append(f"{core} as x{k}")
+                empty = f"x{k}.l = ''" if c.type == "timestamp" else f"x{k} = ''"
+                blank = f"(c{k} is null or ({empty} and regexp_full_match(c{k}, '{_WS}*')))"
+            elif self._needs_strip(k, c):
+                first.append(f"{_strip(raw)} as s{k}")
+                blank = f"(c{k} is null or s{k} = '')"
+            else:
+                blank = f"(c{k} is null or c{k} = '' or (ascii(c{k}) <= 32 and regexp_full_match(c{k}, '{_WS}*')))"
+            if detail:
+                first.append(f"coalesce(regexp_matches({raw}, '{_CONTROL}'), false) as ctl{k}")
+                second += [f"c{k}", f"ctl{k}"]
+            second.append(f"{blank} as m{k}")
+            if core is None and self._needs_strip(k, c):
+                second.append(f"s{k}")
+            if c.type == "str":
+                second.append(f"case when not {blank} then c{k} end as t{k}")
+            else:
+                second.append(f"case when not {blank} then {_typed(c, f'x{k}', f's{k}')} end as t{k}")
+        return f"select {', '.join(second)} from (select {', '.join(first)} from {source})"
+
+    def _flags(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """(joins, [(name, condition)]) for every rule, in the order the rules run."""
+        entity, t = self.entity, {}
+        joins: list[str] = []
+        flags: list[tuple[str, str]] = []
+        for k, c in enumerate(entity.columns):
+            t[c.name] = f"t{k}" if c.allowed is None else f"(case when not na{k} then t{k} end)"
+        for k, c in enumerate(entity.columns):
+            if c.required or c.name in entity.key:
+                flags.append((f"req{k}", f"m{k}"))
+            if c.type != "str":
+                flags.append((f"bad{k}", f"(not m{k} and t{k} is null)"))
+            if c.allowed is not None:
+                allowed = ", ".join(_q(a.lower()) for a in sorted(set(c.allowed)))
+                flags.append((f"na{k}", f"(not m{k} and lower(s{k}) not in ({allowed}))"))
             bounds = []
             if c.minimum is not None:
                 bounds.append(f"t{k} < {c.minimum!r}")
             if c.maximum is not None:
                 bounds.append(f"t{k} > {c.maximum!r}")
-            second.append(f"coalesce({' or '.join(bounds)}, false) as rng{k}")
-        else:
-            second.append(f"false as rng{k}")
-    return f"select {', '.join(second)} from (select {', '.join(first)} from _rec)"
+            if bounds:
+                flags.append((f"rng{k}", f"coalesce({' or '.join(bounds)}, false)"))
+        # Timestamps in sequence: each against the latest of the earlier stages that are filled.
+        for i, name in enumerate(entity.sequence[1:], start=1):
+            earlier = [t[n] for n in entity.sequence[:i]]
+            latest = f"greatest({', '.join(earlier)})" if len(earlier) > 1 else earlier[0]
+            flags.append((f"seq{i}", f"coalesce({t[name]} < {latest}, false)"))
+        if entity.elapsed_bounds:
+            start, end, lo, hi = entity.elapsed_bounds
+            seconds = f"(date_diff('microsecond', {t[start]}, {t[end]}) / 1e6)"
+            flags.append(("elapsed", f"coalesce({seconds} < {lo!r} or {seconds} > {hi!r}, false)"))
+        for i, name in enumerate(entity.not_future):
+            when = f"cast({t[name]} as timestamp)"
+            flags.append((f"fut{i}", f"coalesce({when} > timestamp '{self.loaded_at:%Y-%m-%d %H:%M:%S.%f}', false)"))
+        if entity.delivery == "monthly" and entity.period_column:
+            when = f"cast({t[entity.period_column]} as timestamp)"
+            flags.append(
+                ("per", f"coalesce(f.p_start is not null and ({when} < f.p_start or {when} >= f.p_end), false)")
+            )
+        for j, rule in enumerate(entity.known_codes):
+            value = t[rule.column]
+            joins.append(f"left join _code_rules r{j} on r{j}.service_id = f.service_id and r{j}.rule = {j}")
+            joins.append(
+                f"left join _codes k{j} on k{j}.service_id = f.service_id and k{j}.rule = {j} and k{j}.code = {value}"
+            )
+            flags.append((f"kc{j}", f"({value} is not null and r{j}.rule is not null and k{j}.code is null)"))
+        for k in self.hashed:
+            joins.append(f"left join _ps{k} on _ps{k}.service_id = f.service_id and _ps{k}.v = s{k} and not m{k}")
+        self.t = t
+        return joins, flags
 
+    def lean(self, source: str) -> str:
+        joins, flags = self._flags()
+        # na{k} is needed by the typed value of an allowed column: computed in a layer of its own.
+        allowed = [f"{cond} as {name}" for name, cond in flags if name.startswith("na")]
+        stored = []
+        for c in self.entity.loaded_columns:
+            k = self.index[c.name]
+            value = f"_ps{k}.h" if k in self.hashed else self.t[c.name]
+            stored.append(f'cast({value} as {SQL_TYPES[c.type]}) as "{stored_name(c)}"')
+        bad = " or ".join(["ctl", *(name if name.startswith("na") else cond for name, cond in flags)])
+        keys = ", ".join(f'"{stored_name(self.entity.column(k))}"' for k in self.entity.key)
+        return f"""
+            select * exclude (_w, _first), case when not _bad and _w > 1 then _first end as dup_first
+            from (
+                select *, row_number() over w as _w, first_value(_src) over w as _first
+                from (
+                    select _d, _src, {", ".join(stored)}, {bad} as _bad
+                    from (select *{"".join(", " + a for a in allowed)} from ({self._layers(source, False)})) as v
+                    join _files f using (_d) {" ".join(joins)}
+                )
+                window w as (partition by _d, _bad, {keys} order by _src)
+            )
+        """
 
-def _rules_sql(entity: Entity, loaded_at: dt.datetime, hashed: list[int]) -> str:
-    """The row rules over ``_p`` (``_parse_sql``) and the files, then duplicate keys within a file
-    among the rows no rule refused; the typed values under their stored names."""
-    index = {c.name: k for k, c in enumerate(entity.columns)}
-    t = {c.name: f"t{k}" for k, c in enumerate(entity.columns)}
-    for k, c in enumerate(entity.columns):
-        if c.allowed is not None:
-            t[c.name] = f"(case when not na{k} then t{k} end)"
-    joins, cols, flags = [], [], []
-    for k, c in enumerate(entity.columns):
-        flags += [f"ctl{k}", f"bad{k}", f"na{k}", f"rng{k}"]
-        if c.required or c.name in entity.key:
-            cols.append(f"m{k} as req{k}")
-            flags.append(f"req{k}")
-    for k in hashed:
-        joins.append(f"left join _ps{k} on _ps{k}.service_id = f.service_id and _ps{k}.v = s{k} and not m{k}")
-    # Timestamps in sequence: each against the latest of the earlier stages that are filled.
-    for i, name in enumerate(entity.sequence[1:], start=1):
-        earlier = [t[n] for n in entity.sequence[:i]]
-        latest = f"greatest({', '.join(earlier)})" if len(earlier) > 1 else earlier[0]
-        named = " ".join(f"when {t[n]} = {latest} then {_q(n)}" for n in reversed(entity.sequence[:i]))
-        cols.append(f"case when {t[name]} < {latest} then case {named} end end as seq{i}")
-        flags.append(f"seq{i} is not null")
-    if entity.elapsed_bounds:
-        start, end, lo, hi = entity.elapsed_bounds
-        cols.append(f"date_diff('microsecond', {t[start]}, {t[end]}) / 1e6 as elapsed")
-        flags.append(f"coalesce(elapsed < {lo!r} or elapsed > {hi!r}, false)")
-    for i, name in enumerate(entity.not_future):
-        cols.append(f"coalesce(cast({t[name]} as timestamp) > timestamp '{loaded_at:%Y-%m-%d %H:%M:%S.%f}', false) as fut{i}")
-        flags.append(f"fut{i}")
-    if entity.delivery == "monthly" and entity.period_column:
-        when = f"cast({t[entity.period_column]} as timestamp)"
-        cols.append(f"coalesce(f.p_start is not null and ({when} < f.p_start or {when} >= f.p_end), false) as per")
-        flags.append("per")
-    for j, rule in enumerate(entity.known_codes):
-        k = index[rule.column]
-        joins.append(f"left join _code_rules r{j} on r{j}.service_id = f.service_id and r{j}.rule = {j}")
-        joins.append(f"left join _codes k{j} on k{j}.service_id = f.service_id and k{j}.rule = {j} and k{j}.code = {t[rule.column]}")
-        cols.append(f"({t[rule.column]} is not null and r{j}.rule is not null and k{j}.code is null) as kc{j}")
-        flags.append(f"kc{j}")
-    stored = []
-    for c in entity.loaded_columns:
-        k = index[c.name]
-        value = f"_ps{k}.h" if k in hashed else t[c.name]
-        stored.append(f'cast({value} as {SQL_TYPES[c.type]}) as "{stored_name(c)}"')
-    rows = (
-        f"select _p.*, {', '.join([*cols, *stored]) if cols or stored else ''}"
-        f" from _p join _files f using (_d) {' '.join(joins)}"
-    )
-    keys = ", ".join(f'"{stored_name(entity.column(k))}"' for k in entity.key)
-    bad = " or ".join(f"({f})" for f in flags) or "false"
-    return f"""
-        select *, case when not _bad and row_number() over w > 1 then first_value(_src) over w end as dup_first
-        from (select *, {bad} as _bad from ({rows}))
-        window w as (partition by _d, _bad, {keys} order by _src)
-    """
+    def detail(self, source: str) -> str:
+        joins, flags = self._flags()
+        allowed = [f"{cond} as {name}" for name, cond in flags if name.startswith("na")]
+        named = [f"{cond} as {name}" for name, cond in flags if not name.startswith("na")]
+        extra = []
+        for i in range(1, len(self.entity.sequence)):
+            earlier = self.entity.sequence[:i]
+            latest = f"greatest({', '.join(self.t[n] for n in earlier)})" if len(earlier) > 1 else self.t[earlier[0]]
+            extra.append(
+                "case "
+                + " ".join(f"when {self.t[n]} = {latest} then {_q(n)}" for n in reversed(earlier))
+                + f" end as seqp{i}"
+            )
+        if self.entity.elapsed_bounds:
+            start, end, _, _ = self.entity.elapsed_bounds
+            extra.append(f"date_diff('microsecond', {self.t[start]}, {self.t[end]}) / 1e6 as seconds")
+        return f"""
+            select v.*, {", ".join([*named, *extra]) or "null as none"}
+            from (select *{"".join(", " + a for a in allowed)} from ({self._layers(source, True)})) as v
+            join _files f using (_d) {" ".join(joins)}
+        """
 
 
 def check(
@@ -280,11 +356,11 @@ def check(
     typed values under their stored names, ``_src``, ``_d`` and ``_ok``; returns the refused rows."""
     _put_files(con, entity, files)
     _put_codes(con, entity, files)
-    con.execute(f"create or replace temp table _p as {_parse_sql(entity)}")
     hashed = [k for k, c in enumerate(entity.columns) if c.pseudonymise]
     for k in hashed:
+        raw = f'"{entity.columns[k].name}"'
         pairs = con.execute(
-            f"select distinct f.service_id, s{k} from _p join _files f using (_d) where not m{k}"
+            f"select distinct f.service_id, {_strip(raw)} as v from _rec join _files f using (_d) where v <> ''"
         ).fetchall()
         table = pa.table(
             {
@@ -295,9 +371,17 @@ def check(
             schema=pa.schema([("service_id", pa.string()), ("v", pa.string()), ("h", pa.string())]),
         )
         _from_arrow(con, f"create or replace temp table _ps{k} as select * from {{}}", table)
-    con.execute(f"create or replace temp table _checked as select *, not _bad and dup_first is null as _ok from ({_rules_sql(entity, loaded_at, hashed)})")
-    con.execute("drop table _p")
-    return _refused(con, entity, files, pseudonymise)
+    rules = _Rules(entity, loaded_at, hashed)
+    con.execute(
+        "create or replace temp table _checked as "
+        f"select *, not _bad and dup_first is null as _ok from ({rules.lean('_rec')})"
+    )
+    refused = "(select r.* from _rec r semi join (select _d, _src from _checked where not _ok) using (_d, _src))"
+    rows = con.execute(
+        f"select d.*, c.dup_first, c.* exclude (_d, _src, dup_first, _bad, _ok) from ({rules.detail(refused)}) d "
+        "join _checked c using (_d, _src) order by _d, _src"
+    ).fetchall()
+    return _refused(con, entity, files, pseudonymise, rows) if rows else []
 
 
 def _put_files(con: duckdb.DuckDBPyConnection, entity: Entity, files: list[FileInfo]) -> None:
@@ -351,19 +435,15 @@ def _g(bound: float | None, sign: int) -> str:
 
 
 def _refused(
-    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[FileInfo], pseudonymise: Pseudonymiser
+    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[FileInfo], pseudonymise: Pseudonymiser, rows: list
 ) -> list[Refused]:
     """Each refused row's reasons, in the order the rules run, and its text minus personal data."""
-    rows = con.execute(
-        "select c.*, r.* exclude (_d, _src) from _checked c join _rec r using (_d, _src) where not c._ok order by c._d, c._src"
-    ).fetchall()
-    if not rows:
-        return []
     names = [d[0] for d in con.description]
     at = {n: i for i, n in enumerate(names)}
     personal = {c.name for c in entity.columns if c.personal}
     hashed = {c.name for c in entity.columns if c.pseudonymise}
     key_names = [stored_name(entity.column(k)) for k in entity.key]
+    entity_index = {c.name: k for k, c in enumerate(entity.columns)}
     out = []
     for row in rows:
         v = row.__getitem__
@@ -374,25 +454,25 @@ def _refused(
                 reasons.append(f"column {c.name}: control character {_first_control(raw)} in {_describe(raw)}")
             if f"req{k}" in at and v(at[f"req{k}"]):
                 reasons.append(f"column {c.name}: required value missing")
-            if v(at[f"bad{k}"]):
+            if f"bad{k}" in at and v(at[f"bad{k}"]):
                 reasons.append(f"column {c.name}: {_describe(raw)} is not a valid {c.type}")
-            if v(at[f"na{k}"]):
+            if f"na{k}" in at and v(at[f"na{k}"]):
                 reasons.append(f"column {c.name}: {_describe(raw)} is not an allowed code")
-            if v(at[f"rng{k}"]):
-                reasons.append(
-                    f"column {c.name}: {_describe(raw)} outside {_g(c.minimum, -1)}..{_g(c.maximum, 1)}"
-                )
+            if f"rng{k}" in at and v(at[f"rng{k}"]):
+                reasons.append(f"column {c.name}: {_describe(raw)} outside {_g(c.minimum, -1)}..{_g(c.maximum, 1)}")
         for i, name in enumerate(entity.sequence[1:], start=1):
-            if v(at[f"seq{i}"]) is not None:
-                reasons.append(f"timestamps out of sequence: {name} before {v(at[f'seq{i}'])}")
+            if v(at[f"seq{i}"]):
+                reasons.append(f"timestamps out of sequence: {name} before {v(at[f'seqp{i}'])}")
         if entity.elapsed_bounds:
             start, end, lo, hi = entity.elapsed_bounds
-            seconds = v(at["elapsed"])
-            if seconds is not None and (seconds < lo or seconds > hi):
+            seconds = v(at["seconds"])
+            if v(at["elapsed"]):
                 reasons.append(f"elapsed {start} to {end} of {seconds:.0f} s outside {lo:g}..{hi:g} s")
         for i, name in enumerate(entity.not_future):
             if v(at[f"fut{i}"]):
-                reasons.append(f"column {name}: {v(at[f't{entity.columns.index(entity.column(name))}']):%Y-%m-%d} is in the future")
+                reasons.append(
+                    f"column {name}: {v(at[f't{entity.columns.index(entity.column(name))}']):%Y-%m-%d} is in the future"
+                )
         if "per" in at and v(at["per"]):
             k = entity.columns.index(entity.column(entity.period_column))
             reasons.append(
@@ -409,15 +489,17 @@ def _refused(
         f = files[v(at["_d"])]
         safe = {}
         for name in f.columns or [c.name for c in entity.columns]:
-            if name == ROW_COLUMN or name not in at:
+            if name == ROW_COLUMN or name not in entity_index:
                 continue
-            value = v(at[name])
+            value = v(at[f"c{entity_index[name]}"])
             if name in personal and value is not None:
                 value = REDACTED
             elif name in hashed and value is not None:
                 value = pseudonymise(f.service_id, str(value).strip())
             safe[name] = value
-        out.append(Refused(v(at["_d"]), v(at["_src"]), "; ".join(reasons), json.dumps(safe, ensure_ascii=False, default=str)))
+        out.append(
+            Refused(v(at["_d"]), v(at["_src"]), "; ".join(reasons), json.dumps(safe, ensure_ascii=False, default=str))
+        )
     return out
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from orchestration.ingestion import readers
 from orchestration.ingestion.contracts import Column, Entity, KnownCode, entity
 from orchestration.ingestion.engine import ingest_entity, ingest_system, load_pseudonymiser
 from orchestration.ingestion.validate import FileSpan, Pseudonymiser, validate
@@ -73,11 +74,11 @@ def land_months(root: Path) -> None:
     land(root, "irs/T2/incidents_2024-04.csv", april.read_text())
 
 
-def ingest_all(settings, batch_rows: int, read_ahead: bool | None = None):
+def ingest_all(settings, batch_rows: int):
     key = load_pseudonymiser(settings.secrets_dir)
     with connect(settings.warehouse_path) as con:
         ingest_system(con, "reference", settings.landing_dir, key).raise_for_failures()
-        report = ingest_entity(con, INCIDENTS, settings.landing_dir, key, batch_rows=batch_rows, read_ahead=read_ahead)
+        report = ingest_entity(con, INCIDENTS, settings.landing_dir, key, batch_rows=batch_rows)
         return report, snapshot(con)
 
 
@@ -100,23 +101,27 @@ def test_batched_load_equals_loading_file_by_file(fixed_key_settings, tmp_path):
     assert [vars(o) for o in batched_report.outcomes] == [vars(o) for o in single_report.outcomes]
 
 
-def test_files_parsed_ahead_in_a_worker_load_as_files_parsed_in_turn(fixed_key_settings, tmp_path):
-    """Large deliveries are parsed in a second process while earlier files are validated and written:
-    the same rows, quarantine, log and report, with copies, refusals and batches interleaved."""
+def test_files_duckdb_reads_load_as_files_the_python_readers_parse(fixed_key_settings, tmp_path, monkeypatch):
+    """DuckDB reads the files in the contract's layout itself: the same rows, line numbers,
+    quarantine, log and report as the Python readers give, with copies, refusals and batches
+    interleaved."""
     land_months(fixed_key_settings.landing_dir)
-    ahead_report, ahead = ingest_all(fixed_key_settings, batch_rows=3, read_ahead=True)
+    ahead_report, ahead = ingest_all(fixed_key_settings, batch_rows=3)
+    assert any(o.status == "loaded" and o.rows_loaded for o in ahead_report.outcomes)
     other = type(fixed_key_settings)(**{**vars(fixed_key_settings), "data_dir": tmp_path / "in_turn"})
     land_months(other.landing_dir)
     other.secrets_dir.mkdir(parents=True)
     (other.secrets_dir / "pseudonymisation.key").write_text("ab" * 32)
-    turn_report, in_turn = ingest_all(other, batch_rows=3, read_ahead=False)
+    with monkeypatch.context() as patched:
+        patched.setattr(readers, "plain", lambda *args: None)  # every file through the Python readers
+        turn_report, in_turn = ingest_all(other, batch_rows=3)
     assert ahead == in_turn
     assert [vars(o) for o in ahead_report.outcomes] == [vars(o) for o in turn_report.outcomes]
     assert {o.status for o in ahead_report.outcomes} == {"loaded", "held", "refused"}
     # Run again, with one file touched (same bytes, new time): read, found unchanged, skipped.
     march = fixed_key_settings.landing_dir / "irs/T1/incidents_2024-03.csv"
     march.write_bytes(march.read_bytes())
-    again, after = ingest_all(fixed_key_settings, batch_rows=3, read_ahead=True)
+    again, after = ingest_all(fixed_key_settings, batch_rows=3)
     assert {k: v for k, v in after.items() if k != "log"} == {k: v for k, v in ahead.items() if k != "log"}
     assert len(after["log"]) == len(ahead["log"])  # no new log row (its time is noted on the old one)
     assert {o.status for o in again.outcomes} == {"skipped", "refused"}

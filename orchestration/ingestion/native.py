@@ -1,0 +1,143 @@
+"""DuckDB reads the landed files in the contract's own layout: CSV (``read_csv``) and JSON lines
+(``read_json_objects``), many files in one scan, straight into ``_rec`` (``validate.py``) without a
+value passing through Python.
+
+A file is read this way when it is plainly encoded (UTF-8, no byte-order mark, no NUL) and every
+physical line after its header is one record, so each row's line number follows from its place in
+the file. DuckDB must find exactly the records the lines promise; any file where it does not, or
+that it cannot read (a short row, a quoted line break, a blank line, bad JSON, a key the contract
+does not know), is read again by the Python readers, which say which line is wrong and why.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from orchestration.ingestion.contracts import Entity
+
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+# The longest line DuckDB is asked to read: a longer one goes to the Python reader, which refuses
+# a field over ``csv.field_size_limit()`` (128 KiB) by name.
+_MAX_LINE = 131_072
+
+
+@dataclass
+class NativeFile:
+    """A landed file DuckDB can read; ``data`` is kept so that the fallback reads the same bytes."""
+
+    path: Path
+    fmt: str  # csv or jsonl
+    columns: list[str]  # CSV: the header as found; JSON lines: the contract's columns
+    rows: int  # records its lines promise
+    data: bytes
+
+
+def plain(path: Path, fmt: str, data: bytes, expected: list[str]) -> NativeFile | None:
+    """A ``NativeFile`` when DuckDB can read ``data``, else None (the Python readers will)."""
+    if fmt not in ("csv", "jsonl") or not data or data.startswith(_BOMS) or b"\x00" in data:
+        return None
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if fmt == "jsonl":
+        return NativeFile(path, fmt, expected, lines, data)
+    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")]), [])
+    if not header:
+        return None
+    return NativeFile(path, fmt, [h.strip() for h in header], lines - 1, data)
+
+
+def _csv_scan(files: list[str], columns: list[str]) -> str:
+    cols = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
+    listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    return (
+        f"select * from read_csv({listed}, columns = {cols}, header = true, delim = ',', quote = '\"', "
+        f"escape = '\"', auto_detect = false, strict_mode = true, null_padding = false, "
+        f"max_line_size = {_MAX_LINE}, filename = true)"
+    )
+
+
+def _jsonl_scan(files: list[str], columns: list[str]) -> str:
+    listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    paths = ", ".join("'$.\"" + c + "\"'" for c in columns)
+    expected = ", ".join(f"'{c}'" for c in sorted(columns))
+    values = ", ".join(f'v[{i + 1}] as "{c}"' for i, c in enumerate(columns))
+    # A file with a key the contract lacks, or a line that is not an object, is left to the
+    # Python reader (it names them): ``_odd`` marks such rows.
+    return f"""
+        select {values}, filename,
+            json_type(json) <> 'OBJECT' or not list_has_all([{expected}], json_keys(json)) as _odd
+        from (
+            select json, filename, json_extract_string(json, [{paths}]) as v
+            from read_json_objects({listed}, format = 'newline_delimited', filename = true)
+        )
+    """
+
+
+def read(con: duckdb.DuckDBPyConnection, entity: Entity, files: dict[int, NativeFile]) -> set[int]:
+    """Read ``files`` (by delivery) into ``_rec``; returns the deliveries DuckDB could not read
+    exactly, which are left out of ``_rec`` for the Python readers."""
+    failed: set[int] = set()
+    groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for d, f in files.items():
+        groups.setdefault((f.fmt, tuple(f.columns)), []).append(d)
+    for (fmt, columns), ds in groups.items():
+        failed |= _read_group(con, entity, fmt, list(columns), {d: files[d] for d in ds})
+    return failed
+
+
+def _read_group(
+    con: duckdb.DuckDBPyConnection, entity: Entity, fmt: str, columns: list[str], files: dict[int, NativeFile]
+) -> set[int]:
+    scan: Callable[[list[str], list[str]], str] = _csv_scan if fmt == "csv" else _jsonl_scan
+    try:
+        con.execute(f"create or replace temp table _native as {scan([str(f.path) for f in files.values()], columns)}")
+    except duckdb.Error:
+        if len(files) == 1:
+            return set(files)
+        failed: set[int] = set()
+        for d, f in files.items():  # one file spoils the scan: find which, reading them one by one
+            failed |= _read_group(con, entity, fmt, columns, {d: f})
+        return failed
+    table = pa.table(
+        {
+            "filename": pa.array([str(f.path) for f in files.values()], type=pa.string()),
+            "_d": pa.array(list(files), type=pa.int32()),
+            "expected": pa.array([f.rows for f in files.values()], type=pa.int64()),
+        }
+    )
+    con.register("_native_files", table)
+    try:
+        odd = "bool_or(_odd)" if fmt == "jsonl" else "false"
+        found = con.execute(
+            f"""
+            select m._d, count(n.filename) <> any_value(m.expected) or coalesce({odd}, false) as wrong
+            from _native_files m left join _native n using (filename) group by m._d
+            """
+        ).fetchall()
+        failed = {d for d, wrong in found if wrong}
+        first_line = 2 if fmt == "csv" else 1  # line 1 of a CSV file is its header
+        names = ", ".join(f'"{c}"' for c in columns)
+        con.execute(
+            f"""
+            insert into _rec (_d, _src, {names})
+            select m._d, n.rowid - min(n.rowid) over (partition by m._d) + {first_line}, {names}
+            from _native n join _native_files m using (filename)
+            where not list_contains(?::integer[], m._d)
+            """,
+            [sorted(failed)],
+        )
+    finally:
+        con.unregister("_native_files")
+        con.execute("drop table _native")
+    return failed
