@@ -100,6 +100,8 @@ def _read_group(
     con: duckdb.DuckDBPyConnection, entity: Entity, fmt: str, columns: list[str], files: dict[int, NativeFile]
 ) -> set[int]:
     scan: Callable[[list[str], list[str]], str] = _csv_scan if fmt == "csv" else _jsonl_scan
+    # Line numbers come from each row's place in the scan (its rowid in ``_native``).
+    con.execute("set preserve_insertion_order = true")
     try:
         con.execute(f"create or replace temp table _native as {scan([str(f.path) for f in files.values()], columns)}")
     except duckdb.Error:
