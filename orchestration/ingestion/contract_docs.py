@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestration.ingestion.contracts import Column, Contracts, Entity
+from orchestration.ingestion.validate import TYPE_RULES
 
 DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "contracts.md"
 
@@ -109,6 +110,12 @@ def render(contracts: Contracts) -> str:
         "A value outside its column's range, a code not in its allowed list or a missing required value "
         "sends the row to quarantine with the reason. Dropped columns never reach the warehouse; "
         "pseudonymised ones are stored as a keyed hash under `<name>_key` (`staff_number` → `staff_key`).",
+        "",
+        "What each type accepts (spaces around a number, date, time or flag are ignored; a blank value is "
+        "missing; a control character other than tab and line breaks, such as NUL, in any value sends the "
+        "row to quarantine):",
+        "",
+        *(f"- `{name}`: {rule}" for name, rule in TYPE_RULES.items()),
         "",
     ]
     by_system: dict[str, list[Entity]] = {}

@@ -4,14 +4,8 @@ rows as received (strings); Python only words the reasons of the rows refused.
 The engine puts a batch of files' rows in ``_rec`` (``put_rows`` for rows a Python reader parsed;
 DuckDB's own readers fill it directly: ``native.py``) and the files in ``_files``; ``check`` leaves
 every row in ``_checked`` with its typed values and ``_ok``, and returns the refused rows with their
-reasons. ``validate`` does the same for one frame, for the dry run and the tests.
-
-What the types accept (DuckDB's casts are looser, so each is guarded by a pattern first):
-``int`` ASCII digits with an optional sign and ``.0``; ``float`` a decimal or exponent number, or
-``inf``; ``date`` ``YYYY-MM-DD``; ``timestamp`` ``YYYY-MM-DD HH:MM[:SS[.f]]`` (or ``T``), with an
-optional offset (``Z``, ``+01:00``) converted to UTC; ``bool`` the contract's true and false words.
-Values are stripped of ASCII spaces before typing; a blank value is missing. Year 0000 and
-digits of other scripts are refused.
+reasons. ``validate`` does the same for one frame, for the dry run and the tests. What each type
+accepts is ``TYPE_RULES`` (shown on the contracts page).
 """
 
 from __future__ import annotations
@@ -32,6 +26,17 @@ from orchestration.ingestion.contracts import FALSE_VALUES, TRUE_VALUES, Column,
 from orchestration.ingestion.readers import ROW_COLUMN
 
 REDACTED = "[redacted]"
+# What each contract type accepts; DuckDB's own casts are looser, so each is guarded by a pattern.
+TYPE_RULES = {
+    "str": "any text; a value of only spaces is missing",
+    "int": "ASCII digits with an optional sign and an optional `.0` (`3`, `-2`, `3.0`), up to 64 bits",
+    "float": "a decimal or exponent number (`1.5`, `.5`, `1e3`) or `inf`",
+    "date": "`YYYY-MM-DD` (year 0001 or later)",
+    "timestamp": "`YYYY-MM-DD HH:MM[:SS[.fraction]]`, `T` allowed for the space; an offset (`Z`, `+01:00`) is "
+    "converted to UTC, a timestamp without one is kept as given (local time)",
+    "bool": "`" + "`, `".join(sorted(TRUE_VALUES)) + "` for true and `" + "`, `".join(sorted(FALSE_VALUES))
+    + "` for false, in any case",
+}
 SQL_TYPES = {
     "str": "varchar",
     "int": "bigint",
