@@ -3,7 +3,15 @@
 Readers open ``serving.duckdb`` read-only with one short-lived connection per query, so an
 atomic ``os.replace`` means they see either the old or the new file, never a half-built one.
 
-Two ways to build ``serving.duckdb.tmp``:
+The steps are ordered so that a crash at any instant leaves the old file with its record or the
+new file with its record: (1) ``serving.duckdb.next`` is built with its own publication record
+inside (``meta.publish_info``, ``meta.published_tables`` and its row in ``audit.publications``),
+checkpointed and fsync'ed; (2) ``os.replace``; (3) the directory is fsync'ed, so the rename
+survives a power cut; (4) only then does the warehouse's ``audit.publications`` get the row, so it
+never names a file that is not in place. The next publish removes a killed run's ``.next`` files
+and, if the crash fell between (2) and (4), copies the live file's record into the warehouse.
+
+Two ways to build ``serving.duckdb.next``:
 
 * **whole**: every published table copied from the warehouse (the first build, ``--full``, or
   whenever the current serving file cannot be vouched for);
@@ -34,12 +42,15 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.warehouse import connect, ensure_audit_schema, record_publication, scalar
+from orchestration.warehouse import connect, ensure_audit_schema, fetch_one, record_publication, scalar
 
 # (schema, table) pairs copied to serving; "*" is every table in the schema. The marts are
 # what readers use; the audit trail (ingestion log, quarantine, data-quality runs, results
 # and flagged records, sharing log) lets auditors see how each figure was received and checked.
 PUBLISHED = (("marts", "*"), ("audit", "*"))
+
+# Not ``.tmp``: DuckDB spills a reader's large queries into the directory ``serving.duckdb.tmp``.
+NEXT_SUFFIX = ".next"
 
 
 @dataclasses.dataclass
@@ -49,6 +60,17 @@ class Published:
     counts: dict[str, int] = dataclasses.field(default_factory=dict)
     how: dict[str, str] = dataclasses.field(default_factory=dict)  # copied | kept | rows replaced
     on_top_of: str | None = None  # run id of the publication the file was built on, if any
+    removed: list[str] = dataclasses.field(default_factory=list)  # a killed publish's leftovers
+    recorded_late: str | None = None  # run id of a live file a killed publish left unrecorded
+
+    def recovery(self) -> str | None:
+        """One line on what this publish tidied after a killed one, or None."""
+        done = []
+        if self.removed:
+            done.append("removed " + ", ".join(self.removed))
+        if self.recorded_late:
+            done.append(f"recorded run {self.recorded_late}'s serving.duckdb in audit.publications")
+        return "after an interrupted publish: " + "; ".join(done) if done else None
 
     def summary(self) -> dict[str, int]:
         return dict(Counter(self.how.values()))
@@ -100,25 +122,27 @@ def publish(
     invocation_id: str | None = None,
     unique_keys: Mapping[tuple[str, str], Sequence[str]] | None = None,
 ) -> Published:
-    """Build ``serving.duckdb.tmp`` with ``tables`` and atomically replace ``serving.duckdb``.
+    """Build ``serving.duckdb.next`` with ``tables`` and atomically replace ``serving.duckdb``.
 
     ``invocation_id``: the run's incremental dbt build, when it is the only one since the last
     publication; with it the file is built on top of the current one. ``unique_keys``: the
     ``unique_key`` of each incremental model, by (schema, table). Tables missing from the
     warehouse are skipped (e.g. nothing loaded yet).
     """
-    tmp = serving_path.with_name(serving_path.name + ".tmp")
-    for leftover in (tmp, Path(str(tmp) + ".wal")):
-        leftover.unlink(missing_ok=True)
+    nxt = serving_path.with_name(serving_path.name + NEXT_SUFFIX)
     out = Published()
     unique_keys = unique_keys or {}
     published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # The warehouse stays open (and locked) from the clean-up to the record, so no other publish
+    # can run in between.
     with connect(warehouse_path) as con:
         ensure_audit_schema(con)
+        out.removed = remove_leftovers(serving_path)
+        out.recorded_late = record_live_publication(con, serving_path)
         out.on_top_of = _base_run(con, serving_path) if invocation_id else None
         if out.on_top_of:
-            shutil.copyfile(serving_path, tmp)
-        con.execute(f"attach '{tmp}' as pub")
+            shutil.copyfile(serving_path, nxt)
+        con.execute(f"attach '{nxt}' as pub")
         try:
             stored = (
                 {
@@ -160,15 +184,71 @@ def publish(
             for schema, table, _ in prints:
                 out.counts[f"{schema}.{table}"] = scalar(con, f"select count(*) from pub.{schema}.{table}")
             _write_meta(con, prints, out, run_id=run_id, as_of=as_of, published_at=published_at)
+            con.execute("checkpoint pub")  # everything into the file itself, none left in its .wal
         finally:
             con.execute("detach pub")
-    # Make sure the new file is complete on disk before it becomes visible.
-    with duckdb.connect(str(tmp)) as check:
-        check.execute("checkpoint")
-    os.replace(tmp, serving_path)
-    with connect(warehouse_path) as con:
+        _sync_file(nxt)
+        os.replace(nxt, serving_path)
+        _sync_dir(serving_path.parent)
         record_publication(con, run_id=run_id, as_of=as_of, tables=len(out.counts), at=published_at)
     return out
+
+
+def remove_leftovers(serving_path: Path) -> list[str]:
+    """Delete what a killed publish left beside ``serving_path`` (the half-built ``.next`` file and
+    its ``.wal``, and the ``.tmp`` ones of earlier versions); returns their names. Never the live
+    file, and never a directory (``serving.duckdb.tmp/`` is where a reader's query spills)."""
+    stem = serving_path.name
+    removed = []
+    for suffix in (NEXT_SUFFIX, ".tmp"):
+        for path in (serving_path.with_name(stem + suffix), serving_path.with_name(stem + suffix + ".wal")):
+            if path.is_file():
+                path.unlink()
+                removed.append(path.name)
+    return removed
+
+
+def record_live_publication(con: duckdb.DuckDBPyConnection, serving_path: Path) -> str | None:
+    """If the live serving file is a publication newer than any in ``audit.publications`` (a
+    publish killed after its rename, before its record), copy the file's own record into the
+    warehouse and return its run id. An older file (say, restored from a backup) is left unrecorded:
+    the warehouse's last publication then differs from it and the next publish builds whole."""
+    if not serving_path.exists():
+        return None
+    try:
+        with duckdb.connect(str(serving_path), read_only=True) as serving:
+            info = fetch_one(serving, "select run_id, as_of, published_at, tables_published from meta.publish_info")
+    except duckdb.Error:
+        return None
+    if info is None:
+        return None
+    run_id, as_of, published_at, tables = info
+    last = scalar(con, "select max(published_at) from audit.publications")
+    if last is not None and published_at <= last:
+        return None
+    record_publication(con, run_id=run_id, as_of=as_of, tables=tables, at=published_at)
+    return run_id
+
+
+def _sync_file(path: Path) -> None:
+    """The new file complete on disk, on its own, before it becomes visible."""
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        raise RuntimeError(f"{path.name} still has a write-ahead log after its checkpoint: not published")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_dir(folder: Path) -> None:
+    """Make the rename durable: until the directory entry is on disk a power cut can undo it."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _wanted(con: duckdb.DuckDBPyConnection, tables) -> list[tuple[str, str]]:

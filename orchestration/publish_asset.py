@@ -31,6 +31,8 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
             invocation_id=invocation_id,
             unique_keys=incremental_unique_keys(),
         )
+        if out.recovery():
+            context.log.warning(out.recovery())
         context.log.info(
             f"serving.duckdb built on top of run {out.on_top_of}: {out.summary()}"
             if out.on_top_of

@@ -246,7 +246,7 @@ def test_serving_is_published_and_read_only_readable(demo_pipeline):
     } <= tables
     (as_of,) = q(serving, "select as_of from meta.publish_info")[0]
     assert str(as_of) == "2026-11-01"
-    assert not serving.with_name("serving.duckdb.tmp").exists()
+    assert not serving.with_name("serving.duckdb.next").exists()
 
 
 def test_the_command_line_prints_stages_and_the_reconciliation_not_dagster_events(demo_pipeline):

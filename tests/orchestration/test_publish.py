@@ -22,7 +22,11 @@ UNITS = "select * from (values ('A', 'Alpha'), ('B', 'Beta')) as t(id, name)"
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
-    path = tmp_path / "warehouse.duckdb"
+    return make_warehouse(tmp_path / "warehouse.duckdb")
+
+
+def make_warehouse(path: Path) -> Path:
+    """Three marts (an incremental fact, a dimension, a report) and the audit tables."""
     with duckdb.connect(str(path)) as con:
         ensure_audit_schema(con)
         con.execute("create schema marts")
