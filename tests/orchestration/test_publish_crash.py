@@ -146,8 +146,10 @@ def test_a_publish_killed_at_any_step_leaves_one_whole_file_and_the_next_publish
 
 
 def test_a_crash_between_rename_and_record_costs_nothing_once_recorded(warehouse, tmp_path, monkeypatch):
-    """Once the live file's record is copied into the warehouse, the next close builds on top of it
-    as if nothing had happened (the recovery runs before the run asks what it may build on)."""
+    """Once the live file's record is copied into the warehouse (once only), a close builds on top
+    of that file as if nothing had happened. (In a pipeline run the mart gate and publish ask what
+    they may build on before publish records it, so the first close after such a crash reads and
+    publishes everything; the one after it is incremental again.)"""
     serving = tmp_path / "serving.duckdb"
     published_then_rebuilt(warehouse, serving)
     with monkeypatch.context() as mp:
