@@ -670,7 +670,7 @@ _RESPONSE_SELECTION = {
 _OTHER_SELECTION = {
     "HFSV_DONE": ("marts.fct_home_fire_safety_visits", "org_unit_id", "true", "visit_date"),
     "HFSV_HIGH_RISK_PCT": ("marts.fct_home_fire_safety_visits", "org_unit_id", "true", "visit_date"),
-    "FSA_DONE": ("marts.fct_fire_safety_audits", "org_unit_id", "true", "audit_date"),
+    "FSA_DONE": ("marts.fct_fire_safety_audits", "org_unit_id", "is_rbip", "audit_date"),
     "FSA_UNSAT_PCT": ("marts.fct_fire_safety_audits", "org_unit_id", "true", "audit_date"),
     "ONCALL_AVAIL_PCT": ("marts.fct_oncall_availability", "station_sk", "true", "availability_date"),
     "SAFEGUARD_REFS": ("marts.fct_safeguarding_referrals", "station_sk", "is_made", "referral_date"),

@@ -273,7 +273,7 @@ def kpi_definitions(kpis: pd.DataFrame, key: str) -> None:
         table = kpis.drop_duplicates("kpi_code").assign(
             formula=lambda d: [fmt.formula_text(r) for r in d.to_dict("records")],
             polarity_meaning=lambda d: d.polarity.map(fmt.POLARITY_LABELS),
-        )[["kpi_code", "kpi_name", "definition", "unit", "polarity_meaning", "formula", "owner_role"]]
+        )[["kpi_code", "kpi_name", "definition", "scope", "unit", "polarity_meaning", "formula", "owner_role"]]
         st.dataframe(table, hide_index=True, width="stretch")
         download_table(table, "kpi_definitions", key=f"{key}_defs")
 

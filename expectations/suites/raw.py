@@ -534,6 +534,35 @@ def _incident_checks(b: _SuiteBuilder) -> None:
         b.notes.append("incidents not matched to mobilisations: raw_current.mobilising__mobilisations is absent")
 
 
+def _absence_checks(b: _SuiteBuilder) -> None:
+    """A person's sickness spells do not overlap. Overlapping spells would count a day lost twice;
+    the KPI counts each person-day once (int_absence_shifts_by_month), and this check flags every
+    spell of an overlapping pair, naming the other, so an auditor sees what was counted once."""
+    # Spells are compared with the whole current extract of the person's service, not only the
+    # validated rows: a snapshot re-delivery can overlap a spell first delivered earlier.
+    open_end = "coalesce({0}.end_date, date '9999-12-31')"
+    valid = "({0}.end_date is null or {0}.end_date >= {0}.start_date)"
+    b.join(
+        "left join (select a.service_id, a.absence_id, "
+        "string_agg(o.absence_id, ';' order by o.absence_id) as _overlapping_ids "
+        "from raw_current.hr__absences as a inner join raw_current.hr__absences as o "
+        "on o.service_id is not distinct from a.service_id and o.staff_key = a.staff_key "
+        "and o.absence_id <> a.absence_id "
+        f"and o.start_date <= {open_end.format('a')} and a.start_date <= {open_end.format('o')} "
+        f"where {_in_list('a.service_id', b.services)} and {valid.format('a')} and {valid.format('o')} "
+        "group by a.service_id, a.absence_id) as _ovl "
+        "on _ovl.service_id is not distinct from t.service_id and _ovl.absence_id = t.absence_id"
+    )
+    b.derive("_dq_overlapping_spells", "_ovl._overlapping_ids")
+    b.add(
+        "ExpectColumnValuesToBeNull",
+        "warning",
+        "a person's sickness spells do not overlap; each day absent is counted once, for the spell that "
+        "started first (value: the absence_id of every other spell of the same person that overlaps it)",
+        column="_dq_overlapping_spells",
+    )
+
+
 def raw_suites(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -582,6 +611,11 @@ def raw_suites(
         _mobilising_checks(b)
     if entity.table == "irs__incidents":
         _incident_checks(b)
+    if entity.table == "hr__absences":
+        if _exists(b.con, "raw_current", "hr__absences"):
+            _absence_checks(b)
+        else:
+            b.notes.append("absence spells not checked for overlaps: raw_current.hr__absences is absent")
     _freshness_and_volume(b, groups, as_of)
 
     derived = "".join(f", {d}" for d in b.derived)

@@ -181,6 +181,34 @@ def test_unknown_staff_key_is_blocking_and_dates_out_of_order_a_warning(clean_ra
     assert order.severity == "warning" and list(order.failing["key"]) == ["AB8"]
 
 
+def test_overlapping_absence_spells_are_flagged_each_naming_the_other(clean_raw):
+    # The recount's case: spells of one person that overlap (224 in the demo since 2022). AB1 and
+    # AB2 share 6-10 September; the open AB3 overlaps AB4 (which starts after it); AB5 is another
+    # person's, on AB1's dates; AB6 ends the day before AB3 starts (adjacent, not overlapping).
+    def spell(absence_id, staff_key, start, end):
+        return {"absence_id": absence_id, "staff_key": staff_key, "start_date": start, "end_date": end,
+                "shifts_lost": 1.0, "reason_category": "stress"}
+
+    sep = dt.date(2026, 9, 1)
+    batch = clean_raw.land("hr__absences", [
+        spell("AB1", "p_1", sep, dt.date(2026, 9, 10)),
+        spell("AB2", "p_1", dt.date(2026, 9, 6), dt.date(2026, 9, 15)),
+        spell("AB3", "p_1", dt.date(2026, 9, 20), None),
+        spell("AB4", "p_1", dt.date(2026, 10, 1), dt.date(2026, 10, 2)),
+        spell("AB5", "p_2", sep, dt.date(2026, 9, 10)),
+        spell("AB6", "p_2", dt.date(2026, 9, 11), dt.date(2026, 9, 19)),
+    ], period="2026-10-31")
+    result = run(clean_raw, "hr__absences", [batch])
+    overlap = failures(result)[("ExpectColumnValuesToBeNull", "_dq_overlapping_spells")]
+    assert overlap.severity == "warning"
+    assert "do not overlap" in overlap.description
+    pairs = dict(zip(overlap.failing["key"], overlap.failing["value"], strict=True))
+    assert pairs == {"AB1": "AB2", "AB2": "AB1", "AB3": "AB4", "AB4": "AB3"}
+    flagged = result.flagged_records()
+    spells = flagged[flagged.column_name == "_dq_overlapping_spells"]
+    assert set(spells["_batch_id"]) == {batch} and spells["_source_row"].notna().all()
+
+
 def test_known_codes_are_per_service(clean_raw, rows):
     # Another service with stations but no wards: its stations are checked, its wards are not.
     clean_raw.land("reference__stations", [

@@ -38,8 +38,16 @@ visit_counts as (
     group by org_unit_id, service_id, period_month
 ),
 
+-- FSA_DONE counts the audits of the risk-based inspection programme only (the catalogue's
+-- definition); FSA_UNSAT_PCT and the watches' audit target count every audit completed.
 audit_counts as (
-    select org_unit_id, service_id, period_month, count(*) as audits, count(*) filter (where is_unsatisfactory) as unsatisfactory
+    select
+        org_unit_id,
+        service_id,
+        period_month,
+        count(*) as audits,
+        count(*) filter (where is_rbip) as rbip_audits,
+        count(*) filter (where is_unsatisfactory) as unsatisfactory
     from audits
     group by org_unit_id, service_id, period_month
 ),
@@ -66,7 +74,7 @@ productivity as (
 final as (
     select 'HFSV_DONE' as kpi_code, org_unit_id, service_id, period_month, cast(visits as double) as numerator, cast(null as double) as denominator, cast(null as varchar) as denominator_vintage from visit_counts
     union all select 'HFSV_HIGH_RISK_PCT', org_unit_id, service_id, period_month, high_risk_visits, visits, null from visit_counts
-    union all select 'FSA_DONE', org_unit_id, service_id, period_month, audits, null, null from audit_counts
+    union all select 'FSA_DONE', org_unit_id, service_id, period_month, rbip_audits, null, null from audit_counts
     union all select 'FSA_UNSAT_PCT', org_unit_id, service_id, period_month, unsatisfactory, audits, null from audit_counts
     union all
     select 'SAFEGUARD_REFS', station_sk, service_id, period_month, count(*) filter (where is_made), null, null

@@ -9,6 +9,7 @@ final as (
         priority_id,
         kpi_name,
         definition,
+        nullif(trim(scope), '') as scope,
         numerator_definition,
         denominator_definition,
         unit,

@@ -109,6 +109,24 @@ warehouse_measures as (
     group by response.service_id, dates.financial_year, fire_types.fire_type
 ),
 
+-- A warehouse year is partial while it is unfinished (the year holding the reporting cut-off,
+-- the first day after the last complete month) or when the service's data covers fewer than its 12 months
+-- (LFB's 2022-23 holds January to March only). Months are counted over every valid response,
+-- not only fires, so a quiet month with no fire does not make a year look partial.
+warehouse_coverage as (
+    select
+        response.service_id as measured_service_id,
+        dates.financial_year,
+        count(distinct response.period_month) as count_months
+    from response
+    inner join dates on response.period_month = dates.month_start_date
+    group by response.service_id, dates.financial_year
+),
+
+unfinished_year as (
+    select {{ financial_year_label(as_of_month()) }} as financial_year
+),
+
 warehouse_rows as (
     select
         services.service_id,
@@ -121,12 +139,17 @@ warehouse_rows as (
         warehouse_measures.call_handling_minutes,
         warehouse_measures.crew_turnout_minutes,
         warehouse_measures.drive_minutes,
-        false as is_partial_year
+        warehouse_coverage.count_months < 12
+            or warehouse_measures.financial_year = unfinished_year.financial_year as is_partial_year
     from services
     -- Only services this warehouse holds (the seed also lists services whose data is absent).
     inner join (select distinct service_id from {{ ref('dim_org_unit') }}) as held
         on services.service_id = held.service_id
     cross join warehouse_measures
+    inner join warehouse_coverage
+        on warehouse_measures.measured_service_id = warehouse_coverage.measured_service_id
+        and warehouse_measures.financial_year = warehouse_coverage.financial_year
+    cross join unfinished_year
 ),
 
 unioned as (

@@ -1,4 +1,7 @@
--- Working shifts lost to sickness by organisation unit, staff group and month.
+-- Working shifts lost to sickness by organisation unit, staff group and month. Each person-day
+-- absent counts once (overlapping spells: to the spell that started first) and a leaver's absence
+-- counts up to their last day of service: see int_absence_shifts_by_month. A spell wholly inside
+-- an earlier spell of the same person adds no shifts and no episode.
 with shifts as (
     select * from {{ ref('int_absence_shifts_by_month') }}
 ),
