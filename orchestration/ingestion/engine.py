@@ -44,7 +44,15 @@ from orchestration.ingestion.readers import (
     read_landed,
     shared_workbooks,
 )
-from orchestration.ingestion.validate import FileInfo, Pseudonymiser, check, create_input, put_rows, stored_name
+from orchestration.ingestion.validate import (
+    FileInfo,
+    Pseudonymiser,
+    check,
+    create_input,
+    drop_input,
+    put_rows,
+    stored_name,
+)
 from orchestration.warehouse import ensure_audit_schema, scalar
 
 DUCKDB_TYPES = {
@@ -729,15 +737,14 @@ def _load_deliveries(
         and not d.copy_reason
         and schema_difference(entity, d.result.columns) is None
     }
-    unread = native.read(con, entity, native_files) if native_files else set()
+    rows_in = native.read(con, entity, native_files) if native_files else {}
     for i, d in enumerate(deliveries):
-        if d.result is not None and d.result.native is not None and i not in set(native_files) - unread:
-            d.result, error = parse_native(entity, d.result)
-            d.schema_error = d.schema_error or error
-    rows_in = dict(con.execute("select _d, count(*) from _rec group by _d").fetchall()) if native_files else {}
-    for i in set(native_files) - unread:
-        d = deliveries[i]
-        d.result.native.rows = rows_in.get(i, 0)  # type: ignore[union-attr]
+        if d.result is not None and d.result.native is not None:
+            if i in rows_in:
+                d.result.native.rows = rows_in[i]
+            else:
+                d.result, error = parse_native(entity, d.result)
+                d.schema_error = d.schema_error or error
 
     quarantine: list[list[tuple[int | None, str, str]]] = [[] for _ in deliveries]
     status = ["loaded"] * len(deliveries)
@@ -920,6 +927,8 @@ def _load_deliveries(
     except Exception:
         con.execute("rollback")
         raise
+    finally:
+        drop_input(con)
     return [
         FileOutcome(entity.table, d.file_name, status[i], received[i], int(loaded[i]), len(quarantine[i]), message[i])
         for i, d in enumerate(deliveries)

@@ -84,62 +84,85 @@ def _jsonl_scan(files: list[str], columns: list[str]) -> str:
     """
 
 
-def read(con: duckdb.DuckDBPyConnection, entity: Entity, files: dict[int, NativeFile]) -> set[int]:
-    """Read ``files`` (by delivery) into ``_rec``; returns the deliveries DuckDB could not read
-    exactly, which are left out of ``_rec`` for the Python readers."""
+def read(con: duckdb.DuckDBPyConnection, entity: Entity, files: dict[int, NativeFile]) -> dict[int, int]:
+    """Read ``files`` (by delivery) and add their rows to ``_rec`` (``validate.create_input``);
+    returns the rows found in each delivery read. Those it leaves out, DuckDB could not read
+    exactly: the Python readers read them."""
     failed: set[int] = set()
     groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
     for d, f in files.items():
         groups.setdefault((f.fmt, tuple(f.columns)), []).append(d)
-    for (fmt, columns), ds in groups.items():
-        failed |= _read_group(con, entity, fmt, list(columns), {d: files[d] for d in ds})
-    return failed
+    parts = []
+    for g, ((fmt, columns), ds) in enumerate(groups.items()):
+        found, part = _read_group(con, g, fmt, list(columns), {d: files[d] for d in ds})
+        failed |= found
+        parts += part
+    names = ", ".join(f'"{c.name}"' for c in entity.columns)
+    con.execute(
+        "create or replace temp view _rec as "
+        + " union all ".join([f"select _d, _src, {names} from {p}" for p in ["_rec_py", *parts]])
+    )
+    tables = [t for (t,) in con.execute(_NATIVE_TABLES).fetchall() if t.endswith("_files")]
+    found = " union all ".join(f"select _d, found from {t} where not wrong" for t in tables)
+    return dict(con.execute(found).fetchall()) if tables else {}
+
+
+_NATIVE_TABLES = "select table_name from duckdb_tables() where temporary and starts_with(table_name, '_native_')"
+
+
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the scans of an earlier batch (``_rec`` reads them)."""
+    for (table,) in con.execute(_NATIVE_TABLES).fetchall():
+        con.execute(f"drop table {table}")
 
 
 def _read_group(
-    con: duckdb.DuckDBPyConnection, entity: Entity, fmt: str, columns: list[str], files: dict[int, NativeFile]
-) -> set[int]:
+    con: duckdb.DuckDBPyConnection, g: int, fmt: str, columns: list[str], files: dict[int, NativeFile]
+) -> tuple[set[int], list[str]]:
+    """One scan of files sharing a format and header into ``_native_<g>``; (the deliveries it could
+    not read exactly, the relations that give the others' rows as ``_rec`` has them)."""
     scan: Callable[[list[str], list[str]], str] = _csv_scan if fmt == "csv" else _jsonl_scan
-    # Line numbers come from each row's place in the scan (its rowid in ``_native``).
+    # Line numbers come from each row's place in the scan (its rowid in ``_native_<g>``).
     con.execute("set preserve_insertion_order = true")
+    table = f"_native_{g}"
     try:
-        con.execute(f"create or replace temp table _native as {scan([str(f.path) for f in files.values()], columns)}")
+        con.execute(f"create or replace temp table {table} as {scan([str(f.path) for f in files.values()], columns)}")
     except duckdb.Error:
         if len(files) == 1:
-            return set(files)
+            return set(files), []
         failed: set[int] = set()
-        for d, f in files.items():  # one file spoils the scan: find which, reading them one by one
-            failed |= _read_group(con, entity, fmt, columns, {d: f})
-        return failed
-    table = pa.table(
+        parts: list[str] = []
+        for n, (d, f) in enumerate(files.items()):  # one file spoils the scan: find which, one by one
+            found, part = _read_group(con, g * 100_000 + n + 1, fmt, columns, {d: f})
+            failed |= found
+            parts += part
+        return failed, parts
+    listed = pa.table(
         {
             "filename": pa.array([str(f.path) for f in files.values()], type=pa.string()),
             "_d": pa.array(list(files), type=pa.int32()),
             "expected": pa.array([f.rows for f in files.values()], type=pa.int64()),
         }
     )
-    con.register("_native_files", table)
+    con.register("_native_files", listed)
     try:
         odd = "bool_or(_odd)" if fmt == "jsonl" else "false"
-        found = con.execute(
-            f"""
-            select m._d, count(n.filename) <> any_value(m.expected) or coalesce({odd}, false) as wrong
-            from _native_files m left join _native n using (filename) group by m._d
-            """
-        ).fetchall()
-        failed = {d for d, wrong in found if wrong}
-        first_line = 2 if fmt == "csv" else 1  # line 1 of a CSV file is its header
-        names = ", ".join(f'"{c}"' for c in columns)
+        # Each file's rows: how many, and the rowid of its first (line 2 of a CSV, line 1 of JSON lines).
         con.execute(
             f"""
-            insert into _rec (_d, _src, {names})
-            select m._d, n.rowid - min(n.rowid) over (partition by m._d) + {first_line}, {names}
-            from _native n join _native_files m using (filename)
-            where not list_contains(?::integer[], m._d)
-            """,
-            [sorted(failed)],
+            create or replace temp table {table}_files as
+            select m.filename, m._d, count(n.filename) as found, min(n.rowid) as first_rowid,
+                count(n.filename) <> any_value(m.expected) or coalesce({odd}, false) as wrong
+            from _native_files m left join {table} n using (filename) group by m.filename, m._d
+            """
         )
     finally:
         con.unregister("_native_files")
-        con.execute("drop table _native")
-    return failed
+    failed = {d for (d,) in con.execute(f"select _d from {table}_files where wrong").fetchall()}
+    first_line = 2 if fmt == "csv" else 1  # line 1 of a CSV file is its header
+    names = ", ".join(f'"{c}"' for c in columns)
+    part = (
+        f"(select m._d, n.rowid - m.first_rowid + {first_line} as _src, {names} "
+        f"from {table} n join {table}_files m using (filename) where not m.wrong)"
+    )
+    return failed, [part]

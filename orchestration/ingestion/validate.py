@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from orchestration.ingestion import native
 from orchestration.ingestion.contracts import FALSE_VALUES, TRUE_VALUES, Column, Entity
 from orchestration.ingestion.readers import ROW_COLUMN
 
@@ -34,7 +35,10 @@ TYPE_RULES = {
     "date": "`YYYY-MM-DD` (year 0001 or later)",
     "timestamp": "`YYYY-MM-DD HH:MM[:SS[.fraction]]`, `T` allowed for the space; an offset (`Z`, `+01:00`) is "
     "converted to UTC, a timestamp without one is kept as given (local time)",
-    "bool": "`" + "`, `".join(sorted(TRUE_VALUES)) + "` for true and `" + "`, `".join(sorted(FALSE_VALUES))
+    "bool": "`"
+    + "`, `".join(sorted(TRUE_VALUES))
+    + "` for true and `"
+    + "`, `".join(sorted(FALSE_VALUES))
     + "` for false, in any case",
 }
 SQL_TYPES = {
@@ -112,13 +116,28 @@ class FileSpan:
 
 def create_input(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """An empty ``_rec`` for ``entity``: ``_d`` (the file), ``_src`` (its line) and every contract
-    column as text."""
+    column as text. ``_rec`` is a view: over ``_rec_py`` (rows the Python readers parsed) and the
+    tables of DuckDB's own scans, which ``native.read`` adds to it, so no row is copied twice."""
     cols = ", ".join(f'"{c.name}" varchar' for c in entity.columns)
-    con.execute(f"create or replace temp table _rec (_d integer, _src bigint, {cols})")
+    con.execute("drop view if exists _rec")
+    native.drop(con)
+    con.execute(f"create or replace temp table _rec_py (_d integer, _src bigint, {cols})")
+    con.execute("create or replace temp view _rec as select * from _rec_py")
+
+
+def drop_input(con: duckdb.DuckDBPyConnection) -> None:
+    """Free a batch's tables once its rows are written."""
+    con.execute("drop view if exists _rec")
+    native.drop(con)
+    for (table,) in con.execute(
+        "select table_name from duckdb_tables() where temporary and "
+        "(table_name in ('_rec_py', '_checked', '_files', '_codes', '_code_rules') or starts_with(table_name, '_ps'))"
+    ).fetchall():
+        con.execute(f"drop table {table}")
 
 
 def put_rows(con: duckdb.DuckDBPyConnection, entity: Entity, records: pd.DataFrame, delivery: int) -> None:
-    """Append a parsed file's rows (strings or None, plus ``_source_row``) to ``_rec``."""
+    """Append a parsed file's rows (strings or None, plus ``_source_row``) to ``_rec`` (``_rec_py``)."""
     if not len(records):
         return
     arrays = {
@@ -131,7 +150,7 @@ def put_rows(con: duckdb.DuckDBPyConnection, entity: Entity, records: pd.DataFra
             arrays[c.name] = pa.array(values, type=pa.string(), from_pandas=True)
         except (pa.ArrowTypeError, pa.ArrowInvalid):  # a reader gave a non-string value: its text
             arrays[c.name] = pa.array([None if pd.isna(v) else str(v) for v in values], type=pa.string())
-    _from_arrow(con, "insert into _rec by name select * from {}", pa.table(arrays))
+    _from_arrow(con, "insert into _rec_py by name select * from {}", pa.table(arrays))
 
 
 def _from_arrow(con: duckdb.DuckDBPyConnection, sql: str, table: pa.Table) -> None:
