@@ -783,6 +783,7 @@ def _load_deliveries(
             d.period,
             tuple(d.result.columns) if d.result is not None else (),
             codes[d.service_id or ""],
+            d.result is not None and d.result.native is not None and d.result.native.clean,
         )
         for d in deliveries
     ]

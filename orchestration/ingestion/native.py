@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from orchestration.ingestion.contracts import Entity
 
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])  # as validate.py's _CONTROL
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 # The longest line DuckDB is asked to read: a longer one goes to the Python reader, which refuses
 # a field over ``csv.field_size_limit()`` (128 KiB) by name.
@@ -36,6 +37,8 @@ class NativeFile:
     columns: list[str]  # CSV: the header as found; JSON lines: the contract's columns
     rows: int  # records its lines promise
     data: bytes
+    # No control character (but tab and line breaks) in its bytes, so its rows need no test for one.
+    clean: bool = False
 
 
 def plain(path: Path, fmt: str, data: bytes, expected: list[str]) -> NativeFile | None:
@@ -49,12 +52,13 @@ def plain(path: Path, fmt: str, data: bytes, expected: list[str]) -> NativeFile 
     except UnicodeDecodeError:
         return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    clean = len(data.translate(None, _CONTROL_BYTES)) == len(data)
     if fmt == "jsonl":
-        return NativeFile(path, fmt, expected, lines, data)
+        return NativeFile(path, fmt, expected, lines, data, clean)
     header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")]), [])
     if not header:
         return None
-    return NativeFile(path, fmt, [h.strip() for h in header], lines - 1, data)
+    return NativeFile(path, fmt, [h.strip() for h in header], lines - 1, data, clean)
 
 
 def _csv_scan(files: list[str], columns: list[str]) -> str:

@@ -79,6 +79,7 @@ class FileInfo:
     period: str | None = None  # a monthly file's YYYY-MM: dated rows must fall inside it
     columns: tuple[str, ...] = ()  # the file's own column order (for a refused row's text)
     known_codes: Mapping[tuple[str, str], set[str]] | None = None  # the service's reference codes
+    clean: bool = False  # known to hold no control character (its bytes were scanned)
 
 
 @dataclass
@@ -240,13 +241,17 @@ class _Rules:
         return c.type == "bool" or c.allowed is not None or k in self.hashed
 
     def _layers(self, source: str, detail: bool) -> str:
-        first, second = ["_d", "_src"], ["_d", "_src"]
-        names = ", ".join(f'"{c.name}"' for c in self.entity.columns)
+        carried = ["_d", "r._src", "f.service_id as _svc", "f.p_start as _p_start", "f.p_end as _p_end"]
+        first, second = carried, ["_d", "_src", "_svc", "_p_start", "_p_end"]
+        names = ", ".join(f'r."{c.name}"' for c in self.entity.columns)
         if not detail:  # one test per row for a control character anywhere (one per value in detail)
-            first.append(f"coalesce(regexp_matches(concat({names}), '{_CONTROL}'), false) as ctl")
+            first.append(
+                f"case when f.clean then false else coalesce(regexp_matches(concat({names}), '{_CONTROL}'), false) "
+                "end as ctl"
+            )
             second.append("ctl")
         for k, c in enumerate(self.entity.columns):
-            raw = f'"{c.name}"'
+            raw = f'r."{c.name}"'
             first.append(f"{raw} as c{k}")
             core = _core(c, raw)
             if core is not None:
@@ -268,7 +273,7 @@ class _Rules:
                 second.append(f"case when not {blank} then c{k} end as t{k}")
             else:
                 second.append(f"case when not {blank} then {_typed(c, f'x{k}', f's{k}')} end as t{k}")
-        return f"select {', '.join(second)} from (select {', '.join(first)} from {source})"
+        return f"select {', '.join(second)} from (select {', '.join(first)} from {source} as r join _files f using (_d))"
 
     def _flags(self) -> tuple[list[str], list[tuple[str, str]]]:
         """(joins, [(name, condition)]) for every rule, in the order the rules run."""
@@ -306,18 +311,14 @@ class _Rules:
             flags.append((f"fut{i}", f"coalesce({when} > timestamp '{self.loaded_at:%Y-%m-%d %H:%M:%S.%f}', false)"))
         if entity.delivery == "monthly" and entity.period_column:
             when = f"cast({t[entity.period_column]} as timestamp)"
-            flags.append(
-                ("per", f"coalesce(f.p_start is not null and ({when} < f.p_start or {when} >= f.p_end), false)")
-            )
+            flags.append(("per", f"coalesce(_p_start is not null and ({when} < _p_start or {when} >= _p_end), false)"))
         for j, rule in enumerate(entity.known_codes):
             value = t[rule.column]
-            joins.append(f"left join _code_rules r{j} on r{j}.service_id = f.service_id and r{j}.rule = {j}")
-            joins.append(
-                f"left join _codes k{j} on k{j}.service_id = f.service_id and k{j}.rule = {j} and k{j}.code = {value}"
-            )
+            joins.append(f"left join _code_rules r{j} on r{j}.service_id = _svc and r{j}.rule = {j}")
+            joins.append(f"left join _codes k{j} on k{j}.service_id = _svc and k{j}.rule = {j} and k{j}.code = {value}")
             flags.append((f"kc{j}", f"({value} is not null and r{j}.rule is not null and k{j}.code is null)"))
         for k in self.hashed:
-            joins.append(f"left join _ps{k} on _ps{k}.service_id = f.service_id and _ps{k}.v = s{k} and not m{k}")
+            joins.append(f"left join _ps{k} on _ps{k}.service_id = _svc and _ps{k}.v = s{k} and not m{k}")
         self.t = t
         return joins, flags
 
@@ -339,7 +340,7 @@ class _Rules:
                 from (
                     select _d, _src, {", ".join(stored)}, {bad} as _bad
                     from (select *{"".join(", " + a for a in allowed)} from ({self._layers(source, False)})) as v
-                    join _files f using (_d) {" ".join(joins)}
+                    {" ".join(joins)}
                 )
                 window w as (partition by _d, _bad, {keys} order by _src)
             )
@@ -364,7 +365,7 @@ class _Rules:
         return f"""
             select v.*, {", ".join([*named, *extra]) or "null as none"}
             from (select *{"".join(", " + a for a in allowed)} from ({self._layers(source, True)})) as v
-            join _files f using (_d) {" ".join(joins)}
+            {" ".join(joins)}
         """
 
 
@@ -418,6 +419,7 @@ def _put_files(con: duckdb.DuckDBPyConnection, entity: Entity, files: list[FileI
             "service_id": pa.array([f.service_id for f in files], type=pa.string()),
             "p_start": pa.array(starts, type=pa.timestamp("us")),
             "p_end": pa.array(ends, type=pa.timestamp("us")),
+            "clean": pa.array([f.clean for f in files], type=pa.bool_()),
         }
     )
     _from_arrow(con, "create or replace temp table _files as select * from {}", table)

@@ -51,6 +51,8 @@ AWKWARD = {
     + "\n"
     + "D2,2024-04-06\n"
     + inc("D3", "2024-04-07 10:00:00", appl="x"),
+    # a control character: DuckDB reads the file, the rule finds it
+    "irs/T1/incidents_2024-05.csv": INC_HEADER + inc("E\x071", "2024-05-05 10:00:00") + inc("E2", "2024-05-06 10:00:00"),
     "mobilising/T1/mobilisations_2024-03.jsonl": _jsonl(_m(1), _m(2, pump_order=2.0), _m(3, pump_order="x")),
     "mobilising/T1/mobilisations_2024-04.jsonl": _jsonl(
         _m(4, call_received_at="2024-04-05T10:00:00", mobilised_at=None), "{not json", _m(5)
@@ -118,6 +120,8 @@ def test_files_duckdb_reads_or_hands_back_load_exactly_as_the_python_readers_loa
     assert "expected 19 fields, found 2" in quarantined[("incidents_2024-04.csv", 4)]
     assert "'x' is not a valid int" in quarantined[("incidents_2024-04.csv", 5)]
     assert "'x' is not a valid int" in quarantined[("mobilisations_2024-03.jsonl", 3)]
+    assert "column incident_id: control character U+0007" in quarantined[("incidents_2024-05.csv", 2)]
+    assert "incidents_2024-05.csv" in read_by_duckdb
     assert "not valid JSON" in quarantined[("mobilisations_2024-04.jsonl", 2)]
     assert "line is not a JSON object" in quarantined[("mobilisations_2024-05.jsonl", 2)]
     assert "unexpected: extra" in quarantined[("mobilisations_2024-06.jsonl", 1)]
