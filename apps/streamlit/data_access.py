@@ -129,7 +129,7 @@ def _quarterly(where: str) -> str:
 _VALID_AT = "{u}.valid_from <= {m} and ({u}.valid_to is null or {u}.valid_to >= {m})"
 
 _KPI_COLUMNS = """
-    k.kpi_name, k.definition, k.numerator_definition, k.denominator_definition, k.multiplier,
+    k.kpi_name, k.definition, k.scope, k.numerator_definition, k.denominator_definition, k.multiplier,
     k.tolerance_pct, k.owner_role, k.decimals, k.display_order, k.is_small_count_spc,
     k.frequency, p.priority_name
 """
