@@ -130,7 +130,7 @@ def keep_partial_parse(target: Path, data_dir: Path) -> None:
 
 
 class GoldenThreadTranslator(DagsterDbtTranslator):
-    """dbt folder -> asset key prefix and group; sources -> the ingestion asset that loads them."""
+    """dbt schema -> asset key prefix, dbt layer (folder) -> group; sources -> the ingestion asset that loads them."""
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -138,8 +138,10 @@ class GoldenThreadTranslator(DagsterDbtTranslator):
             props = manifest["sources"][unique_id]
             return spec.replace_attributes(key=source_asset_key(props["source_name"], props["name"]))
         props = manifest["nodes"][unique_id]
+        # Keyed by the schema that holds the table (marts.fct_incidents, intermediate.int_...), so
+        # a model keeps its key when it moves between layers; grouped by its layer (the folder).
         layer = props["fqn"][1] if props["resource_type"] == "model" and len(props["fqn"]) > 2 else "seeds"
-        spec = spec.replace_attributes(key=dg.AssetKey([layer, props["name"]]), group_name=f"dbt_{layer}")
+        spec = spec.replace_attributes(key=dg.AssetKey([props["schema"], props["name"]]), group_name=f"dbt_{layer}")
         if layer == "staging":
             # Nothing is built from a landed batch until its data-quality suite has passed.
             spec = spec.merge_attributes(deps=[RAW_QUALITY_GATE])

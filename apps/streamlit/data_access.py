@@ -7,6 +7,7 @@ would keep showing the old file after a publish, so each call opens and closes i
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -114,30 +115,21 @@ def quarantine_reasons(system: str | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-# rpt_kpi_monthly / rpt_kpi_quarterly should be unique on their surrogate keys, but some rows
-# arrive duplicated (RESP_STD_MET_PCT at the time of writing). Showing a KPI twice would be
-# wrong, so every read keeps one row per key; the data-quality page reports the duplicates.
+# One row per key: dbt's unique tests on kpi_month_sk / kpi_quarter_sk fail the build (and so
+# the publish) if a report row is ever duplicated.
 def _monthly(where: str) -> str:
-    return f"""
-        select * from marts.rpt_kpi_monthly
-        where {where}
-        qualify row_number() over (partition by kpi_month_sk order by kpi_month_sk) = 1
-    """
+    return f"select * from marts.rpt_kpi_monthly where {where}"
 
 
 def _quarterly(where: str) -> str:
-    return f"""
-        select * from marts.rpt_kpi_quarterly
-        where {where}
-        qualify row_number() over (partition by kpi_quarter_sk order by kpi_quarter_sk) = 1
-    """
+    return f"select * from marts.rpt_kpi_quarterly where {where}"
 
 
 # A unit belongs to the hierarchy as it stood in the reported month (stations move group).
 _VALID_AT = "{u}.valid_from <= {m} and ({u}.valid_to is null or {u}.valid_to >= {m})"
 
 _KPI_COLUMNS = """
-    k.kpi_name, k.definition, k.numerator_definition, k.denominator_definition, k.multiplier,
+    k.kpi_name, k.definition, k.scope, k.numerator_definition, k.denominator_definition, k.multiplier,
     k.tolerance_pct, k.owner_role, k.decimals, k.display_order, k.is_small_count_spc,
     k.frequency, p.priority_name
 """
@@ -582,20 +574,6 @@ def golden_thread(service_id: str) -> pd.DataFrame:
 # ---- data quality and lineage ---------------------------------------------------------------
 
 
-def monthly_duplicate_keys() -> pd.DataFrame:
-    """Report-mart rows that break their grain (shown to auditors; the reports keep one)."""
-    return query(
-        """
-        select 'rpt_kpi_monthly' as mart, kpi_code, count(*) as rows, count(distinct kpi_month_sk) as keys
-        from marts.rpt_kpi_monthly group by kpi_code having count(*) > count(distinct kpi_month_sk)
-        union all
-        select 'rpt_kpi_quarterly', kpi_code, count(*), count(distinct kpi_quarter_sk)
-        from marts.rpt_kpi_quarterly group by kpi_code having count(*) > count(distinct kpi_quarter_sk)
-        order by 1, 2
-        """
-    )
-
-
 def kpi_dq_columns() -> list[str]:
     """The data-quality columns rpt_kpi_monthly carries in this publish (none in early versions)."""
     return [c for c in table_columns("marts", "rpt_kpi_monthly") if c in ("dq_status", "dq_note")]
@@ -648,88 +626,96 @@ def kpi_observations(kpi_code: str, org_unit_id: str, month) -> pd.DataFrame:
     )
 
 
-# Which fact records each KPI counts: the record-level selection the KPI models apply
-# (dbt_project/models/intermediate/kpi/int_kpi_observations__*.sql). Incident and response
-# facts are at station grain; the others carry the unit they were recorded against.
-_INCIDENT_SELECTION = {
-    "INC_TOTAL": "true",
-    "PRI_FIRES_10K": "is_primary_fire",
-    "ADF_10K_DWELL": "is_accidental_dwelling_fire",
-    "ADF_INJ_100K": "is_accidental_dwelling_fire and count_injuries_excl_precautionary > 0",
-    "FIRE_DEATHS": "count_fatalities > 0 and incident_category in ('primary_fire', 'secondary_fire', 'chimney_fire')",
-    "ADF_CONFINED_PCT": "is_accidental_dwelling_fire",
-    "AFA_1K_NONDOM": "is_afa_non_domestic",
-    "DELIB_PRI_10K": "is_deliberate_primary_excl_vehicle",
-    "DELIB_VEH_10K": "is_deliberate_vehicle_fire",
-    "RTC_ATTENDED": "is_rtc",
+# Which fact records each KPI counts is dbt's rule, stated once: each record-level fact marks the
+# records every KPI counts in a column ``is_counted_for_<kpi code>`` (true: counted; false: in the
+# KPI's scope but excluded, exclusion_reason says why; null: outside it), and the KPI models count
+# those marks (dbt_project/models/core/operations/fct_*.sql). The app lists what they mark. Below
+# is only how each fact is laid out: where it places a record in the hierarchy (no station: the
+# service), how to order it and which columns to show (None: all of them).
+_RECORD_LAYOUT: dict[str, tuple[str, str, list[str] | None]] = {
+    "fct_incidents": (
+        "coalesce(f.station_sk, f.service_id)",
+        "f.call_at",
+        [
+            "incident_id", "station_sk", "call_at", "incident_category", "incident_type", "property_category",
+            "property_type", "motive", "count_injuries_excl_precautionary", "count_fatalities", "count_appliances",
+            "is_confined_to_room", "_source_file", "_source_row",
+        ],
+    ),
+    "fct_incident_response": (
+        "coalesce(f.station_sk, f.service_id)",
+        "f.incident_sk",
+        [
+            "incident_sk", "station_sk", "incident_category", "incident_type", "property_category",
+            "response_source", "call_handling_seconds", "turnout_seconds", "drive_seconds",
+            "total_response_seconds", "exclusion_reason", "_batch_id",
+        ],
+    ),
+    "fct_home_fire_safety_visits": ("f.org_unit_id", "f.visit_date", None),
+    "fct_fire_safety_audits": ("f.org_unit_id", "f.audit_date", None),
+    "fct_oncall_availability": ("f.station_sk", "f.availability_date", None),
+    "fct_safeguarding_referrals": ("f.station_sk", "f.referral_date", None),
 }
-_RESPONSE_SELECTION = {
-    "RESP_ADF_MEAN_MIN": "is_dwelling_fire",
-    "RESP_STD_MET_PCT": "is_potentially_life_threatening",
-}
-_OTHER_SELECTION = {
-    "HFSV_DONE": ("marts.fct_home_fire_safety_visits", "org_unit_id", "true", "visit_date"),
-    "HFSV_HIGH_RISK_PCT": ("marts.fct_home_fire_safety_visits", "org_unit_id", "true", "visit_date"),
-    "FSA_DONE": ("marts.fct_fire_safety_audits", "org_unit_id", "is_rbip", "audit_date"),
-    "FSA_UNSAT_PCT": ("marts.fct_fire_safety_audits", "org_unit_id", "true", "audit_date"),
-    "ONCALL_AVAIL_PCT": ("marts.fct_oncall_availability", "station_sk", "true", "availability_date"),
-    "SAFEGUARD_REFS": ("marts.fct_safeguarding_referrals", "station_sk", "is_made", "referral_date"),
-}
+
+
+def kpi_selection_column(kpi_code: str) -> str | None:
+    """The column a fact marks a KPI's records in; None for a code that is no plain identifier."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", kpi_code or ""):
+        return None
+    return f"is_counted_for_{kpi_code.lower()}"
 
 
 def kpi_record_source(kpi_code: str) -> str | None:
-    if kpi_code in _INCIDENT_SELECTION:
-        return "marts.fct_incidents"
-    if kpi_code in _RESPONSE_SELECTION:
-        return "marts.fct_incident_response"
-    if kpi_code in _OTHER_SELECTION:
-        return _OTHER_SELECTION[kpi_code][0]
-    return None
+    """The published fact whose records the KPI counts (the one marking them), or None when the
+    KPI is built from monthly aggregates rather than records."""
+    column = kpi_selection_column(kpi_code)
+    if column is None:
+        return None
+    found = query(
+        """
+        select table_name from information_schema.columns
+        where table_schema = 'marts' and column_name = ? order by table_name
+        """,
+        [column],
+    )
+    return f"marts.{found.table_name.iloc[0]}" if len(found) else None
 
 
 def kpi_source_records(kpi_code: str, org_unit_id: str, month, limit: int = 5000) -> dict[str, pd.DataFrame]:
-    """The fact records behind one KPI value: ``included`` and, where rules drop records,
-    ``excluded`` with the reason. Empty dict when the KPI has no record-level fact."""
+    """The fact records behind one KPI value: ``included`` and, for a fact that gives exclusion
+    reasons, ``excluded`` (in the KPI's scope, not counted). Empty dict when the KPI has no
+    record-level fact."""
+    source = kpi_record_source(kpi_code)
+    if source is None:
+        return {}
+    table = source.split(".", 1)[1]
+    columns = table_columns("marts", table)
+    unit, order, listed = _RECORD_LAYOUT.get(table) or (
+        "f.org_unit_id" if "org_unit_id" in columns else "f.station_sk",
+        "f.period_month",
+        None,
+    )
+    shown = ", ".join(f"f.{c}" for c in listed if c in columns) if listed else "f.*"
+    column = f"f.{kpi_selection_column(kpi_code)}"
     params = {"unit": org_unit_id, "month": month, "limit": limit}
-    if kpi_code in _INCIDENT_SELECTION:
-        sql = f"""
+
+    def marked(selected: str) -> pd.DataFrame:
+        return query(
+            f"""
             {_DESCENDANTS}
-            select i.incident_id, i.station_sk, i.call_at, i.incident_category, i.incident_type,
-                   i.property_category, i.property_type, i.motive, i.count_injuries_excl_precautionary,
-                   i.count_fatalities, i.count_appliances, i.is_confined_to_room, i._source_file, i._source_row
-            from marts.fct_incidents as i
-            inner join tree on tree.org_unit_id = coalesce(i.station_sk, i.service_id)  -- no station: service
-            where i.period_month = $month and ({_INCIDENT_SELECTION[kpi_code]})
-            order by i.call_at
+            select {shown} from {source} as f
+            inner join tree on tree.org_unit_id = {unit}
+            where f.period_month = $month and {selected}
+            order by {order}
             limit $limit
-        """
-        return {"included": query(sql, params)}
-    if kpi_code in _RESPONSE_SELECTION:
-        base = f"""
-            {_DESCENDANTS}
-            select r.incident_sk, r.station_sk, r.incident_category, r.incident_type, r.property_category,
-                   r.response_source, r.call_handling_seconds, r.turnout_seconds, r.drive_seconds,
-                   r.total_response_seconds, r.exclusion_reason, r._batch_id
-            from marts.fct_incident_response as r
-            inner join tree on tree.org_unit_id = coalesce(r.station_sk, r.service_id)
-            where r.period_month = $month and ({_RESPONSE_SELECTION[kpi_code]})
-        """
-        return {
-            "included": query(base + " and r.is_valid_response order by r.incident_sk limit $limit", params),
-            "excluded": query(base + " and not r.is_valid_response order by r.incident_sk limit $limit", params),
-        }
-    if kpi_code in _OTHER_SELECTION:
-        table, unit_column, selection, date_column = _OTHER_SELECTION[kpi_code]
-        sql = f"""
-            {_DESCENDANTS}
-            select f.* from {table} as f
-            inner join tree on tree.org_unit_id = f.{unit_column}
-            where f.period_month = $month and ({selection})
-            order by f.{date_column}
-            limit $limit
-        """
-        return {"included": query(sql, params)}
-    return {}
+            """,
+            params,
+        )
+
+    records = {"included": marked(column)}
+    if "exclusion_reason" in columns:
+        records["excluded"] = marked(f"not {column}")
+    return records
 
 
 def kpi_lineage_check(kpi_code: str, org_unit_id: str, month) -> pd.DataFrame:

@@ -117,17 +117,6 @@ with tabs[2]:
 
 # ---- quality checks ---------------------------------------------------------------------------
 with tabs[3]:
-    st.markdown("**Report marts keep their grain**")
-    duplicates = data.monthly_duplicate_keys()
-    if duplicates.empty:
-        st.success("rpt_kpi_monthly and rpt_kpi_quarterly have one row per KPI, unit and period.")
-    else:
-        st.warning(
-            "Some report rows are duplicated in the published marts; the reports show each once. "
-            "Ask the data engineer to fix the model."
-        )
-        ui.show_table(duplicates, "mart_duplicate_keys", key="dq_duplicates")
-
     st.markdown("**KPI values marked by the pre-publish checks**")
     if not data.kpi_dq_columns():
         st.caption("This publish does not carry data-quality marks on KPI values (rpt_kpi_monthly has no dq_status).")
