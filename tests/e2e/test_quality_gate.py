@@ -132,9 +132,11 @@ def test_warnings_publish_and_mark_the_kpi_values(redelivered):
             "select org_unit_id, dq_status, dq_note from marts.rpt_kpi_monthly "
             "where kpi_code = 'RESP_ADF_MEAN_MIN' and period_month = '2026-10-01' and dq_status = 'warn'"
         ).fetchall()
+        # September's values carry no mobilising warning (HR's overlapping sickness spells, which the
+        # simulator draws, mark the HR-fed KPIs in every month).
         clean = con.execute(
             "select count(*) from marts.rpt_kpi_monthly where service_id = 'ESX' and period_month = '2026-09-01' "
-            "and dq_status <> 'pass'"
+            "and dq_status <> 'pass' and dq_note like '%mobilising%'"
         ).fetchall()[0][0]
         flags = con.execute(
             "select count(*) from audit.dq_record_flags where target = 'raw.mobilising__mobilisations' "
