@@ -54,6 +54,11 @@ def plain(path: Path, fmt: str, data: bytes, expected: list[str]) -> NativeFile 
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     clean = len(data.translate(None, _CONTROL_BYTES)) == len(data)
     if fmt == "jsonl":
+        # Every key is written '"key":' (no space before its colon) and there are exactly as many as
+        # the contract's columns on every line: with the strict scan (every contract key on every
+        # line) no line can hold another key, which the scan would otherwise drop unseen.
+        if b'" ' in data or b'"\t' in data or data.count(b'":') != lines * len(expected):
+            return None
         return NativeFile(path, fmt, expected, lines, data, clean)
     header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")]), [])
     if not header:
@@ -73,16 +78,13 @@ def _csv_scan(files: list[str], columns: list[str]) -> str:
 
 def _jsonl_scan(files: list[str], columns: list[str]) -> str:
     listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-    paths = ", ".join("'$.\"" + c + "\"'" for c in columns)
-    expected = ", ".join(f"'{c}'" for c in sorted(columns))
-    values = ", ".join(f'v[{i + 1}] as "{c}"' for i, c in enumerate(columns))
-    # A file with a key the contract lacks, or a line that is not an object, is left to the
-    # Python reader (it names them): ``_odd`` marks such rows.
+    shape = "{" + ", ".join(f'"{c}": "VARCHAR"' for c in columns) + "}"
+    values = ", ".join(f'j."{c}" as "{c}"' for c in columns)
+    # Strict: a line that is not an object, or lacks one of the contract's keys, fails the scan
+    # (the file then goes to the Python reader); ``plain`` has made sure no line has other keys.
     return f"""
-        select {values}, filename,
-            json_type(json) <> 'OBJECT' or not list_has_all([{expected}], json_keys(json)) as _odd
-        from (
-            select json, filename, json_extract_string(json, [{paths}]) as v
+        select {values}, filename from (
+            select json_transform_strict(json, '{shape}') as j, filename
             from read_json_objects({listed}, format = 'newline_delimited', filename = true)
         )
     """
@@ -150,13 +152,12 @@ def _read_group(
     )
     con.register("_native_files", listed)
     try:
-        odd = "bool_or(_odd)" if fmt == "jsonl" else "false"
         # Each file's rows: how many, and the rowid of its first (line 2 of a CSV, line 1 of JSON lines).
         con.execute(
             f"""
             create or replace temp table {table}_files as
             select m.filename, m._d, count(n.filename) as found, min(n.rowid) as first_rowid,
-                count(n.filename) <> any_value(m.expected) or coalesce({odd}, false) as wrong
+                count(n.filename) <> any_value(m.expected) as wrong
             from _native_files m left join {table} n using (filename) group by m.filename, m._d
             """
         )
