@@ -273,7 +273,8 @@ class _Rules:
                 second.append(f"case when not {blank} then c{k} end as t{k}")
             else:
                 second.append(f"case when not {blank} then {_typed(c, f'x{k}', f's{k}')} end as t{k}")
-        return f"select {', '.join(second)} from (select {', '.join(first)} from {source} as r join _files f using (_d))"
+        rows = f"select {', '.join(first)} from {source} as r join _files f using (_d)"
+        return f"select {', '.join(second)} from ({rows})"
 
     def _flags(self) -> tuple[list[str], list[tuple[str, str]]]:
         """(joins, [(name, condition)]) for every rule, in the order the rules run."""

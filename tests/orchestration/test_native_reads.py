@@ -52,7 +52,9 @@ AWKWARD = {
     + "D2,2024-04-06\n"
     + inc("D3", "2024-04-07 10:00:00", appl="x"),
     # a control character: DuckDB reads the file, the rule finds it
-    "irs/T1/incidents_2024-05.csv": INC_HEADER + inc("E\x071", "2024-05-05 10:00:00") + inc("E2", "2024-05-06 10:00:00"),
+    "irs/T1/incidents_2024-05.csv": INC_HEADER
+    + inc("E\x071", "2024-05-05 10:00:00")
+    + inc("E2", "2024-05-06 10:00:00"),
     "mobilising/T1/mobilisations_2024-03.jsonl": _jsonl(_m(1), _m(2, pump_order=2.0), _m(3, pump_order="x")),
     "mobilising/T1/mobilisations_2024-04.jsonl": _jsonl(
         _m(4, call_received_at="2024-04-05T10:00:00", mobilised_at=None), "{not json", _m(5)
