@@ -497,18 +497,16 @@ def _refused(
                 reasons.append(f"elapsed {start} to {end} of {seconds:.0f} s outside {lo:g}..{hi:g} s")
         for i, name in enumerate(entity.not_future):
             if v(at[f"fut{i}"]):
-                reasons.append(
-                    f"column {name}: {v(at[f't{entity.columns.index(entity.column(name))}']):%Y-%m-%d} is in the future"
-                )
+                reasons.append(f"column {name}: {v(at[f't{entity_index[name]}']):%Y-%m-%d} is in the future")
         if "per" in at and v(at["per"]):
-            k = entity.columns.index(entity.column(entity.period_column))
+            k = entity_index[entity.period_column]
             reasons.append(
                 f"column {entity.period_column}: {v(at[f't{k}']):%Y-%m-%d} outside the file's period "
                 f"{files[v(at['_d'])].period}"
             )
         for j, rule in enumerate(entity.known_codes):
             if v(at[f"kc{j}"]):
-                k = entity.columns.index(entity.column(rule.column))
+                k = entity_index[rule.column]
                 reasons.append(f"column {rule.column}: code {_describe(v(at[f't{k}']))} not in {rule.ref_entity}")
         if v(at["dup_first"]) is not None:
             key = "|".join(str(v(at[n])) for n in key_names)
