@@ -11,9 +11,9 @@ import datetime as dt
 from html import escape
 
 import commentary_store as store
-import data_access as data
 import formatting as fmt
 import pandas as pd
+from data_access import annual_plan, connection, monthly, quarterly, reference
 
 CSS = """
 :root { --ink: #1f2933; --muted: #5f6b7a; --rule: #d5dbe3; --band: #f4f6f9; }
@@ -100,7 +100,7 @@ def _table(headers: list[tuple[str, str]], rows: list[list[str]]) -> str:
 
 
 def _document(title: str, subtitle: str, body: str) -> str:
-    info = data.publish_info()
+    info = connection.publish_info()
     published = info.get("published_at")
     generated = dt.datetime.now(dt.UTC)
     return (
@@ -162,14 +162,14 @@ def monthly_pack(service_id: str, month, org_unit_id: str | None = None) -> str:
     """The monthly snapshot for one unit (default: the whole service) as self-contained HTML."""
     month = dt.date.fromisoformat(month[:10]) if isinstance(month, str) else month
     unit = org_unit_id or service_id
-    kpis = data.monthly_kpis(unit, month)
+    kpis = monthly.monthly_kpis(unit, month)
     comments = store.latest(service_id, None, unit, month, month)
     kpis = kpis.merge(
         comments[["kpi_code", "author", "commentary", "action", "action_owner", "action_due_date"]],
         on="kpi_code",
         how="left",
     )
-    path = data.unit_path(unit, month)
+    path = reference.unit_path(unit, month)
     where = " › ".join(escape(n) for n in path.org_unit_name) or escape(unit)
     records = kpis.to_dict("records")
 
@@ -260,15 +260,15 @@ def monthly_pack(service_id: str, month, org_unit_id: str | None = None) -> str:
 
 def quarterly_pack(service_id: str, financial_year: str, financial_quarter: str) -> str:
     """The quarterly review for a service as self-contained HTML."""
-    kpis = data.quarterly_kpis(service_id, financial_year, financial_quarter)
-    months = data.quarter_months(financial_year, financial_quarter)
+    kpis = quarterly.quarterly_kpis(service_id, financial_year, financial_quarter)
+    months = reference.quarter_months(financial_year, financial_quarter)
     comments = store.latest_per_kpi(service_id, service_id, months[0], months[-1]) if months else store.latest("")
     kpis = kpis.merge(
         comments[["kpi_code", "author", "commentary", "action", "action_owner", "action_due_date"]],
         on="kpi_code",
         how="left",
     )
-    names = data.services().set_index("service_id").service_name
+    names = reference.services().set_index("service_id").service_name
     title = f"Quarterly performance review — {financial_year} {financial_quarter}"
     subtitle = escape(str(names.get(service_id, service_id)))
 
@@ -324,7 +324,7 @@ def quarterly_pack(service_id: str, financial_year: str, financial_quarter: str)
             ],
         )
 
-    best = data.best_practice(service_id, financial_year, financial_quarter, top_n=1)
+    best = quarterly.best_practice(service_id, financial_year, financial_quarter, top_n=1)
     body += '<h2 class="page-break">Best practice: the leading station per KPI</h2>'
     if best.empty:
         body += "<p>No station-level values.</p>"
@@ -349,7 +349,7 @@ def quarterly_pack(service_id: str, financial_year: str, financial_quarter: str)
             ],
         )
 
-    bench = data.benchmarks(service_id)
+    bench = quarterly.benchmarks(service_id)
     body += "<h2>Benchmarks: total response time (minutes)</h2>"
     if bench.empty:
         body += "<p>No benchmark data.</p>"
@@ -371,7 +371,7 @@ def quarterly_pack(service_id: str, financial_year: str, financial_quarter: str)
                 ],
             )
 
-    plan = data.plan_activities(service_id, financial_year, financial_quarter)
+    plan = annual_plan.plan_activities(service_id, financial_year, financial_quarter)
     body += '<h2 class="page-break">Annual Plan highlight report</h2>'
     if plan.empty:
         body += "<p>No activity status this quarter.</p>"
@@ -407,7 +407,7 @@ def quarterly_pack(service_id: str, financial_year: str, financial_quarter: str)
             ],
         )
 
-    actions = data.deep_dive_actions(service_id)
+    actions = annual_plan.deep_dive_actions(service_id)
     open_actions = actions[~actions.status.isin(["complete", "closed"])]
     body += "<h2>Deep-dive action log: open actions</h2>"
     body += (

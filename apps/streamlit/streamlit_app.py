@@ -1,7 +1,7 @@
 """Golden Thread app: builds the navigation; every page lives in app_pages/."""
 
-import data_access as data
 import streamlit as st
+from data_access import connection
 
 st.set_page_config(page_title="Golden Thread", page_icon=":material/timeline:", layout="wide")
 
@@ -24,8 +24,8 @@ nav = st.navigation(pages)
 
 with st.sidebar:
     st.caption("Golden Thread — fire and rescue performance and assurance")
-    if data.is_published():
-        info = data.publish_info()
+    if connection.is_published():
+        info = connection.publish_info()
         st.caption(f"Data as of **{info.get('as_of')}** · published {info.get('published_at'):%Y-%m-%d %H:%M} UTC")
     else:
         st.caption("No data published yet: run `make pipeline`.")

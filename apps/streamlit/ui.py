@@ -9,11 +9,11 @@ import datetime as dt
 from collections.abc import Callable
 from functools import partial
 
-import data_access as data
 import exports
 import formatting as fmt
 import pandas as pd
 import streamlit as st
+from data_access import connection, reference
 
 ALL = ""  # "no narrower unit chosen" in the drill-down selectors
 PLURAL = {"group": "groups", "station": "stations", "watch": "watches"}
@@ -26,10 +26,10 @@ URL_KEYS = ("service", "month", "unit", "quarter", "kpi")
 def page_header(title: str, intro: str | None = None) -> None:
     """Title, a one-line purpose and the as-of date; stops the page when nothing is published."""
     st.title(title)
-    if not data.is_published():
+    if not connection.is_published():
         st.warning("Nothing has been published yet. Run `make pipeline` to build and publish the data.")
         st.stop()
-    info = data.publish_info()
+    info = connection.publish_info()
     published = info.get("published_at")
     st.caption(
         (f"{intro}  \n" if intro else "")
@@ -91,7 +91,7 @@ def _select(
 
 
 def select_service(container=None) -> str:
-    services = data.services()
+    services = reference.services()
     names = dict(zip(services.service_id, services.service_name, strict=True))
     ids = list(names)
     if not ids:
@@ -101,11 +101,11 @@ def select_service(container=None) -> str:
 
 
 def select_month(service_id: str, container=None) -> dt.date:
-    months = [m.isoformat() for m in data.months(service_id)]
+    months = [m.isoformat() for m in reference.months(service_id)]
     if not months:
         st.info("No monthly KPI values have been published for this service.")
         st.stop()
-    default = data.default_month(service_id)
+    default = reference.default_month(service_id)
     chosen = _select(
         "Month",
         months,
@@ -119,13 +119,13 @@ def select_month(service_id: str, container=None) -> dt.date:
 
 
 def select_quarter(service_id: str, container=None) -> tuple[str, str]:
-    quarters = data.quarters(service_id)
+    quarters = reference.quarters(service_id)
     if quarters.empty:
         st.info("No quarterly KPI values have been published for this service.")
         st.stop()
     options = [f"{r.financial_year}|{r.financial_quarter}" for r in quarters.itertuples()]
     complete = dict(zip(options, quarters.is_complete_quarter, strict=True))
-    default = data.default_quarter(service_id)
+    default = reference.default_quarter(service_id)
 
     def label(option: str) -> str:
         year, quarter = option.split("|")
@@ -166,7 +166,7 @@ def select_unit(service_id: str, month, container=None) -> str:
     """
     _load_url_state()
     container = container or st
-    units = data.org_units(service_id, month)
+    units = reference.org_units(service_id, month)
     by_id = units.drop_duplicates("org_unit_id").set_index("org_unit_id")
     unit = st.session_state.get("unit")
     if unit not in by_id.index:
@@ -207,7 +207,7 @@ def select_unit(service_id: str, month, container=None) -> str:
 
 
 def breadcrumb(org_unit_id: str, month) -> str:
-    path = data.unit_path(org_unit_id, month)
+    path = reference.unit_path(org_unit_id, month)
     return " › ".join(f"{r.org_unit_name} ({r.org_level})" for r in path.itertuples())
 
 

@@ -19,7 +19,7 @@ from app_fixtures import APP_DIR  # noqa: E402
 if str(APP_DIR) not in sys.path:
     sys.path.insert(0, str(APP_DIR))
 
-import data_access as data  # noqa: E402
+from data_access import connection, drill_through, report_sql  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 MONTH = dt.date(2026, 10, 1)
@@ -64,29 +64,30 @@ def serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_the_fact_marking_a_kpi_is_its_record_source(serving: Path) -> None:
-    assert data.kpi_record_source("FSA_DONE") == "marts.fct_fire_safety_audits"
-    assert data.kpi_record_source("RESP_STD_MET_PCT") == "marts.fct_incident_response"
+    assert drill_through.kpi_record_source("FSA_DONE") == "marts.fct_fire_safety_audits"
+    assert drill_through.kpi_record_source("RESP_STD_MET_PCT") == "marts.fct_incident_response"
     # Built from monthly aggregates: no fact marks it, so no records to list.
-    assert data.kpi_record_source("STAFF_FTE") is None
-    assert data.kpi_source_records("STAFF_FTE", "ESX", MONTH) == {}
+    assert drill_through.kpi_record_source("STAFF_FTE") is None
+    assert drill_through.kpi_source_records("STAFF_FTE", "ESX", MONTH) == {}
     # A code that is not a plain identifier never reaches the SQL.
-    assert data.kpi_selection_column("X; drop table marts.dim_org_unit") is None
+    assert drill_through.kpi_selection_column("X; drop table marts.dim_org_unit") is None
 
 
 def test_only_the_marked_records_of_the_unit_and_month_are_listed(serving: Path) -> None:
-    audits = data.kpi_source_records("FSA_DONE", "ESX-S1", MONTH)
+    audits = drill_through.kpi_source_records("FSA_DONE", "ESX-S1", MONTH)
     # A1 counted at the station's watch; A2 outside the programme (null); A3 another month.
     assert audits["included"].audit_sk.tolist() == ["A1"]
     assert "excluded" not in audits  # the fact gives no exclusion reasons
-    assert data.kpi_source_records("FSA_UNSAT_PCT", "ESX-S1", MONTH)["included"].audit_sk.tolist() == ["A1", "A2"]
+    unsatisfactory = drill_through.kpi_source_records("FSA_UNSAT_PCT", "ESX-S1", MONTH)
+    assert unsatisfactory["included"].audit_sk.tolist() == ["A1", "A2"]
 
 
 def test_response_records_list_the_excluded_with_their_reason(serving: Path) -> None:
-    station = data.kpi_source_records("RESP_STD_MET_PCT", "ESX-S1", MONTH)
+    station = drill_through.kpi_source_records("RESP_STD_MET_PCT", "ESX-S1", MONTH)
     assert station["included"].incident_sk.tolist() == ["I1"]  # I4 is outside the KPI's scope
     assert station["excluded"][["incident_sk", "exclusion_reason"]].values.tolist() == [["I2", "under_1_minute"]]
     # No station ground: counted at the service.
-    service = data.kpi_source_records("RESP_STD_MET_PCT", "ESX", MONTH)
+    service = drill_through.kpi_source_records("RESP_STD_MET_PCT", "ESX", MONTH)
     assert service["included"].incident_sk.tolist() == ["I1", "I3"]
 
 
@@ -95,7 +96,7 @@ def test_report_rows_are_read_as_published(serving: Path) -> None:
     con.execute("insert into marts.rpt_kpi_monthly select * from marts.rpt_kpi_monthly")
     con.close()
     # No hiding of duplicates in the app: dbt's unique test on kpi_month_sk keeps the grain.
-    rows = data.query(data._monthly("kpi_code = 'FSA_DONE'"))
+    rows = connection.query(report_sql.monthly_rows("kpi_code = 'FSA_DONE'"))
     assert len(rows) == 2
 
 

@@ -5,10 +5,10 @@ and month shows at once in the monthly snapshot, the quarterly review and the bo
 """
 
 import commentary_store as store
-import data_access as data
 import formatting as fmt
 import streamlit as st
 import ui
+from data_access import monthly
 
 ui.page_header(
     "Owner commentary",
@@ -23,7 +23,7 @@ unit = ui.select_unit(service, month)
 ui.sync_url(service=service, month=month.isoformat(), unit=unit)
 st.markdown(f"##### {ui.breadcrumb(unit, month)} · {fmt.month_label(month)}")
 
-kpis = data.monthly_kpis(unit, month)
+kpis = monthly.monthly_kpis(unit, month)
 off_target = kpis[kpis.rag_status.isin(fmt.OFF_TARGET)]
 if off_target.empty:
     st.success("No KPI is off target for this unit and month: there is nothing that needs commentary.")

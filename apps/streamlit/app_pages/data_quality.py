@@ -5,10 +5,10 @@ with their reasons, a drill-through from any published KPI value to the observat
 records it was computed from (and those excluded, with the reason), and the quality checks.
 """
 
-import data_access as data
 import formatting as fmt
 import streamlit as st
 import ui
+from data_access import drill_through, ingestion, monthly, quality, reference
 
 ui.page_header("Data quality", "For auditors: reconciliation, quarantine, and lineage from a KPI value to its records.")
 
@@ -22,7 +22,7 @@ with tabs[0]:
     unit = ui.select_unit(service, month)
     ui.sync_url(service=service, month=month.isoformat(), unit=unit)
     st.markdown(f"##### {ui.breadcrumb(unit, month)} · {fmt.month_label(month)}")
-    kpis = data.monthly_kpis(unit, month, history_months=1)
+    kpis = monthly.monthly_kpis(unit, month, history_months=1)
     if kpis.empty:
         st.info("No KPI is reported for this unit in this month.")
     else:
@@ -35,14 +35,15 @@ with tabs[0]:
             f"**Published numerator:** {fmt.fmt_number(row['numerator'], 2)} · "
             f"**denominator:** {fmt.fmt_number(row['denominator'], 2)}"
             + ("" if fmt.is_missing(row.get("denominator_vintage")) else f" ({row['denominator_vintage']})")
-            + f"  \n**Source systems:** {data.kpi_catalogue().set_index('kpi_code').loc[kpi_code, 'source_systems']}"
+            + "  \n**Source systems:** "
+            + f"{reference.kpi_catalogue().set_index('kpi_code').loc[kpi_code, 'source_systems']}"
         )
         if "dq_status" in row or "dq_note" in row:
             status, note = row.get("dq_status"), row.get("dq_note")
             if not fmt.is_missing(status) and str(status) not in ("pass", "ok"):
                 facts.warning(f"Data-quality flag: {status}" + ("" if fmt.is_missing(note) else f" — {note}"))
 
-        check = data.kpi_lineage_check(kpi_code, unit, month)
+        check = drill_through.kpi_lineage_check(kpi_code, unit, month)
         st.markdown("**1. Roll-up: the value is the sum of lowest-grain numerators over the sum of denominators**")
         if not check.empty:
             c = check.iloc[0]
@@ -52,12 +53,12 @@ with tabs[0]:
                 f"{fmt.fmt_number(c.observed_numerator, 2)}, denominator {fmt.fmt_number(c.observed_denominator, 2)} — "
                 + ("matches the published figures." if ok else "does NOT match the published figures.")
             )
-        observations = data.kpi_observations(kpi_code, unit, month)
+        observations = drill_through.kpi_observations(kpi_code, unit, month)
         ui.show_table(observations, f"observations_{kpi_code}_{unit}_{month:%Y-%m}", key="dq_observations")
 
-        source = data.kpi_record_source(kpi_code)
+        source = drill_through.kpi_record_source(kpi_code)
         st.markdown(f"**2. Source records** {'(' + source + ')' if source else ''}")
-        records = data.kpi_source_records(kpi_code, unit, month)
+        records = drill_through.kpi_source_records(kpi_code, unit, month)
         if not records:
             st.caption(
                 "This KPI is built from monthly aggregates (workforce, HR, competence, planning or data-quality "
@@ -85,7 +86,7 @@ with tabs[0]:
 
 # ---- reconciliation ---------------------------------------------------------------------------
 with tabs[1]:
-    summary = data.ingestion_by_system()
+    summary = ingestion.ingestion_by_system()
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Files", f"{int(summary.files.sum()):,}", border=True)
     c2.metric("Rows received", f"{int(summary.rows_received.sum()):,}", border=True)
@@ -99,7 +100,7 @@ with tabs[1]:
     ui.show_table(summary, "ingestion_by_system", key="dq_systems")
     system = st.selectbox("Source system", ["(all)", *summary.system.tolist()], key="dq_system")
     st.markdown("**By file**")
-    files = data.ingestion_files(None if system == "(all)" else system)
+    files = ingestion.ingestion_files(None if system == "(all)" else system)
     ui.show_table(files, f"ingestion_files_{system.strip('()')}", key="dq_files")
 
 # ---- quarantine -------------------------------------------------------------------------------
@@ -107,69 +108,69 @@ with tabs[2]:
     system = st.session_state.get("dq_system", "(all)")
     chosen = None if system == "(all)" else system
     st.caption(f"Source system: {system} (change it on the Reconciliation tab).")
-    reasons = data.quarantine_reasons(chosen)
+    reasons = ingestion.quarantine_reasons(chosen)
     if reasons.empty:
         st.success("No rows quarantined.")
     else:
         ui.show_table(reasons, "quarantine_reasons", key="dq_reasons")
         st.markdown("**Samples** (the raw row as received and why it was held back)")
-        ui.show_table(data.quarantine_sample(chosen), "quarantine_sample", key="dq_quarantine")
+        ui.show_table(ingestion.quarantine_sample(chosen), "quarantine_sample", key="dq_quarantine")
 
 # ---- quality checks ---------------------------------------------------------------------------
 with tabs[3]:
     st.markdown("**KPI values marked by the pre-publish checks**")
-    if not data.kpi_dq_columns():
+    if not quality.kpi_dq_columns():
         st.caption("This publish does not carry data-quality marks on KPI values (rpt_kpi_monthly has no dq_status).")
     else:
-        service = st.session_state.get("service") or data.services().service_id.iloc[0]
-        month = st.session_state.get("month") or data.default_month(service)
-        flags = data.kpi_dq_flags(service, month)
+        service = st.session_state.get("service") or reference.services().service_id.iloc[0]
+        month = st.session_state.get("month") or reference.default_month(service)
+        flags = quality.kpi_dq_flags(service, month)
         if flags.empty:
             st.success(f"No KPI value for {service} in {fmt.month_label(month)} carries a warning.")
         else:
             ui.show_table(flags, f"kpi_dq_flags_{service}", key="dq_flags")
 
     st.markdown("**Latest status per source system and suite** (Great Expectations on each batch and on the marts)")
-    status = data.dq_runs_by_target()
+    status = quality.dq_runs_by_target()
     if status.empty:
         st.caption("This publish does not include audit.dq_runs yet.")
     else:
         ui.show_table(status, "dq_status_by_target", key="dq_status_by_target")
         target = st.selectbox("History of", status.target.drop_duplicates().tolist(), key="w_dq_history")
-        ui.show_table(data.dq_run_history(target), "dq_run_history", key="dq_run_history")
+        ui.show_table(quality.dq_run_history(target), "dq_run_history", key="dq_run_history")
 
     st.markdown("**Failing expectations in the latest run of each suite**, with samples of failing keys and values")
-    failing = data.dq_failing_expectations()
+    failing = quality.dq_failing_expectations()
     if failing.empty:
         st.success("Every expectation passed in the latest run of every suite.")
     else:
         ui.show_table(failing, "dq_failing_expectations", key="dq_failing")
 
     st.markdown("**Flagged records** (each with the expectation it failed and the file line it came from)")
-    flagged = data.dq_flagged_records()
+    flagged = quality.dq_flagged_records()
     if flagged.empty:
         st.success("No record is flagged.")
     else:
         ui.show_table(flagged, "dq_flagged_records", key="dq_flagged_records")
 
-    service = st.session_state.get("service") or data.services().service_id.iloc[0]
-    month = st.session_state.get("month") or data.default_month(service)
+    service = st.session_state.get("service") or reference.services().service_id.iloc[0]
+    month = st.session_state.get("month") or reference.default_month(service)
     st.markdown(
         f"**DQ_ACCURACY_PCT by station**, {service}, {fmt.month_label(month)}: "
         "which stations' data entry needs attention"
     )
-    accuracy = data.dq_accuracy_by_station(service, month)
+    accuracy = quality.dq_accuracy_by_station(service, month)
     if accuracy.empty:
         st.caption("No station-level accuracy figures for this service and month.")
     else:
         ui.show_table(accuracy, f"dq_accuracy_{service}", key="dq_accuracy")
 
-    docs = data.data_docs_index()
+    docs = quality.data_docs_index()
     if docs is not None:
         st.caption(f"Great Expectations Data Docs (a by-product; offline they render unstyled): {docs}")
 
     st.markdown("**All data-quality check results**")
-    results = data.dq_results()
+    results = quality.dq_results()
     if results is None:
         st.caption("This publish does not include audit.dq_results yet.")
     elif results.empty:

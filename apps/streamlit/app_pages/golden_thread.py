@@ -3,11 +3,11 @@ owners, latest values, targets and status, with the gaps (a priority no KPI or a
 a KPI without a target) called out. From marts.rpt_golden_thread.
 """
 
-import data_access as data
 import formatting as fmt
 import plotly.express as px
 import streamlit as st
 import ui
+from data_access import annual_plan, reference
 
 ui.page_header(
     "Golden thread",
@@ -16,7 +16,7 @@ ui.page_header(
 service = ui.select_service(st.columns(2)[0])
 ui.sync_url(service=service)
 
-thread = data.golden_thread(service)
+thread = annual_plan.golden_thread(service)
 if thread.empty:
     st.info("No golden-thread rows for this service.")
     st.stop()
@@ -130,4 +130,4 @@ for (priority_id, priority_name), rows in thread.groupby(["priority_id", "priori
 ui.download_table(
     thread.drop(columns=["Latest", "Target", "Status", "decimals"]), f"golden_thread_{service}", key="golden_thread"
 )
-ui.kpi_definitions(data.kpi_catalogue(), key="golden_thread")
+ui.kpi_definitions(reference.kpi_catalogue(), key="golden_thread")

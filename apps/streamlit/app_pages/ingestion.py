@@ -1,8 +1,8 @@
 """Ingestion reconciliation: every file received, loaded and quarantined, per source system."""
 
-import data_access as data
 import streamlit as st
 import ui
+from data_access import connection, ingestion
 
 st.title("Data ingestion")
 st.write(
@@ -10,11 +10,11 @@ st.write(
     "rows received = rows loaded + rows quarantined; nothing is dropped silently."
 )
 
-if not data.is_published():
+if not connection.is_published():
     st.warning("Nothing has been published yet. Run `make pipeline` to ingest and publish.")
     st.stop()
 
-summary = data.ingestion_by_system()
+summary = ingestion.ingestion_by_system()
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Files", f"{int(summary.files.sum()):,}")
 c2.metric("Rows received", f"{int(summary.rows_received.sum()):,}")
@@ -30,12 +30,12 @@ system = st.selectbox("Source system", ["(all)", *summary.system.tolist()])
 chosen = None if system == "(all)" else system
 
 st.subheader("Files")
-ui.show_table(data.ingestion_files(chosen), "ingestion_files", key="ingestion_files")
+ui.show_table(ingestion.ingestion_files(chosen), "ingestion_files", key="ingestion_files")
 
 st.subheader("Quarantine")
-reasons = data.quarantine_reasons(chosen)
+reasons = ingestion.quarantine_reasons(chosen)
 if reasons.empty:
     st.success("No rows quarantined.")
 else:
     ui.show_table(reasons, "quarantine_reasons", key="ingestion_reasons")
-    ui.show_table(data.quarantine_sample(chosen), "quarantine_sample", key="ingestion_quarantine")
+    ui.show_table(ingestion.quarantine_sample(chosen), "quarantine_sample", key="ingestion_quarantine")

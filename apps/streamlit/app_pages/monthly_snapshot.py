@@ -8,11 +8,11 @@ from functools import partial
 
 import board_pack
 import commentary_store as store
-import data_access as data
 import formatting as fmt
 import plotly.graph_objects as go
 import streamlit as st
 import ui
+from data_access import monthly, reference
 
 ui.page_header("Monthly snapshot", "Where did performance miss target this month, and what is being done about it?")
 
@@ -22,7 +22,7 @@ month = ui.select_month(service, right)
 unit = ui.select_unit(service, month)
 ui.sync_url(service=service, month=month.isoformat(), unit=unit)
 
-kpis = data.monthly_kpis(unit, month)
+kpis = monthly.monthly_kpis(unit, month)
 st.markdown(f"##### {ui.breadcrumb(unit, month)} · {fmt.month_label(month)}")
 if kpis.empty:
     st.info("No KPI is reported for this unit in this month.")
@@ -168,8 +168,8 @@ kpi_code = ui.select_kpi(kpis[["kpi_code", "kpi_name"]], "KPI to compare across 
 kpi = kpis.set_index("kpi_code").loc[kpi_code]
 st.caption(fmt.kpi_help(kpi.to_dict()))
 
-children = data.child_unit_kpis(unit, month, kpi_code)
-path = data.unit_path(unit, month)
+children = monthly.child_unit_kpis(unit, month, kpi_code)
+path = reference.unit_path(unit, month)
 if len(path) > 1:
     parent = path.iloc[-2]
     st.button(
@@ -218,7 +218,7 @@ else:
         key="monthly_children",
     )
 
-history = data.kpi_history(unit, kpi_code)
+history = monthly.kpi_history(unit, kpi_code)
 if not history.empty:
     fig = go.Figure()
     fig.add_scatter(x=history.period_month, y=history.value, mode="lines+markers", name="Value")

@@ -7,12 +7,12 @@ from functools import partial
 
 import board_pack
 import commentary_store as store
-import data_access as data
 import formatting as fmt
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 import ui
+from data_access import annual_plan, quarterly, reference
 
 ui.page_header(
     "Quarterly review", "In depth: performance against target, analysis, action plans, best practice and benchmarks."
@@ -23,8 +23,8 @@ service = ui.select_service(left)
 year, quarter = ui.select_quarter(service, right)
 ui.sync_url(service=service, quarter=f"{year}|{quarter}")
 
-kpis = data.quarterly_kpis(service, year, quarter)
-months = data.quarter_months(year, quarter)
+kpis = quarterly.quarterly_kpis(service, year, quarter)
+months = reference.quarter_months(year, quarter)
 if kpis.empty:
     st.info("No KPI values for this quarter.")
     st.stop()
@@ -146,7 +146,7 @@ with tabs[0]:
 
 # ---- five-year trends -----------------------------------------------------------------------
 with tabs[1]:
-    five = data.quarterly_five_year(service, year, quarter)
+    five = quarterly.quarterly_five_year(service, year, quarter)
     start = int(year[:4])
     five["year"] = five.years_ago.map(lambda n: f"{start - n}-{(start - n + 1) % 100:02d}")
     wide = five.pivot_table(index="kpi_code", columns="year", values="value", aggfunc="first")
@@ -175,7 +175,7 @@ with tabs[1]:
     ui.download_table(trend.drop(columns=["decimals"]), f"five_year_trend_{service}_{year}_{quarter}", key="five_year")
 
     kpi_code = ui.select_kpi(kpis[["kpi_code", "kpi_name"]], "KPI history", state_key="quarterly_kpi")
-    history = data.quarterly_history(service, kpi_code)
+    history = quarterly.quarterly_history(service, kpi_code)
     if not history.empty:
         fig = go.Figure()
         fig.add_bar(
@@ -232,7 +232,7 @@ with tabs[2]:
     else:
         ui.show_table(all_units, f"commentary_all_units_{service}_{year}_{quarter}", key="quarterly_commentary_units")
     st.markdown("**Annual Plan activities off track or at risk** (the action plans)")
-    plan = data.plan_activities(service, year, quarter)
+    plan = annual_plan.plan_activities(service, year, quarter)
     at_risk = plan[plan.status.isin(["off_track", "at_risk"])]
     if at_risk.empty:
         st.caption("None this quarter.")
@@ -245,7 +245,7 @@ with tabs[2]:
 
 # ---- best practice --------------------------------------------------------------------------
 with tabs[3]:
-    best = data.best_practice(service, year, quarter)
+    best = quarterly.best_practice(service, year, quarter)
     if best.empty:
         st.caption("No station-level values for this quarter.")
     else:
@@ -305,7 +305,7 @@ with tabs[3]:
 
 # ---- benchmarks -----------------------------------------------------------------------------
 with tabs[4]:
-    bench = data.benchmarks(service)
+    bench = quarterly.benchmarks(service)
     if bench.empty:
         st.caption("No benchmark data for this service.")
     else:
@@ -344,7 +344,7 @@ with tabs[4]:
 
 # ---- annual plan highlight report -----------------------------------------------------------
 with tabs[5]:
-    plan = data.plan_activities(service, year, quarter)
+    plan = annual_plan.plan_activities(service, year, quarter)
     if plan.empty:
         st.caption("No Annual Plan activity status for this quarter.")
     else:
@@ -387,7 +387,7 @@ with tabs[5]:
 
 # ---- deep-dive action log -------------------------------------------------------------------
 with tabs[6]:
-    actions = data.deep_dive_actions(service)
+    actions = annual_plan.deep_dive_actions(service)
     if actions.empty:
         st.caption("No deep-dive actions recorded for this service.")
     else:

@@ -2,11 +2,11 @@
 station) and the service. From marts.rpt_kpi_monthly.
 """
 
-import data_access as data
 import formatting as fmt
 import plotly.express as px
 import streamlit as st
 import ui
+from data_access import monthly
 
 ui.page_header(
     "Station and watch profile", "Every KPI for one station or watch against its targets, its group and the service."
@@ -21,11 +21,11 @@ st.markdown(f"##### {ui.breadcrumb(unit, month)} · {fmt.month_label(month)}")
 if unit == service:
     st.info("Choose a group, station or watch above to profile it against its parent and the service.")
 
-profile = data.unit_profile(unit, month)
+profile = monthly.unit_profile(unit, month)
 if profile.empty:
     st.info("No KPI is reported for this unit in this month.")
     st.stop()
-history = data.monthly_kpis(unit, month)[["kpi_code", "history"]]
+history = monthly.monthly_kpis(unit, month)[["kpi_code", "history"]]
 profile = profile.merge(history, on="kpi_code", how="left")
 parent_name = profile.parent_name.dropna().iloc[0] if profile.parent_name.notna().any() else "Parent"
 
@@ -107,7 +107,7 @@ ui.download_table(
 
 st.subheader("Trend against parent and service")
 kpi_code = ui.select_kpi(profile[["kpi_code", "kpi_name"]], "KPI", state_key="profile_kpi")
-trend = data.unit_trend(unit, kpi_code, month)
+trend = monthly.unit_trend(unit, kpi_code, month)
 if not trend.empty:
     fig = px.line(
         trend,

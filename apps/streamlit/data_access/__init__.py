@@ -1,0 +1,16 @@
+"""Every query the app runs, against serving.duckdb only, read-only, one connection per query.
+
+One module per concern; pages import the ones they read:
+    connection     the query helper, the publish's own metadata, table and column look-ups
+    ingestion      files received, loaded and quarantined, and why
+    reference      services, the KPI catalogue, units and the reported months and quarters
+    report_sql     SQL pieces the report queries share (report rows, the hierarchy in a month)
+    monthly        monthly snapshot, a KPI's history, the station and watch profile
+    quarterly      quarterly review, five-year view, best practice, benchmarks
+    annual_plan    plan activities, deep-dive actions, the golden thread
+    drill_through  a KPI value down to its observations and the records dbt marks as counted
+    quality        data-quality marks on KPI values and the audit of every check run
+
+No KPI rule lives here: the marts hold every figure and dbt's flag columns say which records a KPI
+counts; these modules only select, join and order them.
+"""

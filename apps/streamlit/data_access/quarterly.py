@@ -1,0 +1,102 @@
+"""The quarterly review: a unit's KPIs for a quarter, the same quarter over five years, best practice
+among stations, and the national benchmarks.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from data_access.connection import query
+from data_access.report_sql import KPI_COLUMNS, quarterly_rows
+
+
+def quarterly_kpis(org_unit_id: str, financial_year: str, financial_quarter: str) -> pd.DataFrame:
+    return query(
+        f"""
+        select r.*, {KPI_COLUMNS}
+        from ({quarterly_rows("org_unit_id = $unit and financial_year = $fy and financial_quarter = $q")}) as r
+        inner join marts.dim_kpi as k using (kpi_code)
+        left join marts.dim_priority as p on p.priority_id = r.priority_id
+        order by r.priority_id, k.display_order
+        """,
+        {"unit": org_unit_id, "fy": financial_year, "q": financial_quarter},
+    )
+
+
+def quarterly_five_year(org_unit_id: str, financial_year: str, financial_quarter: str) -> pd.DataFrame:
+    """The same quarter in each of the last five years, from the mart's value_Ny_ago columns."""
+    return query(
+        f"""
+        with r as ({quarterly_rows("org_unit_id = $unit and financial_year = $fy and financial_quarter = $q")}),
+        long as (
+            unpivot r on value_4y_ago, value_3y_ago, value_2y_ago, value_1y_ago, value
+            into name years_ago value quarter_value
+        )
+        select kpi_code,
+               case years_ago when 'value' then 0 else cast(regexp_extract(years_ago, '(\\d)', 1) as integer) end
+                   as years_ago,
+               quarter_value as value
+        from long
+        order by kpi_code, years_ago desc
+        """,
+        {"unit": org_unit_id, "fy": financial_year, "q": financial_quarter},
+    )
+
+
+def quarterly_history(org_unit_id: str, kpi_code: str) -> pd.DataFrame:
+    return query(
+        f"""
+        select financial_year, financial_quarter, financial_quarter_label, is_complete_quarter,
+               value, target, rag_status
+        from ({quarterly_rows("org_unit_id = $unit and kpi_code = $kpi")})
+        order by financial_year, financial_quarter
+        """,
+        {"unit": org_unit_id, "kpi": kpi_code},
+    )
+
+
+def best_practice(service_id: str, financial_year: str, financial_quarter: str, top_n: int = 3) -> pd.DataFrame:
+    """Top stations per KPI by value in the direction of its polarity, beside the service value."""
+    return query(
+        f"""
+        with rows as ({quarterly_rows("service_id = $service and financial_year = $fy and financial_quarter = $q")}),
+        service as (select kpi_code, value as service_value from rows where org_level = 'service'),
+        names as (select org_unit_id, max(org_unit_name) as org_unit_name from marts.dim_org_unit group by 1),
+        ranked as (
+            select r.kpi_code, r.org_unit_id, names.org_unit_name, r.value, r.target, r.rag_status,
+                   r.numerator, r.denominator, r.polarity, r.unit,
+                   row_number() over (
+                       partition by r.kpi_code
+                       order by case when r.polarity = 'up' then r.value else -r.value end desc,
+                                names.org_unit_name
+                   ) as rank
+            from rows as r
+            left join names using (org_unit_id)
+            inner join marts.dim_kpi as kpi on kpi.kpi_code = r.kpi_code and not kpi.is_small_count_spc
+            where r.org_level = 'station' and r.value is not null and r.polarity in ('up', 'down')
+        )
+        select ranked.*, service.service_value, ranked.value - service.service_value as gap_to_service,
+               {KPI_COLUMNS}
+        from ranked
+        left join service using (kpi_code)
+        inner join marts.dim_kpi as k using (kpi_code)
+        left join marts.dim_priority as p on p.priority_id = k.priority_id
+        where ranked.rank <= $top
+        order by k.display_order, ranked.rank
+        """,
+        {"service": service_id, "fy": financial_year, "q": financial_quarter, "top": top_n},
+    )
+
+
+def benchmarks(service_id: str) -> pd.DataFrame:
+    return query(
+        """
+        select source, comparator_type, comparator_name, financial_year, fire_type, count_incidents,
+               total_response_minutes, call_handling_minutes, crew_turnout_minutes, drive_minutes,
+               is_partial_year
+        from marts.rpt_benchmarks
+        where service_id = ?
+        order by fire_type, comparator_type, financial_year
+        """,
+        [service_id],
+    )
