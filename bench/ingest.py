@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.run import SCAN_CONFIG, _scan_landed
+from bench.stage_scan import SCAN_CONFIG, _scan_landed
 from orchestration.ingestion.contracts import SYSTEMS
 from orchestration.ingestion.engine import ingest_system, load_pseudonymiser
 from orchestration.settings import duckdb_config

@@ -6,7 +6,7 @@ work of a real close, without simulating the whole preset a second time.
 
     python -m bench.redelivered_close --data-dir <work-dir>/national [--as-of 2026-11-01]
 
-Figures are taken exactly as the harness takes them (``bench.run.spawn``) and written beside the
+Figures are taken exactly as the harness takes them (``bench.process.spawn``) and written beside the
 data directory as ``redelivered_close.json``.
 """
 
@@ -15,7 +15,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from bench.run import DEFAULT_AS_OF, month_label, spawn, stage_env
+from bench.process import spawn, stage_env
+from bench.sizes import DEFAULT_AS_OF, month_label
 
 
 def redeliver(landing: Path, month: str) -> int:

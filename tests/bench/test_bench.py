@@ -18,7 +18,9 @@ import pandas as pd
 import pytest
 
 from bench import baselines
-from bench.run import growth, run, w_close_land, w_simulate
+from bench.report import growth
+from bench.run import run
+from bench.stages import w_close_land, w_simulate
 
 pytestmark = [pytest.mark.slow]
 
