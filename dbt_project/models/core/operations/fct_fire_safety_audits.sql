@@ -38,7 +38,7 @@ final as (
     select
         classified.*,
         -- Audits of the risk-based inspection programme only (the catalogue's definition).
-        case when is_rbip then true end as is_counted_for_fsa_done,
+        case when classified.is_rbip then true end as is_counted_for_fsa_done,
         -- Every audit completed, of which those unsatisfactory (not scoped to the RBIP).
         true as is_counted_for_fsa_unsat_pct
     from classified

@@ -27,8 +27,8 @@ ranked as (
     select
         mobilisations.*,
         row_number() over (
-            partition by incident_sk
-            order by in_attendance_at nulls last, pump_order nulls last, mobilisation_sk
+            partition by mobilisations.incident_sk
+            order by mobilisations.in_attendance_at nulls last, mobilisations.pump_order nulls last, mobilisations.mobilisation_sk
         ) as arrival_rank
     from mobilisations
 ),
@@ -130,10 +130,10 @@ final as (
     select
         classified.*,
         -- Dwelling fires with a valid response time (the Home Office exclusions applied).
-        case when is_dwelling_fire then is_valid_response end as is_counted_for_resp_adf_mean_min,
+        case when classified.is_dwelling_fire then classified.is_valid_response end as is_counted_for_resp_adf_mean_min,
         -- Potentially life-threatening incidents with a valid response time, of which those within
         -- the service's standard.
-        case when is_potentially_life_threatening then is_valid_response end as is_counted_for_resp_std_met_pct
+        case when classified.is_potentially_life_threatening then classified.is_valid_response end as is_counted_for_resp_std_met_pct
     from classified
 )
 

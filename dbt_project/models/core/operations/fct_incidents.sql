@@ -58,20 +58,20 @@ final as (
     select
         classified.*,
         true as is_counted_for_inc_total,
-        case when is_primary_fire then true end as is_counted_for_pri_fires_10k,
-        case when is_accidental_dwelling_fire then true end as is_counted_for_adf_10k_dwell,
+        case when classified.is_primary_fire then true end as is_counted_for_pri_fires_10k,
+        case when classified.is_accidental_dwelling_fire then true end as is_counted_for_adf_10k_dwell,
         -- Injuries (excluding precautionary checks) at accidental dwelling fires: the fires with any.
-        case when is_accidental_dwelling_fire and count_injuries_excl_precautionary > 0 then true end
+        case when classified.is_accidental_dwelling_fire and classified.count_injuries_excl_precautionary > 0 then true end
             as is_counted_for_adf_inj_100k,
         -- Deaths at fires (primary, secondary, chimney): the fires with any.
-        case when incident_category in ('primary_fire', 'secondary_fire', 'chimney_fire') and count_fatalities > 0
+        case when classified.incident_category in ('primary_fire', 'secondary_fire', 'chimney_fire') and classified.count_fatalities > 0
             then true end as is_counted_for_fire_deaths,
         -- Accidental dwelling fires, of which those confined to the room of origin.
-        case when is_accidental_dwelling_fire then true end as is_counted_for_adf_confined_pct,
-        case when is_afa_non_domestic then true end as is_counted_for_afa_1k_nondom,
-        case when is_deliberate_primary_excl_vehicle then true end as is_counted_for_delib_pri_10k,
-        case when is_deliberate_vehicle_fire then true end as is_counted_for_delib_veh_10k,
-        case when is_rtc then true end as is_counted_for_rtc_attended
+        case when classified.is_accidental_dwelling_fire then true end as is_counted_for_adf_confined_pct,
+        case when classified.is_afa_non_domestic then true end as is_counted_for_afa_1k_nondom,
+        case when classified.is_deliberate_primary_excl_vehicle then true end as is_counted_for_delib_pri_10k,
+        case when classified.is_deliberate_vehicle_fire then true end as is_counted_for_delib_veh_10k,
+        case when classified.is_rtc then true end as is_counted_for_rtc_attended
     from classified
 )
 

@@ -25,7 +25,7 @@ final as (
     select
         classified.*,
         -- Referrals the service made (not those it received).
-        case when is_made then true end as is_counted_for_safeguard_refs
+        case when classified.is_made then true end as is_counted_for_safeguard_refs
     from classified
 )
 

@@ -27,8 +27,8 @@ station_months as (
     from months
     inner join units
         on units.org_level = 'station'
-        and units.valid_from <= months.period_month
-        and (units.valid_to is null or units.valid_to > months.period_month)
+        and months.period_month >= units.valid_from
+        and (units.valid_to is null or months.period_month < units.valid_to)
 ),
 
 -- Every service in every month from its start, with or without stations that month.
@@ -37,8 +37,8 @@ service_months as (
     from months
     inner join units
         on units.org_level = 'service'
-        and units.valid_from <= months.period_month
-        and (units.valid_to is null or units.valid_to > months.period_month)
+        and months.period_month >= units.valid_from
+        and (units.valid_to is null or months.period_month < units.valid_to)
 ),
 
 watch_months as (
@@ -51,7 +51,7 @@ watch_months as (
     from station_months
     inner join units as watches
         on watches.org_level = 'watch'
-        and watches.parent_org_unit_id = station_months.station_unit_id
+        and station_months.station_unit_id = watches.parent_org_unit_id
 ),
 
 pairs as (

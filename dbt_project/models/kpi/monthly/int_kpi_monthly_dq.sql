@@ -75,8 +75,8 @@ matched as (
     inner join issues_by_unit
         on values_.service_id = issues_by_unit.service_id
         and position(issues_by_unit.system in kpis.source_systems) > 0
-        and (issues_by_unit.period_month is null or issues_by_unit.period_month = values_.period_month)
-        and (issues_by_unit.org_unit_id is null or issues_by_unit.org_unit_id = values_.org_unit_id)
+        and (issues_by_unit.period_month is null or values_.period_month = issues_by_unit.period_month)
+        and (issues_by_unit.org_unit_id is null or values_.org_unit_id = issues_by_unit.org_unit_id)
     group by values_.kpi_code, values_.org_unit_id, values_.service_id, values_.period_month, issues_by_unit.system
 ),
 

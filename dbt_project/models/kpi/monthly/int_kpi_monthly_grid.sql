@@ -39,7 +39,7 @@ final as (
     inner join kpis on reported.kpi_code = kpis.kpi_code
     inner join units
         on reported.service_id = units.service_id
-        and units.org_level_rank >= kpis.lowest_level_rank
+        and kpis.lowest_level_rank <= units.org_level_rank
     inner join unit_months
         on units.org_unit_id = unit_months.org_unit_id
         and reported.period_month = unit_months.period_month

@@ -48,7 +48,7 @@ final as (
         starts.from_month
     from starts
     inner join {{ ref('int_reporting_months') }} as months
-        on months.period_month >= starts.from_month
+        on starts.from_month <= months.period_month
 )
 
 select * from final

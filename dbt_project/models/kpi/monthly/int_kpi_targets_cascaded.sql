@@ -49,7 +49,7 @@ history_window as (
     inner join rolled
         on service_targets.kpi_code = rolled.kpi_code
         and service_targets.service_id = rolled.service_id
-        and rolled.period_month < service_targets.year_start
+        and service_targets.year_start > rolled.period_month
         and rolled.period_month >= {{ add_months('service_targets.year_start', -36) }}
     group by service_targets.service_id, service_targets.kpi_code, service_targets.financial_year, rolled.org_unit_id
 ),

@@ -44,7 +44,7 @@ sickness_by_group as (
         coalesce(sum(shifts.shifts_lost), 0) as shifts_lost,
         sum(fte.fte) as fte
     from fte
-    inner join staff_groups on staff_groups.staff_group is null or staff_groups.staff_group = fte.staff_group
+    inner join staff_groups on staff_groups.staff_group is null or fte.staff_group = staff_groups.staff_group
     left join shifts
         on fte.org_unit_id = shifts.org_unit_id
         and fte.period_month = shifts.period_month

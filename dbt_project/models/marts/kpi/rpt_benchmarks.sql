@@ -44,7 +44,7 @@ own_rows as (
         fire1001.location_category as comparator_name,
         fire1001.*
     from services
-    inner join fire1001 on fire1001.location_level = 'frs' and fire1001.frs_name = services.fire1001_name
+    inner join fire1001 on fire1001.location_level = 'frs' and services.fire1001_name = fire1001.frs_name
 ),
 
 grouping_rows as (
@@ -54,7 +54,7 @@ grouping_rows as (
         fire1001.location_category as comparator_name,
         fire1001.*
     from services
-    inner join categories on categories.frs_name = services.fire1001_name
+    inner join categories on services.fire1001_name = categories.frs_name
     inner join fire1001
         on fire1001.location_level = 'grouping'
         and fire1001.location_category in (categories.urban_rural_category, categories.metropolitan_category)
@@ -85,7 +85,7 @@ group_rows as (
     from comparator_groups
     inner join fire1001
         on fire1001.location_level = 'frs'
-        and fire1001.frs_name = comparator_groups.frs_name
+        and comparator_groups.frs_name = fire1001.frs_name
     group by comparator_groups.service_id, comparator_groups.comparator_group, fire1001.financial_year, fire1001.fire_type
 ),
 

@@ -103,6 +103,7 @@ valued as (
 
 {#- The values the five-year view looks back to: this run's quarters, and on an incremental run
     the held ones it does not rewrite. #}
+
 lookback as (
     select kpi_code, org_unit_id, quarter_start_month, value from valued
     {%- if is_incremental() %}
