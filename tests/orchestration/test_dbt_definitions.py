@@ -6,13 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from orchestration import dbt as dbt_module
 from orchestration.dbt_definitions import VARS_ID, fingerprints, history_changes
-from orchestration.resources import WarehouseResource
 from orchestration.warehouse import (
     connect,
     last_build_definitions,
@@ -292,20 +290,15 @@ class Log:
         self.warnings.append(message)
 
 
-def check(tmp_path, monkeypatch, now, recorded):
-    monkeypatch.setattr(dbt_module, "ensure_manifest", lambda project: tmp_path)
-    monkeypatch.setattr(dbt_module, "definitions_in", lambda path: (now, fingerprints(now)))
-    warehouse = WarehouseResource(data_dir=str(tmp_path))
-    with connect(warehouse.settings.warehouse_path) as con:
-        build(con, "last", definitions=fingerprints(recorded) if recorded is not None else None)
-    context = SimpleNamespace(log=Log())
-    full_refresh, checked = dbt_module.definitions_check(context, warehouse)
+def check(now, recorded):
+    log = Log()
+    full_refresh, checked = dbt_module.definitions_check(log, now, fingerprints(recorded) if recorded else None)
     assert checked == fingerprints(now)
-    return full_refresh, context.log.warnings
+    return full_refresh, log.warnings
 
 
-def test_a_close_rebuilds_every_month_after_a_kpi_change_and_says_so_in_one_line(tmp_path, monkeypatch):
-    full_refresh, warnings = check(tmp_path, monkeypatch, kpi_project(int="select count(*) * 2"), kpi_project())
+def test_a_close_rebuilds_every_month_after_a_kpi_change_and_says_so_in_one_line():
+    full_refresh, warnings = check(kpi_project(int="select count(*) * 2"), kpi_project())
     assert full_refresh
     assert warnings == [
         "dbt: 1 definition changed since the last build (model int_observations): "
@@ -313,12 +306,12 @@ def test_a_close_rebuilds_every_month_after_a_kpi_change_and_says_so_in_one_line
     ]
 
 
-def test_a_close_after_a_change_history_does_not_see_stays_incremental(tmp_path, monkeypatch):
-    assert check(tmp_path, monkeypatch, kpi_project(rpt="select 0"), kpi_project()) == (False, [])
+def test_a_close_after_a_change_history_does_not_see_stays_incremental():
+    assert check(kpi_project(rpt="select 0"), kpi_project()) == (False, [])
 
 
-def test_a_warehouse_with_no_record_is_rebuilt_once_saying_why(tmp_path, monkeypatch):
-    full_refresh, warnings = check(tmp_path, monkeypatch, kpi_project(), None)
+def test_a_warehouse_with_no_record_is_rebuilt_once_saying_why():
+    full_refresh, warnings = check(kpi_project(), None)
     assert full_refresh
     assert warnings == [
         "dbt: no record of the definitions the last build used (a warehouse built before builds "
