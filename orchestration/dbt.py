@@ -259,7 +259,9 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             # publish that rows since the last publication were not all written by one checked build.
             with warehouse.connect() as con:
                 built = invocation_id(invocation.target_path) if success else None
-                if built is not None:
+                # A build of some models only (chosen in the Dagster UI) leaves no record: the next
+                # whole build compares with the last whole one.
+                if built is not None and not context.is_subset:
                     # An incremental build records the definitions it was checked against: were
                     # the project edited since, the next build finds the change. A full build
                     # records those it rebuilt with.

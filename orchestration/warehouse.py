@@ -213,12 +213,15 @@ def record_dbt_definitions(con: duckdb.DuckDBPyConnection, invocation_id: str, f
 
 
 def last_build_definitions(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
-    """unique_id -> fingerprint of what the last successful dbt build was built from; ``None`` when
-    there is no such build or it left no record (a warehouse built before builds recorded it)."""
+    """unique_id -> fingerprint of what the last successful dbt build that left a record was built
+    from (a build of some models only leaves none); ``None`` when no build left one (a warehouse
+    built before builds recorded it)."""
     ensure_audit_schema(con)
     last = scalar(
         con,
-        "select invocation_id from audit.dbt_invocations where success order by finished_at desc limit 1",
+        "select invocation_id from audit.dbt_invocations as build where success and exists "
+        "(select 1 from audit.dbt_definitions as used where used.invocation_id = build.invocation_id) "
+        "order by finished_at desc limit 1",
     )
     if last is None:
         return None

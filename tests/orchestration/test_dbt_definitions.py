@@ -273,6 +273,7 @@ def test_the_last_successful_builds_record_is_read_back(tmp_path):
         assert last_build_definitions(con) is None  # a build from before the record existed
         build(con, "a", definitions={"model.gt.x": "1", "seed.gt.y": "2"}, at=dt.datetime(2026, 2, 1))
         build(con, "failed", success=False, definitions=None, at=dt.datetime(2026, 3, 1))
+        build(con, "some models only", definitions=None, at=dt.datetime(2026, 3, 2))
         assert last_build_definitions(con) == {"model.gt.x": "1", "seed.gt.y": "2"}
         many = {f"model.gt.m{i}": str(i) for i in range(600)}
         build(con, "b", definitions=many, at=dt.datetime(2026, 4, 1))
