@@ -14,15 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import yaml
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
+from orchestration.dbt_definitions import fingerprints, history_changes
 from orchestration.partitions import FIRST_MONTH, months_in_run, run_settings
 from orchestration.resources import WarehouseResource
-from orchestration.settings import REPO_ROOT
-from orchestration.warehouse import accepted_since_last_build, record_dbt_invocation, withdrawals_since_last_build
+from orchestration.settings import dbt_project_dir
+from orchestration.warehouse import (
+    accepted_since_last_build,
+    last_build_definitions,
+    record_dbt_definitions,
+    record_dbt_invocation,
+    withdrawals_since_last_build,
+)
 
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DBT_PROJECT_DIR = dbt_project_dir()
 RAW_QUALITY_GATE = dg.AssetKey(["quality", "raw_batches_validated"])
 
 
@@ -40,8 +48,9 @@ def dbt_project() -> DbtProject:
 
 
 def ensure_manifest(project: DbtProject) -> Path:
-    """``@dbt_assets`` needs target/manifest.json at import; build it with ``dbt parse`` if absent."""
-    if not project.manifest_path.exists():
+    """``@dbt_assets`` needs target/manifest.json at import; build it with ``dbt parse`` if absent
+    or older than a file of the project (the pipeline's check of changed definitions reads it)."""
+    if not project.manifest_path.exists() or manifest_is_stale(project.manifest_path):
         from dbt.cli.main import dbtRunner
 
         os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -51,6 +60,44 @@ def ensure_manifest(project: DbtProject) -> Path:
         if not result.success:
             raise RuntimeError(f"dbt parse failed: {result.exception}")
     return project.manifest_path
+
+
+def project_config(project_dir: Path | None = None) -> dict[str, Any]:
+    return yaml.safe_load(((project_dir or DBT_PROJECT_DIR) / "dbt_project.yml").read_text()) or {}
+
+
+def manifest_is_stale(manifest_path: Path, project_dir: Path | None = None) -> bool:
+    """Whether a file dbt parses (dbt_project.yml and everything under its model, seed, macro,
+    test, snapshot and analysis paths) changed after ``manifest_path`` was written: an edited
+    project whose manifest was not parsed again (``make manifest``). A few hundred stats."""
+    project_dir = project_dir or DBT_PROJECT_DIR
+    written = manifest_path.stat().st_mtime_ns
+    config = project_config(project_dir)
+    folders = [
+        project_dir / folder
+        for key, default in (
+            ("model-paths", ["models"]),
+            ("seed-paths", ["seeds"]),
+            ("macro-paths", ["macros"]),
+            ("test-paths", ["tests"]),
+            ("snapshot-paths", ["snapshots"]),
+            ("analysis-paths", ["analyses"]),
+        )
+        for folder in config.get(key) or default
+    ]
+    if (project_dir / "dbt_project.yml").stat().st_mtime_ns > written:
+        return True
+    for folder in folders:
+        for root, _dirs, files in os.walk(folder):
+            if any(os.stat(os.path.join(root, name)).st_mtime_ns > written for name in files):
+                return True
+    return False
+
+
+def definitions_in(manifest_path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """dbt's manifest at ``manifest_path`` and the fingerprints of what it defines."""
+    manifest = json.loads(manifest_path.read_text())
+    return manifest, fingerprints(manifest, project_config().get("vars"))
 
 
 def dbt_build_args(full_refresh: bool = False) -> list[str]:
@@ -150,9 +197,12 @@ class GoldenThreadTranslator(DagsterDbtTranslator):
 
 def build_dbt_assets() -> dg.AssetsDefinition:
     project = dbt_project()
+    # Loaded here rather than by dagster-dbt so that a close's check of changed definitions reads
+    # the same manifest without loading it again (0.2 s).
+    manifest = json.loads(ensure_manifest(project).read_text())
 
     @dbt_assets(
-        manifest=ensure_manifest(project),
+        manifest=manifest,
         project=project,
         # dbt's tests run inside `dbt build` and any failure fails the step, naming the test; they
         # are not also loaded as Dagster asset checks: some 400 check definitions and a "planned"
@@ -169,10 +219,12 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # scratch. So does a close after a month was withdrawn: replace_groups replaces the months
         # a build recomputes but cannot drop a month that no longer has any rows.
         full_refresh = bool(months) and months[0].isoformat() == FIRST_MONTH
+        checked: dict[str, str] | None = None  # the definitions found unchanged, in a build not rebuilding all
         if not full_refresh:
             with warehouse.connect() as con:
                 withdrawn = withdrawals_since_last_build(con)
                 accepted = accepted_since_last_build(con)
+                recorded = last_build_definitions(con)
             if accepted:
                 listed = ", ".join(f"{name} (batch {batch})" for name, batch in accepted[:5])
                 context.log.warning(
@@ -189,6 +241,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
                     "(--full-refresh), as an incremental build cannot drop a month that no longer has rows"
                 )
                 full_refresh = True
+            else:
+                full_refresh, checked = definitions_check(context.log, manifest, recorded, project_config().get("vars"))
         target = run_target_path(context, settings.data_dir)
         # The dbt process starts here and inherits the environment; this process's is left as it was
         # (GT_AS_OF is also the pipeline's own setting).
@@ -204,6 +258,16 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             # Even a failed build may have rewritten some months: the record tells the mart gate and
             # publish that rows since the last publication were not all written by one checked build.
             with warehouse.connect() as con:
+                built = invocation_id(invocation.target_path) if success else None
+                # A build of some models only (chosen in the Dagster UI) leaves no record: the next
+                # whole build compares with the last whole one.
+                if built is not None and not context.is_subset:
+                    # An incremental build records the definitions it was checked against: were
+                    # the project edited since, the next build finds the change. A full build
+                    # records those it rebuilt with.
+                    if full_refresh or checked is None:
+                        checked = definitions_in(invocation.target_path / "manifest.json")[1]
+                    record_dbt_definitions(con, built, checked)
                 record_dbt_invocation(
                     con,
                     run_id=context.run_id,
@@ -216,6 +280,35 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             prune_target_paths(invocation.target_path)
 
     return golden_thread_dbt
+
+
+def definitions_check(
+    log: Any,
+    manifest: Mapping[str, Any],
+    recorded: Mapping[str, str] | None,
+    project_vars: Mapping[str, Any] | None = None,
+) -> tuple[bool, dict[str, str]]:
+    """Whether a build that would close recent months only must rebuild every month instead, as a
+    definition in ``manifest`` (the project as the run found it) changed since the last successful
+    build (``recorded``, see ``last_build_definitions``) in a way an incremental build would apply
+    to recent months only (``dbt_definitions.history_changes``); with the project's fingerprints.
+    Says why in one warning on ``log`` when it must."""
+    current = fingerprints(manifest, project_vars)
+    if recorded is None:
+        log.warning(
+            "dbt: no record of the definitions the last build used (a warehouse built before builds "
+            "recorded them): rebuilding every month once (--full-refresh)"
+        )
+        return True, current
+    changes = history_changes(manifest, current, recorded)
+    if changes:
+        count = len(changes.changed)
+        log.warning(
+            f"dbt: {count} definition{'' if count == 1 else 's'} changed since the last build "
+            f"({changes.describe()}): rebuilding every month (--full-refresh)"
+        )
+        return True, current
+    return False, current
 
 
 # dagster-dbt gives every invocation its own target folder (``<op>-<run id>-<random>``, about

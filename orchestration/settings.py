@@ -13,6 +13,13 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def dbt_project_dir(env: dict[str, str] | None = None) -> Path:
+    """The dbt project the pipeline builds: ``dbt_project/`` beside this package, or
+    ``GT_DBT_PROJECT_DIR`` (a copy of it, for a test that changes a definition)."""
+    env = os.environ if env is None else env
+    return Path(env.get("GT_DBT_PROJECT_DIR") or REPO_ROOT / "dbt_project").resolve()
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path

@@ -106,6 +106,17 @@ AUDIT_DDL = (
         batches_through bigint
     )
     """,
+    # What each successful dbt build was built from: a fingerprint per model, seed, snapshot, test,
+    # unit test, source, project macro and the project's vars (orchestration/dbt_definitions.py).
+    # The next build compares its own with the last one's to find a changed definition that leaves
+    # earlier months stale, and then rebuilds every month.
+    """
+    create table if not exists audit.dbt_definitions (
+        invocation_id varchar not null,
+        unique_id varchar not null,
+        fingerprint varchar not null
+    )
+    """,
     # One row per serving.duckdb published (after the mart gate passed): the reference point for
     # what a later run must check and copy.
     """
@@ -189,6 +200,35 @@ def record_dbt_invocation(
             dt.datetime.now(dt.UTC).replace(tzinfo=None),
         ],
     )
+
+
+def record_dbt_definitions(con: duckdb.DuckDBPyConnection, invocation_id: str, fingerprints: dict[str, str]) -> None:
+    """What the build ``invocation_id`` was built from: one insert of a few hundred rows."""
+    ensure_audit_schema(con)
+    ids = list(fingerprints)
+    con.execute(
+        "insert into audit.dbt_definitions select ?, unnest(?::varchar[]), unnest(?::varchar[])",
+        [invocation_id, ids, [fingerprints[uid] for uid in ids]],
+    )
+
+
+def last_build_definitions(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+    """unique_id -> fingerprint of what the last successful dbt build that left a record was built
+    from (a build of some models only leaves none); ``None`` when no build left one (a warehouse
+    built before builds recorded it)."""
+    ensure_audit_schema(con)
+    last = scalar(
+        con,
+        "select invocation_id from audit.dbt_invocations as build where success and exists "
+        "(select 1 from audit.dbt_definitions as used where used.invocation_id = build.invocation_id) "
+        "order by finished_at desc limit 1",
+    )
+    if last is None:
+        return None
+    rows = con.execute(
+        "select unique_id, fingerprint from audit.dbt_definitions where invocation_id = ?", [last]
+    ).fetchall()
+    return dict(rows) or None
 
 
 def withdrawals_since_last_build(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
