@@ -10,6 +10,17 @@ import pytest
 from orchestration.settings import REPO_ROOT, Settings
 
 
+# Fixtures that run the whole pipeline (or read what it built): a test using one is slow, so
+# `make test-fast` (-m "not slow") leaves it to `make test`.
+PIPELINE_FIXTURES = frozenset({"demo_pipeline", "serving_dir", "server_data"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings pointing at an empty, private data directory."""
