@@ -1,4 +1,4 @@
-# Golden Thread — `make run` sets up and runs everything; `make test` runs the whole suite.
+# Golden Thread — `make run` sets up and runs everything; `make test` runs the whole suite, `make test-fast` its fast part.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +15,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 DBT := $(VENV)/bin/dbt --no-use-colors
 DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
 
-.PHONY: help setup manifest data pipeline run serve ui test lint sql-fix clean browser docs dq-report share share-list bench
+.PHONY: help setup manifest data pipeline run serve ui test test-fast lint sql-fix clean browser docs dq-report share share-list bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,10 @@ ui: manifest ## open the Dagster UI on http://127.0.0.1:3000
 
 test: manifest browser ## run the whole test suite
 	$(PY) -m pytest
+
+# Tests marked slow run the pipeline or read what it built (tests/conftest.py marks them).
+test-fast: manifest ## unit tests and dbt unit tests, no pipeline run (about a minute)
+	$(PY) -m pytest -m "not slow and not browser"
 
 bench: manifest ## benchmarks at 1x1, 1x5 and national (~75 min): phases, monthly close, DQ, pages, memory, baselines (BENCH_ARGS=--sizes 1x1,3x5)
 	$(PY) -m bench.run $(BENCH_ARGS)

@@ -9,6 +9,16 @@ import pytest
 
 from orchestration.settings import REPO_ROOT, Settings
 
+# Fixtures that run the whole pipeline (or read what it built): a test using one is slow, so
+# `make test-fast` (-m "not slow") leaves it to `make test`.
+PIPELINE_FIXTURES = frozenset({"demo_pipeline", "serving_dir", "server_data"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
@@ -116,6 +126,15 @@ def simulate(landing_dir: Path, **config) -> dict:
     from orchestration.simulator import SimulatorConfig, generate
 
     return generate(SimulatorConfig(**config), landing_dir)
+
+
+@pytest.fixture(scope="session")
+def faulty_landing(tmp_path_factory) -> Path:
+    """One service, one year of simulated extracts with faults (duplicates, text in numbers, ...)
+    in about 1 % of rows, simulated once per session. Tests read it; none may write into it."""
+    landing = tmp_path_factory.mktemp("faulty_1pct") / "landing"
+    simulate(landing, years=1, fault_rate=0.01)
+    return landing
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.ingest import main
 from tests.conftest import simulate
+
+# A year simulated and ingested: make test runs it, make test-fast does not.
+pytestmark = [pytest.mark.slow]
 
 
 def test_the_ingest_benchmark_reports_throughput_and_the_bare_read(tmp_path: Path, capsys) -> None:

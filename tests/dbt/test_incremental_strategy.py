@@ -13,6 +13,9 @@ from dbt.cli.main import dbtRunner
 
 from orchestration.settings import REPO_ROOT
 
+# dbt runs a one-model project several times: make test runs it, make test-fast does not.
+pytestmark = [pytest.mark.slow]
+
 STRATEGY_MACRO = REPO_ROOT / "dbt_project" / "macros" / "incremental_strategy.sql"
 
 MODEL = """{{ config(materialized='incremental', unique_key=['service_id', 'period_month'],

@@ -18,6 +18,9 @@ from orchestration.settings import REPO_ROOT
 from orchestration.warehouse import connect
 from tests.orchestration.small_extracts import INC_HEADER, STATIONS, WARDS, inc, land
 
+# dbt builds the model on ingested data three times: make test runs it, make test-fast does not.
+pytestmark = [pytest.mark.slow]
+
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 MODEL = "int_quarantine_of_current_deliveries"
 

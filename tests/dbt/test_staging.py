@@ -13,6 +13,9 @@ from dbt.cli.main import dbtRunner
 from orchestration.ingestion.engine import ensure_all_raw_tables, record_deliveries
 from orchestration.settings import REPO_ROOT
 
+# dbt builds the staging layer on data: make test runs it, make test-fast does not.
+pytestmark = [pytest.mark.slow]
+
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 LOADED_AT = dt.datetime(2024, 4, 2, 6, 0)
 

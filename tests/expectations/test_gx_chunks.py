@@ -75,6 +75,7 @@ def faulty_raw(tmp_path_factory):
     con.close()
 
 
+@pytest.mark.slow  # a faulty year simulated and ingested
 def test_raw_suites_in_chunks_give_the_whole_frames_results(faulty_raw):
     con = faulty_raw
     kinds_failed: set[str] = set()
@@ -106,6 +107,7 @@ def test_raw_suites_in_chunks_give_the_whole_frames_results(faulty_raw):
     } <= kinds_failed
 
 
+@pytest.mark.slow  # a faulty year simulated and ingested
 def test_a_key_repeated_in_another_month_is_flagged_in_chunks(faulty_raw):
     con = faulty_raw
     suite = raw_suites(con, "irs__incidents", current_batches(con, "irs__incidents"), as_of=AS_OF)
@@ -116,6 +118,7 @@ def test_a_key_repeated_in_another_month_is_flagged_in_chunks(faulty_raw):
     assert unique.failing["incident_id"].isna().sum() == unique.unexpected_count - 2
 
 
+@pytest.mark.slow  # a faulty year simulated and ingested
 def test_the_recorded_runs_results_and_flags_do_not_depend_on_the_chunks(faulty_raw):
     con = faulty_raw
     check_all_raw(con, run_id="whole", as_of=AS_OF, chunk_rows=None)

@@ -14,20 +14,21 @@ from orchestration.ingestion.contracts import FAULT_CLASS_NAMES, SYSTEMS
 from orchestration.ingestion.engine import ingest_system, load_pseudonymiser
 from orchestration.ingestion.oracle import detect, detection_table, false_positives, load_manifest, render
 from orchestration.warehouse import connect
-from tests.conftest import simulate
+
+# A year of faulty extracts through ingestion and every raw suite: make test runs it, make test-fast does not.
+pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def faulty(tmp_path_factory):
+def faulty(tmp_path_factory, faulty_landing):
     data = tmp_path_factory.mktemp("faulty")
-    simulate(data / "landing", years=1, fault_rate=0.01)
     key = load_pseudonymiser(data / "secrets")
     reports = {}
     with connect(data / "warehouse.duckdb") as con:
         for system in ("reference", *[s for s in SYSTEMS if s != "reference"]):
-            reports[system] = ingest_system(con, system, data / "landing", key)
+            reports[system] = ingest_system(con, system, faulty_landing, key)
         check_all_raw(con, run_id="fault-test", as_of=dt.date(2026, 11, 1))
-    manifest = load_manifest(data / "landing")
+    manifest = load_manifest(faulty_landing)
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         detected = detect(con, manifest)
         fps = false_positives(con, manifest)

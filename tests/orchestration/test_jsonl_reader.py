@@ -15,7 +15,6 @@ from orchestration.ingestion import readers
 from orchestration.ingestion.contracts import entity
 from orchestration.ingestion.oracle import load_manifest
 from orchestration.ingestion.readers import Malformed, ReadResult, _column_frame, _scalar, decode, read_jsonl_file
-from tests.conftest import simulate
 
 MOBILISATIONS = entity("mobilising__mobilisations")
 EXPECTED = [c.name for c in MOBILISATIONS.columns]
@@ -75,11 +74,10 @@ def assert_same(path: Path, data: bytes | None = None, expected: list[str] = EXP
 
 
 @pytest.fixture(scope="module")
-def simulated(tmp_path_factory) -> Path:
-    """One service, one year, with faults (duplicates, text in numbers, ...) in about 1% of rows."""
-    landing = tmp_path_factory.mktemp("jsonl") / "landing"
-    simulate(landing, years=1, fault_rate=0.01)
-    return landing
+def simulated(faulty_landing) -> Path:
+    """One service, one year, with faults (duplicates, text in numbers, ...) in about 1% of rows
+    (the session's, shared with the fault-detection tests)."""
+    return faulty_landing
 
 
 def test_every_simulated_json_lines_file_reads_as_with_json_loads(simulated):

@@ -348,6 +348,7 @@ def test_station_history_and_reference(small: Path) -> None:
 
 
 # ------------------------------------------------------------------------- realism at demo scale
+@pytest.mark.slow  # five years simulated: make test runs it, make test-fast does not
 def test_demo_volumes_and_shape(demo: Path) -> None:
     inc = _concat(
         pd.read_csv(p, dtype=str, keep_default_na=False)
