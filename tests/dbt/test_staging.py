@@ -172,11 +172,16 @@ ROWS: dict[str, list[dict]] = {
     ],
 }
 
-# Severity-warn relationships that the LFB rows above are meant to trip.
+# Severity-warn relationships that the LFB rows above are meant to trip: each warning test, and the
+# rules its query returns (tests/generic/table_checks.sql).
 EXPECTED_WARNINGS = {
-    "relationships_stg_mobilising__mobilisations_incident_sk__incident_sk__ref_stg_irs__incidents_",
-    "relationships_stg_mobilising__mobilisations_appliance_sk__appliance_sk__ref_stg_reference__appliances_",
-    "relationships_stg_irs__incidents_ward_sk__ward_sk__ref_stg_reference__wards_",
+    "stg_mobilising__mobilisations__warn_checks": {
+        "relationships (incident_sk -> stg_irs__incidents.incident_sk)",
+        "relationships (appliance_sk -> stg_reference__appliances.appliance_sk)",
+    },
+    "stg_irs__incidents__warn_checks": {
+        "relationships (ward_sk -> stg_reference__wards.ward_sk)",
+    },
 }
 
 
@@ -236,8 +241,10 @@ def test_build_succeeds_with_only_the_expected_warnings(staged):
     assert result.exception is None, result.exception
     assert result.success
     statuses = {r.node.name: str(r.status) for r in result.result.results}
-    assert {name for name, s in statuses.items() if s == "warn"} == EXPECTED_WARNINGS
     assert all(s in {"pass", "success", "warn"} for s in statuses.values()), statuses
+    warned = {r.node.name: r.node.compiled_code for r in result.result.results if str(r.status) == "warn"}
+    path, _ = staged
+    assert {name: {rule for rule, _ in _query(path, sql)} for name, sql in warned.items()} == EXPECTED_WARNINGS
 
 
 def test_response_components_in_seconds(staged):

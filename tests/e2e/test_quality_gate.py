@@ -238,58 +238,13 @@ def test_a_build_tests_the_rows_no_successful_build_has_tested(redelivered, tmp_
     select = ("--select", "rpt_kpi_monthly", "--exclude", "test_type:unit")
     assert run_dbt(copy, tmp_path, "build", *select, check=False).returncode == 0
     failed = run_dbt(copy, tmp_path, "build", *select, check=False, test_all_rows=True)
-    assert failed.returncode != 0 and "accepted_values_rpt_kpi_monthly_org_level" in failed.stdout
+    assert failed.returncode != 0 and "rpt_kpi_monthly__checks" in failed.stdout
     assert run_dbt(copy, tmp_path, "test", *select, check=False).returncode != 0
     with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
         # The same row as if written by a build the pipeline did not record (dbt run by hand).
         con.execute(f"update marts.rpt_kpi_monthly set _invocation_id = 'by-hand' where {bad}")
     failed = run_dbt(copy, tmp_path, "build", *select, check=False)
-    assert failed.returncode != 0 and "accepted_values_rpt_kpi_monthly_org_level" in failed.stdout
-
-
-def test_a_build_tests_the_staging_rows_of_batches_no_successful_build_saw(redelivered, tmp_path):
-    """Staging tests in a build read the rows of batches after the last one a successful build saw
-    (a unique test: every row whose key a new row holds); --full-refresh reads every row."""
-    data, _, _ = redelivered
-    select = ("--select", "stg_irs__incidents", "--exclude", "test_type:unit")
-    test = "unique_stg_irs__incidents_incident_sk"
-
-    def copy_with_repeated_key(name: str, newest_seen: str | None, repeating: str) -> Path:
-        """The warehouse, with the batch ``repeating`` names giving one of its incidents the key of
-        another July incident; ``newest_seen`` (a batch) lowers what builds are recorded to have seen."""
-        copy = tmp_path / name
-        copy.mkdir()
-        shutil.copy2(data / "warehouse.duckdb", copy / "warehouse.duckdb")
-        with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
-            batch = {
-                month: con.execute(
-                    f"select max(_batch_id) from raw_current.irs__incidents where _source_file like '%{pattern}'"
-                ).fetchone()[0]
-                for month, pattern in (("june", "2026-06_r2.csv"), ("july", "2026-07.csv"))
-            }
-            seen = con.execute("select max(batches_through) from audit.dbt_invocations where success").fetchone()[0]
-            assert seen == con.execute("select max(batch_id) from audit.ingestion_log").fetchone()[0]
-            if newest_seen:
-                con.execute("update audit.dbt_invocations set batches_through = ?", [batch[newest_seen] - 1])
-            changed = batch[repeating]
-            con.execute(
-                "update raw.irs__incidents set incident_id = (select min(incident_id) from raw.irs__incidents "
-                f"where _batch_id = {batch['july']}) where _batch_id = {changed} and incident_id = "
-                f"(select max(incident_id) from raw.irs__incidents where _batch_id = {changed})"
-            )
-        return copy
-
-    # Two old rows (of a batch every successful build saw) come to share a key afterwards: only a
-    # full build reads them.
-    old = copy_with_repeated_key("old", None, "july")
-    assert run_dbt(old, tmp_path, "build", *select, check=False).returncode == 0
-    failed = run_dbt(old, tmp_path, "build", *select, "--full-refresh", check=False)
-    assert failed.returncode != 0 and test in failed.stdout
-    # June's re-delivery as if no successful build had seen it, one of its rows repeating the key
-    # of an incident in an older batch (July's): the new row is tested against every row.
-    new = copy_with_repeated_key("new", "june", "june")
-    failed = run_dbt(new, tmp_path, "build", *select, check=False)
-    assert failed.returncode != 0 and test in failed.stdout
+    assert failed.returncode != 0 and "rpt_kpi_monthly__checks" in failed.stdout
 
 
 def test_the_close_recomputes_only_its_month_and_the_redelivered_ones(redelivered):

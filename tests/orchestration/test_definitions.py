@@ -55,7 +55,8 @@ def test_translator_and_build_args_are_pure():
     translator = GoldenThreadTranslator()
     spec = translator.get_asset_spec(manifest, "model.golden_thread.rpt_kpi_monthly", None)
     assert spec.key == dg.AssetKey(["marts", "rpt_kpi_monthly"]) and spec.group_name == "dbt_marts"
-    assert dbt_build_args() == ["build"] and dbt_build_args(full_refresh=True) == ["build", "--full-refresh"]
+    build = ["build", "--exclude-resource-type", "unit_test"]
+    assert dbt_build_args() == build and dbt_build_args(full_refresh=True) == [*build, "--full-refresh"]
     assert dbt_build_env("2026-11-01") == {"GT_AS_OF": "2026-11-01", "GT_MONTHS_FROM": ""}
     assert dbt_build_env("2026-11-01", "2026-10-01")["GT_MONTHS_FROM"] == "2026-10-01"
 
