@@ -86,9 +86,9 @@ def is_history_bearing(node: Mapping[str, Any], nodes: Mapping[str, Mapping[str,
 
     - an incremental model or a snapshot: a close recomputes only the months it is asked to, so a
       changed definition would apply from that month on and every earlier month stay as it was;
-    - a generic test on an incremental model or on a model whose rows carry their ingestion batch
-      (``meta: rows_carry_batches``): ``macros/get_where_subquery.sql`` narrows it, in a build, to
-      rows no successful build has tested, so a new or changed rule would never read old months.
+    - a generic test on an incremental model: ``macros/get_where_subquery.sql`` narrows it, in a
+      build, to rows no successful build has tested, so a new or changed rule would never read old
+      months.
 
     Not history-bearing: views and tables (rebuilt whole every build), seeds (reloaded whole),
     singular tests and other generic tests (they read every row), unit tests (they read only their
@@ -103,7 +103,7 @@ def is_history_bearing(node: Mapping[str, Any], nodes: Mapping[str, Mapping[str,
         if tested is None:
             return False
         config = tested.get("config") or {}
-        return config.get("materialized") == "incremental" or bool((config.get("meta") or {}).get("rows_carry_batches"))
+        return config.get("materialized") == "incremental"
     return False
 
 

@@ -167,21 +167,6 @@ def test_a_new_test_on_an_incremental_model_is_a_change_a_test_reading_every_row
     assert changes_between(after, moved).describe() == "test not_null_fct_kpi_id"
 
 
-def test_a_test_narrowed_to_new_batches_makes_its_view_history_bearing():
-    # macros/get_where_subquery.sql tests a staging view's new batches only: a changed view is
-    # never tested again on its old rows unless every month is rebuilt.
-    def hr(code):
-        return kpi_project(
-            hr=code,
-            extra=[
-                model("stg_hr", "view", code=code, meta={"rows_carry_batches": True}),
-                generic_test("unique_stg_hr", "stg_hr"),
-            ],
-        )
-
-    assert changes_between(hr("select * from hr"), hr("select * from hr where ok")).changed == [f"model.{P}.stg_hr"]
-
-
 def test_removed_definitions_are_no_change():
     before = kpi_project(extra=[generic_test("not_null_fct_kpi_id", "fct_kpi")])
     assert not changes_between(before, kpi_project())
