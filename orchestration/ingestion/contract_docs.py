@@ -122,7 +122,7 @@ def render(contracts: Contracts) -> str:
     for e in contracts.all_entities:
         by_system.setdefault(e.system, []).append(e)
     order = [*contracts.systems, *(s for s in by_system if s not in contracts.systems)]
-    lines += [f"- [{s}](#{s.replace('_', '-')}): {contracts.system_descriptions[s]}" for s in order]
+    lines += [f"- [{s}](#{s}): {contracts.system_descriptions[s]}" for s in order]
     lines.append("")
     for system in order:
         lines += [f"## {system}", "", contracts.system_descriptions[system], ""]
