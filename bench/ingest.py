@@ -3,8 +3,8 @@ read of the same CSV and JSON-lines files in the same run, so the ratio between 
 shared machine. ``make bench`` measures the whole pipeline; this is the quick way to measure the
 ingest stage at any size, including the national preset's extracts simulated once:
 
-    .venv/bin/python -m orchestration.simulator --preset national --landing-dir /work/nat/landing
-    .venv/bin/python -m bench.ingest --landing /work/nat/landing
+    .venv/bin/python -m orchestration.simulator --preset national --landing-dir data/national/landing
+    .venv/bin/python -m bench.ingest --landing data/national/landing
 
 Prints one line per system and the totals, and writes JSON to bench/results/.
 """

@@ -2,6 +2,8 @@
 
 ``expectations.suites`` defines the suites as plain data (which GX expectation, its arguments,
 its severity and why); ``expectations.runner`` validates a pandas DataFrame against a suite with
-GX; ``expectations.store`` appends every run's results and failing records to the warehouse's
-``audit.dq_*`` tables and builds GX Data Docs as a by-product.
+GX (through ``expectations.gx_adapter``, the one module that imports GX, pinned to its version);
+``expectations.store`` appends every run's results and failing records to the warehouse's
+``audit.dq_*`` tables; ``expectations.docs`` builds GX Data Docs as a by-product;
+``expectations.pipeline`` runs the suites on the warehouse's tables.
 """

@@ -1,4 +1,5 @@
-"""Keep every validation in the warehouse, append-only, and build GX Data Docs as a by-product.
+"""Keep every validation in the warehouse, append-only (GX Data Docs, a by-product, are built by
+``expectations.docs``; ``build_data_docs`` is importable from here too).
 
 Three tables in the ``audit`` schema, created when absent and only ever inserted into:
 
@@ -14,12 +15,11 @@ Three tables in the ``audit`` schema, created when absent and only ever inserted
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pandas as pd
 
-from expectations.runner import SuiteResult
+from expectations.docs import build_data_docs
+from expectations.results import SuiteResult
 
 DQ_DDL: tuple[str, ...] = (
     "create schema if not exists audit",
@@ -227,41 +227,6 @@ def blocking_failures(result: SuiteResult) -> list[str]:
             f"{result.suite} [{result.batch_label}] blocking check {c.number} {what} failed: {detail} — {c.description}"
         )
     return messages
-
-
-def build_data_docs(data_dir: Path, run_id: str | None = None) -> Path:
-    """Build GX Data Docs under ``data_dir/docs`` from the results kept by ``validate(..., data_dir=…)``:
-    the pages of pipeline run ``run_id``'s validations and the index, or every page when ``run_id``
-    is None. Earlier runs' pages are already on disk, and rendering them all again took 45 s of
-    each national close, growing with every run kept.
-
-    Offline the pages render without their CDN styles; the warehouse tables stay the record.
-    Returns the index page.
-    """
-    from expectations.runner import docs_context
-
-    data_dir = Path(data_dir)
-    context = docs_context(data_dir)
-    site = {
-        "class_name": "SiteBuilder",
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_dir / "docs")},
-    }
-    sites = context.list_data_docs_sites()
-    if "golden_thread" in sites:
-        context.update_data_docs_site("golden_thread", site)
-    else:
-        context.add_data_docs_site("golden_thread", site)
-    pages = None
-    if run_id is not None:
-        # Each validation is stored under the run name "<pipeline run id>-<validation id[:8]>".
-        pages = [
-            key
-            for key in context.validation_results_store.list_keys()
-            if key.run_id.run_name.startswith(f"{run_id}-")
-        ]
-    context.build_data_docs(site_names=["golden_thread"], resource_identifiers=pages)
-    return data_dir / "docs" / "index.html"
 
 
 def latest_runs(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> pd.DataFrame:

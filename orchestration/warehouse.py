@@ -149,7 +149,8 @@ AUDIT_DDL = (
 
 @contextmanager
 def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open, yield, always close: no cached connections (see STACK_NOTES on DuckDB locks)."""
+    """Open, yield, always close: no cached connections (a DuckDB file held open by any process,
+    even read-only, cannot be opened for writing by another, so a cached reader blocks the pipeline)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
     try:

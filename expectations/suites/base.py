@@ -2,7 +2,8 @@
 list of checks over one target table, with the key columns that identify a failing record.
 
 Suites are data, not GX objects, so they can be built from the warehouse, printed, compared in
-tests and recorded; ``expectations.runner`` turns them into GX expectations when it validates.
+tests and recorded; ``expectations.gx_adapter`` turns them into GX expectations when the runner
+validates.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import expectations.runner as runner
+import expectations.chunks as chunks
+from expectations.gx_adapter import Part
 from expectations.runner import CheckResult, validate
 from expectations.suites import Check, Suite, load_frame, raw_suites
 
@@ -116,8 +117,8 @@ def plain_gx(monkeypatch):
 
     def run(suite: Suite, frame: pd.DataFrame, **kwargs):
         with monkeypatch.context() as m:
-            m.setattr(runner, "_is_counted", lambda check, frame: False)
-            m.setattr(runner, "_gx_parts", lambda frame, checks: [runner._Part(frame, checks)] if checks else [])
+            m.setattr(chunks, "is_counted", lambda check, frame: False)
+            m.setattr(chunks, "gx_parts", lambda frame, checks: [Part(frame, checks)] if checks else [])
             return validate(suite, frame, **kwargs)
 
     return run

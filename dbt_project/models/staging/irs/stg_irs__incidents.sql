@@ -29,7 +29,8 @@ renamed as (
         {{ clean_code('motive') }} as motive,
 
         ----------  booleans
-        -- DOMAIN.md: accidental includes cause not known; a missing motive is not known.
+        -- As the Home Office's fire statistics count them, accidental fires include those of
+        -- cause not known; a missing motive is not known.
         coalesce({{ clean_code('motive') }}, 'not_known') in ('accidental', 'not_known')
             as is_accidental,
         -- Deliberate includes suspected deliberate (both are coded 'deliberate').
