@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     actions = deliveries.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="held files (waiting for a decision) and refused files")
     for action, text in (
-        ("accept", "make a held re-delivery current; the next close rebuilds every month from it (a full rebuild)"),
+        ("accept", "make a held re-delivery current; the next close rebuilds every model (--full-refresh)"),
         ("reject", "dismiss a held re-delivery: the current delivery stays"),
     ):
         decision = actions.add_parser(action, help=text)
