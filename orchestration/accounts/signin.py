@@ -5,11 +5,13 @@ Every attempt is recorded in the audit trail, including those for names that do 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from orchestration.accounts.config import AuthConfig
 from orchestration.accounts.store import HASHER, User, _record, connect, iso, password_matches, utc_now
 
+_LOG = logging.getLogger(__name__)
 WRONG = "Wrong user name or password."
 # Verified against when the name is unknown, so an unknown name costs as long as a wrong password.
 _DUMMY_HASH = HASHER.hash("not a password: equalises the time of a failed sign-in")
@@ -50,6 +52,8 @@ def authenticate(config: AuthConfig, name: str, password: str, now: dt.datetime 
                 until = now + config.lockout
                 con.execute("update users set locked_until = ? where user_name = ?", [iso(until), user_name])
                 _record(con, user_name, "locked_out", f"{failures} failed sign-ins; locked until {iso(until)}", now)
+                # Also to the server's log, where an operator watching for attacks looks.
+                _LOG.warning("account %s locked until %s after %d failed sign-ins", user_name, iso(until), failures)
                 return SignInResult(None, locked_message(until))
             return SignInResult(None, WRONG)
         if disabled:

@@ -82,7 +82,7 @@ def test_sign_in_succeeds_and_fails_and_both_are_recorded(config: AuthConfig):
     ]
 
 
-def test_five_failures_in_fifteen_minutes_lock_the_account(config: AuthConfig):
+def test_five_failures_in_fifteen_minutes_lock_the_account(config: AuthConfig, caplog: pytest.LogCaptureFixture):
     add_user(config.accounts_path, "jane.smith", "manager", "ESX", PASSWORD, now=T0)
     for minute in range(4):
         assert (
@@ -91,6 +91,7 @@ def test_five_failures_in_fifteen_minutes_lock_the_account(config: AuthConfig):
         )
     fifth = authenticate(config, "jane.smith", "wrong password!", now=T0 + dt.timedelta(minutes=4))
     assert fifth.message == "Too many failed sign-ins: this account is locked until 09:19 UTC."
+    assert "account jane.smith locked until 2026-11-02T09:19:00.000000+00:00 after 5 failed sign-ins" in caplog.text
     # While locked, even the right password is refused, and the refusal is logged.
     during = authenticate(config, "jane.smith", PASSWORD, now=T0 + dt.timedelta(minutes=10))
     assert not during.ok and "locked until 09:19 UTC" in during.message
