@@ -15,7 +15,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 DBT := $(VENV)/bin/dbt --no-use-colors
 DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
 
-.PHONY: help setup manifest data pipeline run serve ui test test-fast lint sql-fix clean browser docs dq-report share share-list bench
+.PHONY: help setup manifest data pipeline run demo-users serve ui test test-fast lint sql-fix clean browser docs dq-report share share-list bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,7 +45,10 @@ data: setup ## write simulated source extracts into data/landing if it is empty
 pipeline: data manifest ## run the whole pipeline without serving (non-zero exit on failure)
 	$(PY) -m orchestration.cli pipeline
 
-run: pipeline serve ## set up, run the pipeline, then serve the app on http://127.0.0.1:$(PORT)
+run: pipeline demo-users serve ## set up, run the pipeline, print the demo sign-ins, serve the app on http://127.0.0.1:$(PORT)
+
+demo-users: setup ## create the demo accounts (one per role) if missing and print how to sign in
+	$(PY) -m orchestration.cli users demo
 
 serve: setup ## serve the Streamlit app (reads data/serving.duckdb read-only)
 	$(VENV)/bin/streamlit run apps/streamlit/streamlit_app.py --server.address 127.0.0.1 \

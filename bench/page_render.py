@@ -35,9 +35,14 @@ def _timed(fn) -> float:
 
 
 def render_times(page: str, repeats: int) -> dict[str, float]:
+    import auth  # the app's own module (APP_DIR is on sys.path)
     from streamlit.testing.v1 import AppTest
 
+    from orchestration.accounts.store import User
+
     at = AppTest.from_file(str(APP_DIR / "streamlit_app.py"), default_timeout=300)
+    # Pages render only after sign-in: time them as a signed-in analyst of the simulated service.
+    at.session_state[auth.SESSION_KEY] = auth.signed_in_session(User("bench", "analyst", "ESX"))
     at.run()
 
     def render() -> None:

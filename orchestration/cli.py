@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from orchestration.accounts.cli import add_users_commands
 from orchestration.settings import Settings
 
 
@@ -274,9 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         decision.add_argument("--by", required=True, help="who decides")
         decision.add_argument("--reason", required=True, help="why")
     add_sources_commands(sub)
+    add_users_commands(sub)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    if args.command == "sources":
+    if args.command in ("sources", "users"):
         return args.run(settings, args)
     if args.command == "demo-data":
         return cmd_demo_data(settings, args.force)

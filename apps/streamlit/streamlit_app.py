@@ -1,9 +1,12 @@
 """Golden Thread app: builds the navigation; every page lives in app_pages/."""
 
+import auth
 import streamlit as st
 from data_access import connection
 
 st.set_page_config(page_title="Golden Thread", page_icon=":material/timeline:", layout="wide")
+# Before anything else: no page, and so no figure, runs until someone has signed in.
+auth.require_sign_in()
 
 pages = {
     "Reports": [
@@ -24,6 +27,7 @@ nav = st.navigation(pages)
 
 with st.sidebar:
     st.caption("Golden Thread — fire and rescue performance and assurance")
+    auth.sidebar_identity()
     if connection.is_published():
         info = connection.publish_info()
         st.caption(f"Data as of **{info.get('as_of')}** · published {info.get('published_at'):%Y-%m-%d %H:%M} UTC")

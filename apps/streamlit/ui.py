@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 from functools import partial
 
+import auth
 import exports
 import formatting as fmt
 import pandas as pd
@@ -287,7 +288,7 @@ def download_table(df: pd.DataFrame, name: str, key: str | None = None) -> None:
     with st.container(horizontal=True, gap="small"):
         st.download_button(
             "CSV",
-            partial(exports.to_csv_bytes, df),
+            auth.audited_export(partial(exports.to_csv_bytes, df), name, "csv"),
             file_name=f"{name}.csv",
             mime="text/csv",
             key=f"dl_csv_{key}",
@@ -297,7 +298,7 @@ def download_table(df: pd.DataFrame, name: str, key: str | None = None) -> None:
         )
         st.download_button(
             "XLSX",
-            partial(exports.to_xlsx_bytes, df, name[:31]),
+            auth.audited_export(partial(exports.to_xlsx_bytes, df, name[:31]), name, "xlsx"),
             file_name=f"{name}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"dl_xlsx_{key}",

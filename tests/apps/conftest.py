@@ -1,6 +1,7 @@
 """Fixtures for the Streamlit app tests: a serving database built by the real pipeline (once per
 session), a private GT_DATA_DIR per test (so commentary written by one test never leaks into
-another), AppTest on the whole app, and direct mart queries to compare the pages against.
+another), AppTest on the whole app as a signed-in user, and direct mart queries to compare the
+pages against.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_fixtures import APP_DIR, APP_SCRIPT, prebuilt_serving_dir  # noqa: E402
+from app_fixtures import APP_DIR, APP_SCRIPT, TEST_USER, prebuilt_serving_dir, signed_in  # noqa: E402
 
 # The pages import their siblings as top-level modules (streamlit puts the script's folder on
 # sys.path); the tests import the same modules the same way.
@@ -56,11 +57,12 @@ def mart(data_dir: Path) -> Callable[..., pd.DataFrame]:
 
 
 @pytest.fixture
-def app(data_dir: Path) -> Callable[[str | None], AppTest]:
-    """Open the whole app (navigation and sidebar) with AppTest, optionally on a given page."""
+def app(data_dir: Path) -> Callable[..., AppTest]:
+    """Open the whole app (navigation and sidebar) with AppTest as a signed-in user (an analyst of
+    the simulated service unless ``user`` says otherwise), optionally on a given page."""
 
-    def open_app(page: str | None = None) -> AppTest:
-        at = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
+    def open_app(page: str | None = None, user: tuple[str, str, str] = TEST_USER) -> AppTest:
+        at = signed_in(AppTest.from_file(str(APP_SCRIPT), default_timeout=120), *user)
         at.run()
         if page:
             at.switch_page(f"app_pages/{page}.py").run()

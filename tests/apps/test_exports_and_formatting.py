@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import exports
 import formatting as fmt
@@ -36,6 +37,60 @@ def test_xlsx_export_opens_in_excel_format():
     rows = list(sheet.values)
     assert rows[0] == ("kpi_code", "value", "history", "created_at", "name")
     assert rows[1][1] == 0.9135 and rows[2][0] == "ADF_CONFINED_PCT"
+
+
+def hostile() -> pd.DataFrame:
+    """Landed text that a spreadsheet would run as a formula, beside numbers that must stay numbers."""
+    return pd.DataFrame(
+        {
+            "station_name": ['=HYPERLINK("http://x.example","click")', "+44 1245", "-1+2", "@SUM(A1)", "Harlow"],
+            "commentary": ["\tleading tab", "\r=1+1", "fine", None, "a = b"],
+            "value": [-3.5, 2.0, -1.0, 0.0, 7.25],
+            "count": pd.array([-2, 1, 0, 5, None], dtype="Int64"),
+            "=header": ["x", "y", "z", "w", "v"],
+        }
+    )
+
+
+def test_xlsx_export_writes_formula_leading_text_as_text_and_numbers_as_numbers():
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.to_xlsx_bytes(hostile(), "exceptions"))).active
+    header, *rows = list(sheet.iter_rows())
+    assert [c.value for c in header] == ["station_name", "commentary", "value", "count", "'=header"]
+    first = rows[0][0]
+    assert first.data_type == "s" and first.value == "'=HYPERLINK(\"http://x.example\",\"click\")"
+    assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+    assert [r[0].value for r in rows] == [
+        "'=HYPERLINK(\"http://x.example\",\"click\")",
+        "'+44 1245",
+        "'-1+2",
+        "'@SUM(A1)",
+        "Harlow",
+    ]
+    # (XML reads a stored carriage return back as a line feed.)
+    assert [r[1].value for r in rows] == ["'\tleading tab", "'\n=1+1", "fine", None, "a = b"]
+    # A negative number is a number, not text to neutralise.
+    assert [r[2].value for r in rows] == [-3.5, 2, -1, 0, 7.25] and rows[0][2].data_type == "n"
+    assert [r[3].value for r in rows] == [-2, 1, 0, 5, None]
+
+
+def test_csv_export_neutralises_formula_leading_text_and_keeps_numbers():
+    back = pd.read_csv(io.BytesIO(exports.to_csv_bytes(hostile())), encoding="utf-8-sig")
+    assert back.station_name.tolist() == [
+        "'=HYPERLINK(\"http://x.example\",\"click\")",
+        "'+44 1245",
+        "'-1+2",
+        "'@SUM(A1)",
+        "Harlow",
+    ]
+    assert back["value"].tolist() == [-3.5, 2.0, -1.0, 0.0, 7.25]
+    assert back["count"].tolist()[:4] == [-2, 1, 0, 5]
+    assert back.commentary.tolist()[:3] == ["'\tleading tab", "'\r=1+1", "fine"]
+    assert "'=header" in back.columns
+    # No field starts a formula (the carriage return above is inside a quoted field, read back whole);
+    # "-" leads only the negative numbers.
+    text = exports.to_csv_bytes(hostile()).decode("utf-8-sig")
+    assert not any(f"{sep}{lead}" in text for sep in (",", "\n") for lead in "=+@")
+    assert re.findall(r"(?:^|,)(-[^,\r\n]*)", text, flags=re.M) == ["-3.5", "-2", "-1.0"]
 
 
 def test_values_use_the_catalogue_decimals_and_unit():

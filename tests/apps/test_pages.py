@@ -506,13 +506,13 @@ def test_data_quality_without_dq_tables_says_so(app, data_dir):
 
 
 def test_a_shared_link_opens_on_the_same_unit_and_month(data_dir, mart):
-    from app_fixtures import APP_SCRIPT
+    from app_fixtures import APP_SCRIPT, TEST_USER, signed_in
     from streamlit.testing.v1 import AppTest
 
     month = default_month(mart, "ESX")
     earlier = dt.date(month.year - 1, month.month, 1).isoformat()
     group, station, _, _ = station_with_watches(mart, "ESX", dt.date.fromisoformat(earlier))
-    at = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
+    at = signed_in(AppTest.from_file(str(APP_SCRIPT), default_timeout=120), *TEST_USER)
     at.query_params.update({"service": "ESX", "month": earlier, "unit": station})
     at.run()
     assert not at.exception

@@ -1,6 +1,7 @@
 """The app in a real browser: `streamlit run` on a free localhost port, driven by Playwright with
-Debian's /usr/bin/chromium. Visits every page, writes a commentary and sees it in the monthly
-snapshot, drills down to a station and a watch, and saves screenshots to tests/e2e/screenshots/.
+Debian's /usr/bin/chromium. Shows that no page gives a figure before sign-in, signs in with an
+account, visits every page, writes a commentary and sees it in the monthly snapshot, drills down to
+a station and a watch, and saves screenshots to tests/e2e/screenshots/.
 
 Skipped when /usr/bin/chromium is absent, unless REQUIRE_BROWSER=1 (then it fails).
 """
@@ -62,12 +63,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The account the browser signs in with (an analyst sees every page); added to the test's own data directory.
+ACCOUNT = ("browser.tester", "analyst", "ESX", "a browser test password")
+
+
 @pytest.fixture(scope="module")
 def server_data(chromium: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
-    """The browser test's own GT_DATA_DIR: a copy of the pipeline's serving database."""
+    """The browser test's own GT_DATA_DIR: a copy of the pipeline's serving database and one account."""
+    from orchestration.accounts.store import add_user
+
     serving = prebuilt_serving_dir() or request.getfixturevalue("demo_pipeline")
     data_dir = tmp_path_factory.mktemp("gt_browser_data")
     shutil.copy2(serving / "serving.duckdb", data_dir / "serving.duckdb")
+    name, role, unit, password = ACCOUNT
+    add_user(data_dir / "app_store" / "accounts.sqlite", name, role, unit, password)
     return data_dir
 
 
@@ -96,7 +105,7 @@ def server(server_data: Path) -> Iterator[str]:
             "none",
         ],
         cwd=REPO_ROOT,
-        env={**os.environ, "GT_DATA_DIR": str(data_dir)},
+        env={**{k: v for k, v in os.environ.items() if k != "GT_AUTH_MODE"}, "GT_DATA_DIR": str(data_dir)},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, stopped as a whole below
@@ -125,6 +134,13 @@ def server(server_data: Path) -> Iterator[str]:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
         log.close()
+
+
+def sign_in(page, name: str, password: str) -> None:
+    page.get_by_role("textbox", name="User name", exact=True).fill(name)
+    page.get_by_role("textbox", name="Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    wait_ready(page)
 
 
 def wait_ready(page, timeout: float = 60.0) -> None:
@@ -198,8 +214,23 @@ def test_every_page_commentary_and_drill_down_in_a_browser(server: str, server_d
         try:
             # Tall: Streamlit scrolls inside its main block, so a full-page shot is one viewport.
             page = browser.new_page(viewport={"width": 1440, "height": 2200})
-            page.goto(server)
-            wait_ready(page)
+            # Before sign-in: the form, and no figure, whichever page the link names.
+            for path in ("", "/quarterly_review?service=ESX"):
+                page.goto(server + path)
+                wait_ready(page)
+                main = page.locator('[data-testid="stMain"]')
+                assert main.locator("h1").first.inner_text().strip() == "Golden Thread"
+                assert page.get_by_role("textbox", name="Password", exact=True).count() == 1
+                for figure in ("stMetric", "stDataFrame", "stPlotlyChart", "stTable"):
+                    assert page.locator(f'[data-testid="{figure}"]').count() == 0, figure
+                assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+            shot(page, "00_sign_in")
+            name, _, _, password = ACCOUNT
+            sign_in(page, name, "not the password")
+            assert "Wrong user name or password." in page.locator('[data-testid="stMain"]').inner_text()
+            assert page.locator('[data-testid="stMetric"]').count() == 0
+            sign_in(page, name, password)
+            assert f"Signed in as {name}" in page.locator('[data-testid="stSidebar"]').inner_text()
 
             # Every page, through the sidebar navigation.
             for number, (link, title) in enumerate(PAGES, start=1):

@@ -5,14 +5,15 @@ with their reasons, a drill-through from any published KPI value to the observat
 records it was computed from (and those excluded, with the reason), and the quality checks.
 """
 
+import auth
 import formatting as fmt
 import streamlit as st
 import ui
-from data_access import drill_through, ingestion, monthly, quality, reference
+from data_access import drill_through, ingestion, monthly, people, quality, reference
 
 ui.page_header("Data quality", "For auditors: reconciliation, quarantine, and lineage from a KPI value to its records.")
 
-tabs = st.tabs(["KPI drill-through", "Reconciliation", "Quarantine", "Quality checks"])
+tabs = st.tabs(["KPI drill-through", "Reconciliation", "Quarantine", "Quality checks", "Sign-ins and exports"])
 
 # ---- KPI value → observations → source records ----------------------------------------------
 with tabs[0]:
@@ -177,3 +178,13 @@ with tabs[3]:
         st.caption("No check results recorded.")
     else:
         ui.show_table(results, "dq_results", key="dq_results")
+
+# ---- people: sign-ins, failures, lock-outs and exports ----------------------------------------
+with tabs[4]:
+    user = auth.current_user()
+    if user is None or user.role not in people.AUDIT_READERS:
+        readers = " and ".join(people.AUDIT_READERS)
+        st.info(f"The sign-in and export trail names people: only the {readers} roles see it.")
+    else:
+        st.caption("Every sign-in, failed attempt, lock-out, expired session and export, newest first (latest 500).")
+        ui.show_table(people.audit_events(), "sign_ins_and_exports", key="audit_people")

@@ -6,6 +6,7 @@ station → watch. All figures come from marts.rpt_kpi_monthly; commentary from 
 
 from functools import partial
 
+import auth
 import board_pack
 import commentary_store as store
 import formatting as fmt
@@ -37,7 +38,9 @@ kpis = kpis.merge(
 
 st.download_button(
     "Board pack (HTML)",
-    partial(board_pack.monthly_pack, service, month, unit),
+    auth.audited_export(
+        partial(board_pack.monthly_pack, service, month, unit), f"monthly_board_pack_{unit}_{month:%Y-%m}", "html"
+    ),
     file_name=f"monthly_board_pack_{unit}_{month:%Y-%m}.html",
     mime="text/html",
     on_click="ignore",

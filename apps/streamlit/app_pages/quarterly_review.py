@@ -5,6 +5,7 @@ deep-dive action log. Figures come from marts.rpt_kpi_quarterly and the planning
 
 from functools import partial
 
+import auth
 import board_pack
 import commentary_store as store
 import formatting as fmt
@@ -39,7 +40,11 @@ kpis = kpis.merge(
 
 st.download_button(
     "Board pack (HTML)",
-    partial(board_pack.quarterly_pack, service, year, quarter),
+    auth.audited_export(
+        partial(board_pack.quarterly_pack, service, year, quarter),
+        f"quarterly_board_pack_{service}_{year}_{quarter}",
+        "html",
+    ),
     file_name=f"quarterly_board_pack_{service}_{year}_{quarter}.html",
     mime="text/html",
     on_click="ignore",
