@@ -73,6 +73,7 @@ def _data_rows(path: Path, delimiter: str = ",") -> int:
 # ----------------------------------------------------------------------------- every source
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 @real_data
 @pytest.mark.parametrize("source", rd.REAL_SOURCES, ids=lambda s: f"{s.table}:{s.path}")
 def test_every_source_maps_to_its_contract(real_dir: Path, source: rd.RealSource) -> None:
@@ -91,6 +92,7 @@ def test_every_source_maps_to_its_contract(real_dir: Path, source: rd.RealSource
 # ----------------------------------------------------------------------------- LFB incidents
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 @real_data
 def test_lfb_2023_every_row_accounted_for_by_month(incidents_2023: ReadResult) -> None:
     assert incidents_2023.rows_received == 10_000

@@ -211,6 +211,7 @@ def test_national_preset_is_44_varied_services() -> None:
     assert SimulatorConfig().selected_services()[0].service_id == "ESX"
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_national_preset_volumes_are_in_the_stated_range() -> None:
     """About 6 million incidents over ten years, with the matching mobilisations: drawn in memory
     for every service over one financial year (nothing written), then scaled to ten years. The
@@ -236,6 +237,7 @@ def test_national_preset_volumes_are_in_the_stated_range() -> None:
     assert max(sizes) > 15 * min(sizes)  # realistic and varied: the metropolitan services dwarf the smallest
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_months_and_snapshots_present(small: Path) -> None:
     months = [f"2026-{m:02d}" for m in range(4, 11)]
     for e in ENTITIES:
@@ -272,6 +274,7 @@ def test_headers_match_contract(small: Path) -> None:
                 assert fields == expected
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_services_give_service_folders_and_do_not_perturb_each_other(tmp_path: Path) -> None:
     three = SimulatorConfig(services=3, **ONE_MONTH)
     generate(three, tmp_path / "three")
@@ -294,6 +297,7 @@ def test_services_give_service_folders_and_do_not_perturb_each_other(tmp_path: P
     assert essex and all(both[k] == v for k, v in essex.items())
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_deterministic_bytes_and_seed_matters(tmp_path: Path) -> None:
     config = SimulatorConfig(services=2, fault_rate=0.01, **ONE_MONTH)
     generate(config, tmp_path / "a")
@@ -307,6 +311,7 @@ def test_deterministic_bytes_and_seed_matters(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------- clean data
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_clean_data_obeys_contract_and_has_empty_manifest(small: Path) -> None:
     assert _manifest(small) == []
     assert not list(small.rglob("*_r2.*"))
@@ -532,6 +537,7 @@ _EXPECTED_REASON = {
 }
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_every_fault_class_is_injected_and_each_record_fault_is_real(faulty: Path) -> None:
     manifest = _manifest(faulty)
     assert {m["fault_class"] for m in manifest} == set(FAULT_CLASS_NAMES)
@@ -606,11 +612,13 @@ def test_file_level_faults(faulty: Path) -> None:
     ]
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_every_class_even_for_a_tiny_run(tmp_path: Path) -> None:
     generate(SimulatorConfig(fault_rate=1e-6, **ONE_MONTH), tmp_path)
     assert {m["fault_class"] for m in _manifest(tmp_path)} == set(FAULT_CLASS_NAMES)
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_cli_uses_env_fault_rate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -629,6 +637,7 @@ def test_cli_uses_env_fault_rate(
     assert summary["rows"]["irs"]["incidents"] > 500
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_rerun_removes_files_of_the_previous_run(tmp_path: Path) -> None:
     generate(SimulatorConfig(fault_rate=0.01, **ONE_MONTH), tmp_path)
     assert list(tmp_path.rglob("*_r2.csv"))
