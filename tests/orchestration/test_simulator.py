@@ -250,6 +250,7 @@ def test_months_and_snapshots_present(small: Path) -> None:
             assert names == [f"{e.stem}_FY2026-27.json"]
 
 
+@pytest.mark.slow  # reads a simulated year (the module fixture simulates it for the first user)
 def test_headers_match_contract(small: Path) -> None:
     for e, path, _ in _landed(small):
         expected = [c.name for c in e.columns]
@@ -318,6 +319,7 @@ def test_clean_data_obeys_contract_and_has_empty_manifest(small: Path) -> None:
     assert _all_violations(small, dt.date(2026, 10, 31)) == ({}, [])
 
 
+@pytest.mark.slow  # reads a simulated year (the module fixture simulates it for the first user)
 def test_clean_mobilising_is_in_sequence_and_bounded(small: Path) -> None:
     frames = [
         pd.read_json(p, lines=True, dtype=False)
@@ -339,6 +341,7 @@ def test_clean_mobilising_is_in_sequence_and_bounded(small: Path) -> None:
     assert (orders["min"] == 1).all() and (orders["max"] == orders["count"]).all()
 
 
+@pytest.mark.slow  # reads a simulated year (the module fixture simulates it for the first user)
 def test_station_history_and_reference(small: Path) -> None:
     stations = pd.read_csv(
         small / "reference" / "ESX" / "stations_2026-10-31.csv", dtype=str, keep_default_na=False
@@ -570,6 +573,7 @@ def test_every_fault_class_is_injected_and_each_record_fault_is_real(faulty: Pat
     assert len(rows) == len(set(rows))
 
 
+@pytest.mark.slow  # reads a simulated year (the module fixture simulates it for the first user)
 def test_file_level_faults(faulty: Path) -> None:
     manifest = _manifest(faulty)
     by_class = defaultdict(list)
