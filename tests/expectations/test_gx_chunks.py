@@ -145,6 +145,7 @@ def test_the_recorded_runs_results_and_flags_do_not_depend_on_the_chunks(faulty_
     assert len(recorded(flags, "whole")) > 100
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_mart_suites_in_chunks_give_the_whole_frames_results(marts_con):
     marts_con.execute("update marts.rpt_kpi_monthly set value = 120 where kpi_month_sk = 'PCT|S-ST1|2026-10-01'")
     marts_con.execute("update marts.rpt_kpi_monthly set numerator = -1 where kpi_month_sk = 'INC|S-ST2|2026-09-01'")
@@ -164,6 +165,7 @@ def test_mart_suites_in_chunks_give_the_whole_frames_results(marts_con):
     assert blocking_messages(gate) == blocking_messages(wholes) and blocking_messages(gate)
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_every_kind_of_check_in_chunks_of_a_few_rows():
     """The runner's own mixed suite: conditions on a null service, a condition no row meets,
     extremes under a condition, strict and inclusive row counts, checks naming absent columns."""

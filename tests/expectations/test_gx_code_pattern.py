@@ -9,6 +9,7 @@ import sys
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
 from expectations.suites.raw import WHITE_SPACE, all_entities, code_regex
 
@@ -19,6 +20,7 @@ def every_character() -> list[str]:
     return [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_white_space_is_pythons():
     assert [c for c in every_character() if re.fullmatch(WHITE_SPACE, c)] == [
         c for c in every_character() if c.isspace()
@@ -29,6 +31,7 @@ def test_white_space_is_pythons():
     ]
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_code_pattern_matches_what_the_python_pattern_matches_in_both_engines():
     # Every character either engine folds onto a character of a code, in every position of every code,
     # and every white-space character around each code.

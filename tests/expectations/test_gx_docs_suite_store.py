@@ -3,10 +3,13 @@ stores, without comparing every new expectation with every stored one."""
 
 from __future__ import annotations
 
+import pytest
+
 from expectations.runner import docs_context, gx_suite, save_suite
 from expectations.suites import Check, Suite
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_save_suite_stores_what_add_or_update_stores_in_linear_time(tmp_path, monkeypatch):
     checks = [Check("ExpectColumnValuesToNotBeNull", {"column": f"c{i}"}, "warning", f"c{i}") for i in range(150)]
     ours, theirs = docs_context(tmp_path / "ours"), docs_context(tmp_path / "theirs")

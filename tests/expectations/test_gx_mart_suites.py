@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from expectations.runner import SuiteResult, validate
 from expectations.suites import load_frame, mart_suites
 from expectations.suites.marts import financial_year, report_month
@@ -23,6 +25,7 @@ def failed(result: SuiteResult) -> dict[str | None, object]:
     return {c.column: c for c in result.checks if not c.success}
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_consistent_marts_pass(marts_con):
     results = run_all(marts_con)
     assert set(results) == {"values", "presence", "rollups", "targets"}
@@ -40,6 +43,7 @@ def test_report_month_and_financial_year():
     assert financial_year(dt.date(2027, 4, 1)) == "2027-28"
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_implausible_values_and_duplicates_are_blocking(marts_con):
     marts_con.execute("update marts.rpt_kpi_monthly set value = 120 where kpi_month_sk = 'PCT|S-ST1|2026-10-01'")
     marts_con.execute("update marts.rpt_kpi_monthly set numerator = -1 where kpi_month_sk = 'INC|S-ST2|2026-09-01'")
@@ -56,6 +60,7 @@ def test_implausible_values_and_duplicates_are_blocking(marts_con):
     assert {c.severity for c in result.blocking_failures} == {"blocking"}
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_a_missing_level_is_blocking(marts_con):
     marts_con.execute("delete from marts.rpt_kpi_monthly where kpi_code = 'PCT' and org_level = 'group'")
     marts_con.execute("delete from marts.rpt_kpi_monthly where kpi_month_sk = 'INC|S-ST2|2026-10-01'")
@@ -68,6 +73,7 @@ def test_a_missing_level_is_blocking(marts_con):
     ]
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_rollups_that_do_not_add_up_are_blocking(marts_con):
     marts_con.execute(
         "update marts.rpt_kpi_monthly set numerator = numerator + 1 where kpi_month_sk = 'INC|S-G1|2026-10-01'"
@@ -93,6 +99,7 @@ def test_rollups_that_do_not_add_up_are_blocking(marts_con):
     assert "denominator_gap" not in gaps
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_incidents_without_station_ground_count_at_the_service_only(marts_con):
     """Observed at the service itself (no station ground), 3 incidents make the service exceed
     its stations by exactly that much, and that passes; a group holding them fails."""
@@ -111,6 +118,7 @@ def test_incidents_without_station_ground_count_at_the_service_only(marts_con):
     assert list(gaps["numerator_gap"].failing["key"]) == ["INC|S-G1|2026-10-01"]
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_not_recorded_values_pass_every_suite(marts_con):
     """A KPI a service does not record is null at every level (value_note 'not recorded'): no
     value to range-check and nothing that fails to add up."""
@@ -126,6 +134,7 @@ def test_not_recorded_values_pass_every_suite(marts_con):
     assert results["rollups"].success and results["values"].success and results["presence"].success
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_missing_target_for_the_year_is_a_warning(marts_con):
     marts_con.execute("update marts.rpt_kpi_monthly set target = null where kpi_code = 'PCT'")
     result = run_all(marts_con)["targets"]
@@ -155,6 +164,7 @@ def run_scoped(con, invocation_id: str | None) -> dict[str, SuiteResult]:
     }
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_a_close_checks_only_the_months_its_build_rewrote(marts_con):
     scope_to_october(marts_con)
     # September, written and checked by an earlier build, is not read again.
@@ -173,6 +183,7 @@ def test_a_close_checks_only_the_months_its_build_rewrote(marts_con):
     assert not run_scoped(marts_con, "inv2")["rollups"].success
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_a_kpi_a_close_emptied_out_is_still_expected(marts_con):
     scope_to_october(marts_con)
     marts_con.execute("delete from marts.rpt_kpi_monthly where kpi_code = 'PCT' and period_month = '2026-10-01'")

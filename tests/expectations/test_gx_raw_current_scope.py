@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from expectations.suites import load_frame, raw_suites
 from expectations.suites import raw as raw_module
@@ -13,6 +14,7 @@ from expectations.suites import raw as raw_module
 AS_OF = dt.date(2026, 11, 1)
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_raw_current_look_ups_limited_to_the_validated_rows_change_nothing(clean_raw, rows, monkeypatch):
     clean_raw.land(
         "irs__incidents", [rows.incident(n, "2026-09") for n in range(1, 3)], service="AVN", period="2026-09"

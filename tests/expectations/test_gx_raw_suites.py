@@ -39,6 +39,7 @@ def october(wh, rows, incidents: list[dict] | None = None, mobilisations: list[d
     return inc, mob
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_clean_batches_pass_every_check(clean_raw):
     tables = (
         "reference__stations", "reference__wards", "reference__appliances", "hr__staff", "hr__absences",
@@ -75,6 +76,7 @@ INCIDENT_DEFECTS = [
 ]
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_incident_contract_defects_are_blocking_and_flag_their_records(raw_wh, rows):
     incidents = [rows.incident(n, OCT, **overrides) for n, overrides, _, _ in INCIDENT_DEFECTS]
     incidents += [rows.incident(n, OCT, incident_category=" PRIMARY_FIRE ") for n in (9, 10)]  # case ignored
@@ -119,6 +121,7 @@ MOBILISING_DEFECTS = [
 ]
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_mobilising_defects_have_their_severity(raw_wh, rows):
     mobilisations = [rows.mobilisation(n, OCT, **change) for n, change, *_ in MOBILISING_DEFECTS]
     mobilisations += [rows.mobilisation(8, OCT, pump_order=None)]  # a null in a row condition's column
@@ -141,6 +144,7 @@ def test_mobilising_defects_have_their_severity(raw_wh, rows):
     assert result.success and result.warnings and not result.blocking_failures
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_a_redelivered_month_is_judged_by_its_current_rows(raw_wh, rows):
     first, _ = october(raw_wh, rows)
     second = raw_wh.land("irs__incidents", [rows.incident(n, OCT) for n in range(1, 6)], period=OCT, revision=2)
@@ -151,6 +155,7 @@ def test_a_redelivered_month_is_judged_by_its_current_rows(raw_wh, rows):
     assert volume.observed_value == "5" and f"_batch_id = {second}" in volume.condition
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_incident_without_any_response_record_is_a_warning(raw_wh, rows):
     incidents = [rows.incident(n, OCT) for n in range(1, 5)] + [
         rows.incident(5, OCT),  # no mobilisation, no attendance time
@@ -167,6 +172,7 @@ def test_incident_without_any_response_record_is_a_warning(raw_wh, rows):
     assert list(attendance.failing["value"]) == ["1.0"]
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_unknown_staff_key_is_blocking_and_dates_out_of_order_a_warning(clean_raw):
     batch = clean_raw.land("hr__absences", [
         {"absence_id": "AB9", "staff_key": "p_unknown", "start_date": dt.date(2026, 9, 1),
@@ -181,6 +187,7 @@ def test_unknown_staff_key_is_blocking_and_dates_out_of_order_a_warning(clean_ra
     assert order.severity == "warning" and list(order.failing["key"]) == ["AB8"]
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_overlapping_absence_spells_are_flagged_each_naming_the_other(clean_raw):
     # The recount's case: spells of one person that overlap (224 in the demo since 2022). AB1 and
     # AB2 share 6-10 September; the open AB3 overlaps AB4 (which starts after it); AB5 is another
@@ -209,6 +216,7 @@ def test_overlapping_absence_spells_are_flagged_each_naming_the_other(clean_raw)
     assert set(spells["_batch_id"]) == {batch} and spells["_source_row"].notna().all()
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_known_codes_are_per_service(clean_raw, rows):
     # Another service with stations but no wards: its stations are checked, its wards are not.
     clean_raw.land("reference__stations", [
@@ -228,6 +236,7 @@ def test_known_codes_are_per_service(clean_raw, rows):
     assert ("ExpectColumnValuesToBeNull", "_dq_unknown_ward_code") not in failed
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_freshness_warns_when_the_expected_month_has_not_arrived(clean_raw):
     assert expected_period(all_entities()[3], dt.date(2027, 2, 1)) == dt.date(2027, 1, 1)
     result = run(clean_raw, "irs__incidents", as_of=dt.date(2027, 2, 1))
@@ -237,6 +246,7 @@ def test_freshness_warns_when_the_expected_month_has_not_arrived(clean_raw):
     assert check.failing.empty  # a table-level finding flags no record
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 @pytest.mark.parametrize("count", [1, 12])
 def test_volume_outside_the_band_of_previous_months_is_a_warning(raw_wh, rows, count):
     inc, _ = october(
@@ -251,6 +261,7 @@ def test_volume_outside_the_band_of_previous_months_is_a_warning(raw_wh, rows, c
     assert "median row count (4)" in check.description
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_every_contract_gets_a_suite(tmp_path):
     import duckdb
 

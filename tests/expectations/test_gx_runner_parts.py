@@ -130,6 +130,7 @@ def comparable(check: CheckResult) -> dict:
     return fields
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_parts_give_the_results_of_one_whole_frame_validation(plain_gx):
     suite, frame = mixed_suite(), mixed_frame()
     fast = validate(suite, frame, run_id="r", batch_label="b")
@@ -148,6 +149,7 @@ def test_parts_give_the_results_of_one_whole_frame_validation(plain_gx):
     assert all(by_number[n].exception for n in (18, 19, 20))
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_an_empty_frame_gives_the_same_results(plain_gx):
     suite, frame = mixed_suite(), mixed_frame().iloc[:0]
     fast = validate(suite, frame, run_id="r", batch_label="b")
@@ -155,6 +157,7 @@ def test_an_empty_frame_gives_the_same_results(plain_gx):
     assert [comparable(c) for c in fast.checks] == [comparable(c) for c in plain.checks]
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_raw_suites_give_the_same_results_in_parts(clean_raw, rows, plain_gx):
     later = [
         rows.incident(n, "2026-10", fatalities=-1 if n == 2 else 0, station_ground="W9" if n == 3 else "W1")
@@ -174,6 +177,7 @@ def test_raw_suites_give_the_same_results_in_parts(clean_raw, rows, plain_gx):
     assert ("ExpectColumnValuesToBeNull", "_dq_unknown_station_ground") in failed
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_the_data_docs_copy_shows_every_check_as_defined(tmp_path):
     suite, frame = mixed_suite(), mixed_frame()
     result = validate(suite, frame, run_id="r", batch_label="batch 7..8", data_dir=tmp_path)
@@ -192,6 +196,7 @@ def test_the_data_docs_copy_shows_every_check_as_defined(tmp_path):
     assert "unexpected_index_list" not in results[7]["result"]  # the bulky lists stay out of the copy
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_gx_does_not_fingerprint_the_frames_it_is_given(monkeypatch):
     """GX's batch fingerprint (a hash of the whole frame) labels nothing the platform reads; at
     national scale it was a fifth of the raw gate. The same results come without it."""

@@ -135,6 +135,7 @@ def test_blocking_failure_messages_name_suite_check_counts_and_keys():
         assert part in message, part
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_data_docs_are_built_under_data_dir(tmp_path):
     validate(suite(), frame(), run_id="r", batch_label="file.csv", data_dir=tmp_path)
     index = build_data_docs(tmp_path)
@@ -143,6 +144,7 @@ def test_data_docs_are_built_under_data_dir(tmp_path):
     assert len(pages) == 1 and "amount" in pages[0].read_text()
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_data_docs_for_a_run_render_that_runs_pages_and_keep_the_others(tmp_path):
     validate(suite(), frame(), run_id="run-1", batch_label="first.csv", data_dir=tmp_path)
     build_data_docs(tmp_path, run_id="run-1")
@@ -156,6 +158,7 @@ def test_data_docs_for_a_run_render_that_runs_pages_and_keep_the_others(tmp_path
     assert "run-1" in index.read_text() and "run-2" in index.read_text()
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_pipeline_helpers_validate_and_record(raw_wh):
     import datetime as dt
 

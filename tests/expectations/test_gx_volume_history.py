@@ -3,9 +3,12 @@ one query for all validated periods is what one query per period read."""
 
 from __future__ import annotations
 
+import pytest
+
 from expectations.suites import raw as raw_module
 
 
+@pytest.mark.slow  # GX validation: over 0.7 s of CPU
 def test_previous_volumes_in_one_query_match_one_query_per_period(raw_wh, rows):
     months = [f"{2025 + (m > 12)}-{(m - 1) % 12 + 1:02d}" for m in range(3, 23)]  # 2025-03 .. 2026-10
     for i, month in enumerate(months):

@@ -90,6 +90,7 @@ def refused_once(con: duckdb.DuckDBPyConnection, report: IngestReport, rel: str,
 # --- 1. Unreadable files are refused, by name, and their neighbours load ---------------------------
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 @pytest.mark.parametrize(
     ("content", "causes"),
     [
@@ -118,6 +119,7 @@ def test_an_unreadable_csv_is_refused_by_name_and_its_neighbour_loads(con, landi
     assert con.execute("select count(*) from audit.quarantine where file_name = ?", [rel]).fetchall() == [(0,)]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_any_other_reader_error_refuses_that_file_only(con, landing, key, monkeypatch):
     rel = "irs/T1/incidents_2024-03.csv"
     land(landing, rel, INC_HEADER + inc("A1"))
@@ -191,6 +193,7 @@ def test_bad_json_is_refused_and_the_planner_workbook_beside_it_loads(con, setti
 ACCENTED = INC_HEADER + inc("A1").replace("House", "Café")
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 @pytest.mark.parametrize(
     ("data", "encoding", "warning"),
     [
@@ -225,6 +228,7 @@ def test_decode_names_the_file_when_a_byte_order_mark_lies():
 # --- 3. Links and paths outside the landing area are refused unread --------------------------------
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_a_symlink_is_refused_unread_once(con, landing, key, tmp_path):
     outside = tmp_path / "elsewhere.csv"
     outside.write_text(INC_HEADER + inc("X1"))
@@ -245,6 +249,7 @@ def test_a_symlink_is_refused_unread_once(con, landing, key, tmp_path):
     assert len(log(con, "irs")[rel]) == 1
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_a_linked_service_folder_and_a_fifo_are_refused_unread(con, landing, key, tmp_path):
     elsewhere = tmp_path / "other"
     land(elsewhere, "incidents_2024-03.csv", INC_HEADER + inc("X1"))
@@ -269,6 +274,7 @@ def test_read_landed_itself_does_not_follow_a_link(tmp_path):
 # --- 4. Nothing in a landing folder is ignored in silence ------------------------------------------
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_misnamed_files_are_refused_with_the_pattern_once(con, landing, key):
     land(landing, "irs/T1/incidents-2024-03.csv", INC_HEADER + inc("A1"))
     land(landing, "irs/T1/Incidents_2024-03.CSV", INC_HEADER + inc("A1"))
@@ -287,6 +293,7 @@ def test_misnamed_files_are_refused_with_the_pattern_once(con, landing, key):
     assert len(again.failures) == 4 and con.execute("select count(*) from audit.ingestion_log").fetchall() == rows
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_a_file_of_any_entity_of_the_system_is_not_unmatched_and_an_unmatched_one_is_logged_once(con, settings, key):
     landing = settings.landing_dir
     hr_workbook(landing / "hr/T1/hr_extract_2024-03-31.xlsx")
@@ -308,6 +315,7 @@ def test_a_file_of_any_entity_of_the_system_is_not_unmatched_and_an_unmatched_on
 # --- 5. Control characters quarantine the row, naming the column ----------------------------------
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_control_characters_quarantine_the_row_naming_the_column(con, landing, key):
     rel = "irs/T1/incidents_2024-03.csv"
     text = (
@@ -353,6 +361,7 @@ def test_schema_difference_pairs_renames_by_likeness_never_by_position():
     assert schema_difference(INCIDENTS, names) is None
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_a_file_with_other_columns_is_refused_with_its_rows_quarantined(con, landing, key):
     rel = "irs/T1/incidents_2024-03.csv"
     doubled = INC_HEADER.replace("incident_id,", "incident_id,incident_id,", 1)
@@ -389,6 +398,7 @@ def test_an_old_or_protected_workbook_is_named_as_such(tmp_path):
     )
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_a_service_with_a_mapping_is_scanned_by_its_mapping_and_its_bad_files_refused(con, settings, key, tmp_path):
     from orchestration.ingestion.mapping import load_mappings
     from orchestration.settings import REPO_ROOT

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import dagster as dg
+import pytest
 
 from orchestration.close_asset import landed_months, missing_deliveries
 from orchestration.dbt import (
@@ -166,6 +167,7 @@ def test_missing_monthly_extracts_are_named(tmp_path):
     assert "irs/ESX/incidents_2026-10" not in missing
 
 
+@pytest.mark.slow  # loads every Dagster definition: over 0.7 s of CPU
 def test_dg_check_defs_passes(tmp_path):
     dg_cli = Path(sys.executable).parent / "dg"
     result = subprocess.run(

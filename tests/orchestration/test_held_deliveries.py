@@ -63,6 +63,7 @@ def batch_of(con, file_name: str) -> int:
     return con.execute("select max(batch_id) from audit.ingestion_log where file_name = ?", [file_name]).fetchone()[0]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_truncated_redelivery_is_held_and_the_month_keeps_its_rows(warehouse, landing, settings):
     march_batch = batch_of(warehouse, MARCH)
     land(landing, MARCH_R2, incidents(*TEN[:5]))
@@ -89,6 +90,7 @@ def test_truncated_redelivery_is_held_and_the_month_keeps_its_rows(warehouse, la
     assert [(f.file_name, f.status) for f in pending_files(warehouse)] == [(MARCH_R2, "held")]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_accepting_a_held_delivery_makes_it_current_and_logs_who_and_why(warehouse, landing, settings):
     land(landing, MARCH_R2, incidents(*TEN[:5]))
     load(warehouse, landing, settings)
@@ -121,6 +123,7 @@ def test_accepting_a_held_delivery_makes_it_current_and_logs_who_and_why(warehou
     assert current_ids(warehouse) == TEN[:5]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_dismissed_delivery_never_becomes_current(warehouse, landing, settings):
     land(landing, MARCH_R2, incidents(*TEN[:5]))
     load(warehouse, landing, settings)
@@ -131,6 +134,7 @@ def test_dismissed_delivery_never_becomes_current(warehouse, landing, settings):
         accept(warehouse, MARCH, by="A", reason="x")
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 @pytest.mark.parametrize(
     ("rows", "expected"),
     [
@@ -148,6 +152,7 @@ def test_redelivery_that_grows_or_shrinks_by_at_most_20_per_cent_is_loaded(
     assert current_ids(warehouse) == sorted(rows)
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_redelivery_losing_more_than_5_per_cent_to_quarantine_is_held(warehouse, landing, settings):
     # Same size, but one row in ten refused (an unknown station): 10 % quarantined.
     march = batch_of(warehouse, MARCH)
@@ -159,6 +164,7 @@ def test_redelivery_losing_more_than_5_per_cent_to_quarantine_is_held(warehouse,
     assert current_ids(warehouse) == TEN
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_thresholds_are_per_source_contract(warehouse, landing, settings):
     land(landing, MARCH_R2, incidents(*TEN[:5]))
     lenient = replace(INCIDENTS, hold_shrink_pct=60.0)
@@ -166,6 +172,7 @@ def test_thresholds_are_per_source_contract(warehouse, landing, settings):
     assert current_ids(warehouse) == TEN[:5]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_empty_revision_is_a_held_withdrawal_unless_the_month_was_empty(warehouse, landing, settings):
     land(landing, MARCH_R2, INC_HEADER)
     land(landing, "irs/T1/incidents_2024-04.csv", INC_HEADER)
@@ -182,6 +189,7 @@ def test_empty_revision_is_a_held_withdrawal_unless_the_month_was_empty(warehous
     ).fetchall() == [(False,)]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_a_held_delivery_does_not_supersede_within_its_batch(warehouse, landing, settings):
     """April, in the same batch as March's held revision, repeats a key March still holds."""
     land(landing, MARCH_R2, incidents(*TEN[:5]))
@@ -195,6 +203,7 @@ def test_a_held_delivery_does_not_supersede_within_its_batch(warehouse, landing,
     ]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_deliveries_command_lists_accepts_and_says_when_the_warehouse_is_locked(
     warehouse, landing, settings, monkeypatch, capsys
 ):
@@ -229,6 +238,7 @@ def test_deliveries_command_lists_accepts_and_says_when_the_warehouse_is_locked(
     assert "is open in another process (a running pipeline?)" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_summary_lists_held_files(warehouse, landing, settings, monkeypatch, capsys):
     land(landing, MARCH_R2, incidents(*TEN[:5]))
     load(warehouse, landing, settings)
@@ -240,6 +250,7 @@ def test_summary_lists_held_files(warehouse, landing, settings, monkeypatch, cap
     assert f"\n  {MARCH_R2}: held: 5 rows would replace 10 (-50 %)" in out
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_a_held_delivery_replaced_by_a_later_one_leaves_the_list(warehouse, landing, settings):
     land(landing, MARCH_R2, incidents(*TEN[:5]))
     load(warehouse, landing, settings)
@@ -249,6 +260,7 @@ def test_a_held_delivery_replaced_by_a_later_one_leaves_the_list(warehouse, land
     assert current_ids(warehouse) == sorted([*TEN, "B1"])
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_held_files_do_not_fail_the_ingestion_step_and_are_named(warehouse, landing, settings):
     from orchestration.ingestion.assets import report_metadata
 
@@ -259,6 +271,7 @@ def test_held_files_do_not_fail_the_ingestion_step_and_are_named(warehouse, land
     assert report_metadata(report)["held"].value.startswith(f"- {MARCH_R2}: held: 5 rows would replace 10")
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_the_raw_gate_validates_an_accepted_batch_in_the_next_run(warehouse, landing, settings):
     from orchestration.quality import batches_loaded_in_run
 

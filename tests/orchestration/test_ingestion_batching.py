@@ -89,6 +89,7 @@ def fixed_key_settings(settings):
     return settings
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_batched_load_equals_loading_file_by_file(fixed_key_settings, tmp_path):
     land_months(fixed_key_settings.landing_dir)
     batched_report, batched = ingest_all(fixed_key_settings, batch_rows=1_000_000)
@@ -101,6 +102,7 @@ def test_batched_load_equals_loading_file_by_file(fixed_key_settings, tmp_path):
     assert [vars(o) for o in batched_report.outcomes] == [vars(o) for o in single_report.outcomes]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_files_duckdb_reads_load_as_files_the_python_readers_parse(fixed_key_settings, tmp_path, monkeypatch):
     """DuckDB reads the files in the contract's layout itself: the same rows, line numbers,
     quarantine, log and report as the Python readers give, with copies, refusals and batches
@@ -127,6 +129,7 @@ def test_files_duckdb_reads_load_as_files_the_python_readers_parse(fixed_key_set
     assert {o.status for o in again.outcomes} == {"skipped", "refused"}
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_batched_load_reports_each_file_with_its_counts_and_quarantine(fixed_key_settings):
     land_months(fixed_key_settings.landing_dir)
     report, written = ingest_all(fixed_key_settings, batch_rows=1_000_000)
@@ -199,6 +202,7 @@ def test_batched_load_reports_each_file_with_its_counts_and_quarantine(fixed_key
     ]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_a_later_run_checks_against_what_earlier_runs_loaded(fixed_key_settings):
     root = fixed_key_settings.landing_dir
     land(root, "reference/T1/stations_2024-03-31.csv", STATIONS)
@@ -242,6 +246,7 @@ def _rows(frame: pd.DataFrame) -> list[list]:
     return [[None if pd.isna(v) else v for v in row] for row in frame.astype(object).itertuples(index=False)]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_validating_files_together_equals_one_at_a_time():
     ent = Entity(
         "t",

@@ -46,6 +46,7 @@ def quarantine(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
     return dict(con.execute("select row_number, reason from audit.quarantine order by row_number").fetchall())
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_each_row_rule_quarantines_with_a_reason(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
@@ -84,6 +85,7 @@ def test_each_row_rule_quarantines_with_a_reason(warehouse, landing, settings):
     assert loaded == [("A1", "T1", "irs/T1/incidents_2024-03.csv", 2, True, 3)]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_an_incident_without_station_ground_is_loaded_for_its_service(warehouse, landing, settings):
     """No station ground is not a fault: the incident counts in its service's figures only."""
     key = load_pseudonymiser(settings.secrets_dir)
@@ -96,6 +98,7 @@ def test_an_incident_without_station_ground_is_loaded_for_its_service(warehouse,
     ).fetchall() == [("B1", "T1", None), ("B2", "T1", "S01")]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_mobilising_sequence_and_bounds(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
@@ -123,6 +126,7 @@ def test_mobilising_sequence_and_bounds(warehouse, landing, settings):
     assert reasons[4].startswith("malformed row: not valid JSON")
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_schema_drift_rejects_the_file_naming_columns(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
@@ -167,6 +171,7 @@ def test_windows_1252_file_is_decoded_with_a_warning(warehouse, landing, setting
     assert "decoded as Windows-1252" in warnings[0] and warnings[1] == "cp1252"
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_idempotent_and_redelivery_supersedes(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
@@ -187,6 +192,7 @@ def test_idempotent_and_redelivery_supersedes(warehouse, landing, settings):
     assert warehouse.execute("select count(*) from raw.irs__incidents").fetchone()[0] == 5  # history kept
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_duplicate_across_months_is_quarantined(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
@@ -268,6 +274,7 @@ def test_pseudonyms_are_stable_and_keyed(settings, tmp_path):
     assert key("S", "123") != load_pseudonymiser(tmp_path / "other")("S", "123")
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_empty_revision_withdraws_its_month(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
@@ -300,6 +307,7 @@ def log_rows(con: duckdb.DuckDBPyConnection, table: str = "irs__incidents") -> l
     ).fetchall()
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_rerun_on_the_same_landing_area_skips_every_file(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     land(landing, "reference/T2/stations_2024-03-31.csv", STATIONS)  # a copy of T1's: quarantined
@@ -327,6 +335,7 @@ def test_rerun_on_the_same_landing_area_skips_every_file(warehouse, landing, set
     assert counts() == before
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_header_only_files_identical_to_others_are_each_their_own_delivery(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
@@ -347,6 +356,7 @@ def test_header_only_files_identical_to_others_are_each_their_own_delivery(wareh
     assert len({b for *_, b in log}) == 3
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_empty_revision_identical_to_another_empty_file_withdraws_its_month(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
@@ -368,6 +378,7 @@ def test_empty_revision_identical_to_another_empty_file_withdraws_its_month(ware
     assert current == [("T1", "B1")]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_file_copied_into_another_services_folder_is_quarantined_naming_the_original(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
@@ -397,6 +408,7 @@ def test_file_copied_into_another_services_folder_is_quarantined_naming_the_orig
     assert {o.status for o in ingest_entity(warehouse, entity("irs__incidents"), landing, key).outcomes} == {"skipped"}
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_unchanged_snapshot_under_a_new_date_is_a_new_delivery(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
@@ -411,6 +423,7 @@ def test_unchanged_snapshot_under_a_new_date_is_a_new_delivery(warehouse, landin
     ]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_changed_file_at_the_same_path_is_a_new_delivery_with_a_warning(warehouse, landing, settings):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)
@@ -436,6 +449,7 @@ def test_changed_file_at_the_same_path_is_a_new_delivery_with_a_warning(warehous
     assert warehouse.execute(current).fetchall() == [(f"A{i}", 0) for i in range(1, 6)]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_real_data_rules_match_the_landed_files(warehouse, settings, tmp_path, monkeypatch):
     from orchestration.ingestion import real_data as rd
 
@@ -468,6 +482,7 @@ def test_real_data_rules_match_the_landed_files(warehouse, settings, tmp_path, m
     ).fetchall() == [("1899-12-31T00:07:00Z",)]
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_delivery_list_matches_raw_and_the_log_and_is_rebuilt_for_an_old_warehouse(warehouse, landing, settings):
     """``raw_current`` trusts ``audit.raw_deliveries``: one row per delivery whose rows are in raw,
     and one per empty delivery; copies, refused files and held ones (until accepted) have none. A
@@ -512,6 +527,7 @@ def test_delivery_list_matches_raw_and_the_log_and_is_rebuilt_for_an_old_warehou
     )
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_unchanged_files_are_skipped_by_size_and_time_without_being_read(warehouse, landing, settings, monkeypatch):
     key = load_pseudonymiser(settings.secrets_dir)
     load_reference(warehouse, landing, key)

@@ -80,6 +80,7 @@ def simulated(faulty_landing) -> Path:
     return faulty_landing
 
 
+@pytest.mark.slow  # reads a simulated year: over 0.7 s of CPU
 def test_every_simulated_json_lines_file_reads_as_with_json_loads(simulated):
     files = sorted(simulated.rglob("*.jsonl"))
     assert len(files) >= 6

@@ -51,6 +51,7 @@ def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con.close()
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_the_onboarding_example_reaches_raw_by_category_exactly(tmp_path: Path, warehouse) -> None:
     landing = tmp_path / "landing"
     (landing / "irs" / "NSH").mkdir(parents=True)
@@ -112,6 +113,7 @@ def test_a_dry_run_reports_coverage_without_writing(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())  # nothing written
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 @pytest.mark.real_data
 def test_lfb_raw_tables_through_the_mappings_are_unchanged(tmp_path: Path, real_data_dir: Path, warehouse) -> None:
     """The LFB rows, every column but the batch id and load time, as the hand-written adapters loaded

@@ -97,6 +97,7 @@ def key(settings):
     return load_pseudonymiser(settings.secrets_dir)
 
 
+@pytest.mark.slow  # runs the ingestion engine: over 0.7 s of CPU
 def test_files_duckdb_reads_or_hands_back_load_exactly_as_the_python_readers_load_them(
     settings, tmp_path, key, monkeypatch
 ):

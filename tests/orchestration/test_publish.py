@@ -74,6 +74,7 @@ def assert_serving_equals_warehouse(warehouse: Path, serving: Path) -> None:
             assert_same_rows_in(con, f"{schema}.{table}", "wh", "pub")
 
 
+@pytest.mark.slow  # builds and publishes warehouses: over 0.7 s of CPU
 def test_a_close_replaces_the_rewritten_rows_and_keeps_what_did_not_change(warehouse, tmp_path):
     serving = tmp_path / "serving.duckdb"
     dbt_build(warehouse, "run1", "inv1", full_refresh=True, rewrite=False)
@@ -96,6 +97,7 @@ def test_a_close_replaces_the_rewritten_rows_and_keeps_what_did_not_change(wareh
     assert how["fct_events"] == "rows replaced" and how["dim_unit"] == "kept"
 
 
+@pytest.mark.slow  # builds and publishes warehouses: over 0.7 s of CPU
 def test_a_close_after_an_unpublished_build_publishes_everything(warehouse, tmp_path):
     serving = tmp_path / "serving.duckdb"
     dbt_build(warehouse, "run1", "inv1", full_refresh=True, rewrite=False)
@@ -107,6 +109,7 @@ def test_a_close_after_an_unpublished_build_publishes_everything(warehouse, tmp_
     assert_serving_equals_warehouse(warehouse, serving)
 
 
+@pytest.mark.slow  # builds and publishes warehouses: over 0.7 s of CPU
 def test_a_serving_file_that_is_not_the_last_publication_is_not_built_on(warehouse, tmp_path):
     serving = tmp_path / "serving.duckdb"
     dbt_build(warehouse, "run1", "inv1", full_refresh=True, rewrite=False)
@@ -119,6 +122,7 @@ def test_a_serving_file_that_is_not_the_last_publication_is_not_built_on(warehou
     assert_serving_equals_warehouse(warehouse, serving)
 
 
+@pytest.mark.slow  # builds and publishes warehouses: over 0.7 s of CPU
 def test_rows_that_do_not_line_up_are_copied_whole(warehouse, tmp_path):
     serving = tmp_path / "serving.duckdb"
     dbt_build(warehouse, "run1", "inv1", full_refresh=True, rewrite=False)
@@ -131,6 +135,7 @@ def test_rows_that_do_not_line_up_are_copied_whole(warehouse, tmp_path):
     assert_serving_equals_warehouse(warehouse, serving)
 
 
+@pytest.mark.slow  # builds and publishes warehouses: over 0.7 s of CPU
 def test_the_incremental_invocation_is_the_only_clean_build_since_the_last_publication(warehouse, tmp_path):
     serving = tmp_path / "serving.duckdb"
     with duckdb.connect(str(warehouse)) as con:

@@ -114,6 +114,7 @@ STEPS = {
 }
 
 
+@pytest.mark.slow  # builds and publishes warehouses: over 0.7 s of CPU
 @pytest.mark.parametrize("step", list(STEPS))
 def test_a_publish_killed_at_any_step_leaves_one_whole_file_and_the_next_publish_recovers(
     step, warehouse, tmp_path, monkeypatch
@@ -145,6 +146,7 @@ def test_a_publish_killed_at_any_step_leaves_one_whole_file_and_the_next_publish
         assert out.recovery().startswith("after an interrupted publish: ")
 
 
+@pytest.mark.slow  # builds and publishes warehouses: over 0.7 s of CPU
 def test_a_crash_between_rename_and_record_costs_nothing_once_recorded(warehouse, tmp_path, monkeypatch):
     """Once the live file's record is copied into the warehouse (once only), a close builds on top
     of that file as if nothing had happened. (In a pipeline run the mart gate and publish ask what
@@ -165,6 +167,7 @@ def test_a_crash_between_rename_and_record_costs_nothing_once_recorded(warehouse
     assert_serving_equals_warehouse(warehouse, serving)
 
 
+@pytest.mark.slow  # builds and publishes warehouses: over 0.7 s of CPU
 def test_an_older_serving_file_is_not_recorded_again(warehouse, tmp_path):
     """A serving file restored from a backup is older than the last publication: the warehouse's
     history is not rewritten for it, and the next close builds whole."""
@@ -227,6 +230,7 @@ p.publish(Path(warehouse), Path(serving), (("marts", "*"), ("audit", "*")), run_
 """
 
 
+@pytest.mark.slow  # builds and publishes warehouses: over 0.7 s of CPU
 @pytest.mark.parametrize(("step", "expected_live"), [("_copy", RUN1), ("_sync_dir", RUN2)])
 def test_a_real_sigkill_mid_publish(step, expected_live, warehouse, tmp_path):
     """SIGKILL while the new file is attached and half written (its .wal on disk too), and once it
@@ -261,6 +265,7 @@ def test_a_real_sigkill_mid_publish(step, expected_live, warehouse, tmp_path):
     assert_serving_equals_warehouse(warehouse, serving)
 
 
+@pytest.mark.slow  # builds and publishes warehouses: over 0.7 s of CPU
 def test_the_publish_step_says_in_one_warning_what_it_tidied(settings):
     """Through Dagster: the step's one warning line names the removed leftovers (the command line
     prints a step's warnings on its stage line)."""

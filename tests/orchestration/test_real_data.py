@@ -73,8 +73,16 @@ def _data_rows(path: Path, delimiter: str = ",") -> int:
 # ----------------------------------------------------------------------------- every source
 
 
+# LFB's 2023 incidents take over 2 s of CPU to map: make test-fast leaves that source out.
 @real_data
-@pytest.mark.parametrize("source", rd.REAL_SOURCES, ids=lambda s: f"{s.table}:{s.path}")
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(s, marks=pytest.mark.slow) if (s.table, s.path) == ("irs__incidents", LFB_2023) else s
+        for s in rd.REAL_SOURCES
+    ],
+    ids=lambda s: f"{s.table}:{s.path}",
+)
 def test_every_source_maps_to_its_contract(real_dir: Path, source: rd.RealSource) -> None:
     result = source.adapter(real_dir / source.path)
     names = [c.name for c in source.entity.columns]
@@ -91,6 +99,7 @@ def test_every_source_maps_to_its_contract(real_dir: Path, source: rd.RealSource
 # ----------------------------------------------------------------------------- LFB incidents
 
 
+@pytest.mark.slow  # reads a whole real file: over 0.7 s of CPU
 @real_data
 def test_lfb_2023_every_row_accounted_for_by_month(incidents_2023: ReadResult) -> None:
     assert incidents_2023.rows_received == 10_000
@@ -105,6 +114,7 @@ def test_lfb_2023_every_row_accounted_for_by_month(incidents_2023: ReadResult) -
 
 
 @real_data
+@pytest.mark.slow  # reads LFB's 2023 incidents (the module fixture reads them for the first user)
 def test_lfb_2023_categories_follow_stop_codes(incidents_2023: ReadResult) -> None:
     df = incidents_2023.records
     counts = df.groupby(["incident_category", "incident_type"]).size()
@@ -127,6 +137,7 @@ def test_lfb_2023_categories_follow_stop_codes(incidents_2023: ReadResult) -> No
 
 
 @real_data
+@pytest.mark.slow  # reads LFB's 2023 incidents (the module fixture reads them for the first user)
 def test_lfb_trailing_spaces_stripped(incidents_2023: ReadResult) -> None:
     types = incidents_2023.records["property_type"].dropna()
     assert not types.str.endswith(" ").any()
@@ -137,6 +148,7 @@ def test_lfb_trailing_spaces_stripped(incidents_2023: ReadResult) -> None:
 
 
 @real_data
+@pytest.mark.slow  # reads LFB's 2023 incidents (the module fixture reads them for the first user)
 def test_lfb_float_formatted_integers_normalised(incidents_2023: ReadResult) -> None:
     df = incidents_2023.records
     first = df.loc[df["incident_id"] == "038967-19032023"].iloc[0]
@@ -202,6 +214,7 @@ def test_lfb_unmappable_rows_are_malformed_not_dropped(tmp_path: Path) -> None:
 
 
 @real_data
+@pytest.mark.slow  # reads LFB's 2023 incidents (the module fixture reads them for the first user)
 def test_lfb_stations_are_the_distinct_grounds(real_dir: Path, incidents_2023: ReadResult) -> None:
     stations = lfb("reference__stations", real_dir / LFB_2023).records
     assert len(stations) == 102 and stations["station_id"].is_unique

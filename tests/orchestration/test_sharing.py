@@ -390,6 +390,7 @@ def test_log_is_append_only_across_runs(serving, agreements, log_con, tmp_path):
     assert (log.status == "extracted").all()
 
 
+@pytest.mark.slow  # extracts every dataset: over 0.7 s of CPU
 def test_share_for_all_active_partners_skips_lapsed_agreements(serving, agreements, log_con, tmp_path):
     results = share_for_all_active_partners(serving, tmp_path, TODAY, log_con, agreements=agreements)
     assert set(results) == {"County Council", "Police", "Analyst Partner", "Open data"}

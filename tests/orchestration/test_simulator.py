@@ -211,6 +211,7 @@ def test_national_preset_is_44_varied_services() -> None:
     assert SimulatorConfig().selected_services()[0].service_id == "ESX"
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_national_preset_volumes_are_in_the_stated_range() -> None:
     """About 6 million incidents over ten years, with the matching mobilisations: drawn in memory
     for every service over one financial year (nothing written), then scaled to ten years. The
@@ -236,6 +237,7 @@ def test_national_preset_volumes_are_in_the_stated_range() -> None:
     assert max(sizes) > 15 * min(sizes)  # realistic and varied: the metropolitan services dwarf the smallest
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_months_and_snapshots_present(small: Path) -> None:
     months = [f"2026-{m:02d}" for m in range(4, 11)]
     for e in ENTITIES:
@@ -248,6 +250,7 @@ def test_months_and_snapshots_present(small: Path) -> None:
             assert names == [f"{e.stem}_FY2026-27.json"]
 
 
+@pytest.mark.slow  # reads a simulated year (the module fixture simulates it for the first user)
 def test_headers_match_contract(small: Path) -> None:
     for e, path, _ in _landed(small):
         expected = [c.name for c in e.columns]
@@ -272,6 +275,7 @@ def test_headers_match_contract(small: Path) -> None:
                 assert fields == expected
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_services_give_service_folders_and_do_not_perturb_each_other(tmp_path: Path) -> None:
     three = SimulatorConfig(services=3, **ONE_MONTH)
     generate(three, tmp_path / "three")
@@ -294,6 +298,7 @@ def test_services_give_service_folders_and_do_not_perturb_each_other(tmp_path: P
     assert essex and all(both[k] == v for k, v in essex.items())
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_deterministic_bytes_and_seed_matters(tmp_path: Path) -> None:
     config = SimulatorConfig(services=2, fault_rate=0.01, **ONE_MONTH)
     generate(config, tmp_path / "a")
@@ -307,12 +312,14 @@ def test_deterministic_bytes_and_seed_matters(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------- clean data
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_clean_data_obeys_contract_and_has_empty_manifest(small: Path) -> None:
     assert _manifest(small) == []
     assert not list(small.rglob("*_r2.*"))
     assert _all_violations(small, dt.date(2026, 10, 31)) == ({}, [])
 
 
+@pytest.mark.slow  # reads a simulated year (the module fixture simulates it for the first user)
 def test_clean_mobilising_is_in_sequence_and_bounded(small: Path) -> None:
     frames = [
         pd.read_json(p, lines=True, dtype=False)
@@ -334,6 +341,7 @@ def test_clean_mobilising_is_in_sequence_and_bounded(small: Path) -> None:
     assert (orders["min"] == 1).all() and (orders["max"] == orders["count"]).all()
 
 
+@pytest.mark.slow  # reads a simulated year (the module fixture simulates it for the first user)
 def test_station_history_and_reference(small: Path) -> None:
     stations = pd.read_csv(
         small / "reference" / "ESX" / "stations_2026-10-31.csv", dtype=str, keep_default_na=False
@@ -532,6 +540,7 @@ _EXPECTED_REASON = {
 }
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_every_fault_class_is_injected_and_each_record_fault_is_real(faulty: Path) -> None:
     manifest = _manifest(faulty)
     assert {m["fault_class"] for m in manifest} == set(FAULT_CLASS_NAMES)
@@ -564,6 +573,7 @@ def test_every_fault_class_is_injected_and_each_record_fault_is_real(faulty: Pat
     assert len(rows) == len(set(rows))
 
 
+@pytest.mark.slow  # reads a simulated year (the module fixture simulates it for the first user)
 def test_file_level_faults(faulty: Path) -> None:
     manifest = _manifest(faulty)
     by_class = defaultdict(list)
@@ -606,11 +616,13 @@ def test_file_level_faults(faulty: Path) -> None:
     ]
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_every_class_even_for_a_tiny_run(tmp_path: Path) -> None:
     generate(SimulatorConfig(fault_rate=1e-6, **ONE_MONTH), tmp_path)
     assert {m["fault_class"] for m in _manifest(tmp_path)} == set(FAULT_CLASS_NAMES)
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_cli_uses_env_fault_rate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -629,6 +641,7 @@ def test_cli_uses_env_fault_rate(
     assert summary["rows"]["irs"]["incidents"] > 500
 
 
+@pytest.mark.slow  # simulates and reads whole extracts: over 0.7 s of CPU
 def test_rerun_removes_files_of_the_previous_run(tmp_path: Path) -> None:
     generate(SimulatorConfig(fault_rate=0.01, **ONE_MONTH), tmp_path)
     assert list(tmp_path.rglob("*_r2.csv"))
