@@ -51,9 +51,11 @@ def make_serving(path: Path, rows=ROWS, invocation: str = "inv-1", reverse: bool
                 "'2026-10-02 06:00', 6)")  # fmt: skip
     con.execute(
         "create table audit.ingestion_log (batch_id bigint, service_id varchar, file_name varchar, "
-        "revision integer, status varchar)"
+        "revision integer, status varchar, period varchar)"
     )
-    con.execute("insert into audit.ingestion_log values (6, 'ESX', 'irs/ESX/incidents_2026-09.csv', 1, 'loaded')")
+    con.execute(
+        "insert into audit.ingestion_log values (6, 'ESX', 'irs/ESX/incidents_2026-09.csv', 1, 'loaded', '2026-09')"
+    )
     con.close()
     return path
 
@@ -67,8 +69,13 @@ def restate(serving: Path, target: Path) -> Path:
         "where kpi_code = 'F1' and org_unit_id = 'ESX'"
     )
     con.execute("insert into audit.dbt_invocations values ('run-2', 'inv-2', '2026-10-01', '2026-09-01', false, true, "
-                "'2026-10-09 06:00', 7)")  # fmt: skip
-    con.execute("insert into audit.ingestion_log values (7, 'ESX', 'irs/ESX/incidents_2026-09_r2.csv', 2, 'loaded')")
-    con.execute("insert into audit.ingestion_log values (7, 'LFB', 'irs/LFB/other.csv', 1, 'loaded')")
+                "'2026-10-09 06:00', 9)")  # fmt: skip
+    con.execute(
+        "insert into audit.ingestion_log values "
+        "(7, 'ESX', 'irs/ESX/incidents_2026-09_r2.csv', 2, 'loaded', '2026-09'), "
+        "(8, 'ESX', 'reference/ESX/stations_2026-08-31.csv', 1, 'loaded', '2026-08-31'), "
+        "(9, 'LFB', 'irs/LFB/incidents_2026-09.csv', 1, 'loaded', '2026-09')"
+    )
+    con.execute("update meta.publish_info set run_id = 'run-2'")  # as the publish of run-2 would
     con.close()
     return target

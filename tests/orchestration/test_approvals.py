@@ -15,7 +15,7 @@ from approval_fixtures import PERF, ROWS, SEPT, T0, make_serving, restate
 
 from orchestration import cli
 from orchestration.accounts.store import User, add_user, list_events
-from orchestration.approvals.restatements import find_restatements, month_status, record_restatements
+from orchestration.approvals.restatements import describe_build, find_restatements, month_status, record_restatements
 from orchestration.approvals.store import (
     ApprovalError,
     approve,
@@ -85,7 +85,8 @@ def test_restatement_lists_old_and_new_values_and_the_delivery(tmp_path: Path, s
     ]
     cause = found.changes[0].cause
     assert "monthly close in run run-2 (2026-10-09 06:00 UTC)" in cause
-    assert "irs/ESX/incidents_2026-09_r2.csv (batch 7, revision 2)" in cause
+    assert "deliveries for 2026-09 loaded: irs/ESX/incidents_2026-09_r2.csv (batch 7, revision 2)" in cause
+    assert "1 deliveries for other months or undated loaded" in cause  # the stations snapshot
     assert "LFB" not in cause and "incidents_2026-09.csv" not in cause  # the earlier build's delivery
 
     # Noted once, and once in the audit trail of people.
@@ -146,8 +147,8 @@ def test_approvals_are_append_only(tmp_path: Path, serving: Path) -> None:
     for sql in (
         "update approvals set approved_by = 'someone else'",
         "delete from approvals",
-        "update approved_rows set row_json = '{}'",
-        "delete from approved_rows",
+        "update approved_figures set rows_zlib = x'00'",
+        "delete from approved_figures",
     ):
         with pytest.raises(sqlite3.IntegrityError), connect(store) as con:
             con.execute(sql)
@@ -187,3 +188,30 @@ def test_cli_approve_list_and_restatements(tmp_path: Path, monkeypatch: pytest.M
     assert "version 2" in capsys.readouterr().out
     assert cli.main(["approvals", "restatements"]) == 0
     assert "no restatements" in capsys.readouterr().out
+
+
+def test_cause_names_accepted_re_deliveries_and_changed_definitions(tmp_path: Path, serving: Path) -> None:
+    later = restate(serving, tmp_path / "later.duckdb")
+    with duckdb.connect(str(later)) as con:
+        con.execute(
+            "create table audit.delivery_decisions (file_name varchar, batch_id bigint, decision varchar, "
+            "decided_by varchar, reason varchar, decided_at timestamp)"
+        )
+        con.execute(
+            "insert into audit.delivery_decisions values "
+            "('irs/ESX/incidents_2026-09_r2.csv', 7, 'accepted', 'dee', 'corrected extract', '2026-10-08 10:00'), "
+            "('irs/ESX/incidents_2026-07_r2.csv', 5, 'accepted', 'dee', 'older', '2026-10-01 10:00'), "
+            "('irs/ESX/incidents_2026-09_r3.csv', 8, 'dismissed', 'dee', 'duplicate', '2026-10-08 11:00')"
+        )
+        con.execute(
+            "create table audit.dbt_definitions (invocation_id varchar, unique_id varchar, fingerprint varchar)"
+        )
+        con.execute(
+            "insert into audit.dbt_definitions values ('inv-1', 'model.gt.rpt_kpi_monthly', 'a'), "
+            "('inv-1', 'model.gt.int_fires', 'b'), ('inv-2', 'model.gt.rpt_kpi_monthly', 'a'), "
+            "('inv-2', 'model.gt.int_fires', 'c'), ('inv-2', 'seed.gt.kpi_targets', 'd')"
+        )
+        cause = describe_build(con, "inv-2", "ESX", SEPT)
+    assert "re-deliveries accepted: irs/ESX/incidents_2026-09_r2.csv by dee" in cause
+    assert "incidents_2026-07_r2" not in cause and "r3" not in cause  # before the build before; dismissed
+    assert cause.endswith("definitions changed: model.gt.int_fires, seed.gt.kpi_targets")
