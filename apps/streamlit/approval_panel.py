@@ -30,7 +30,11 @@ def approval_line(service_id: str, month: dt.date, status: str, approval: store.
 
 
 def show(service_id: str, month: dt.date) -> None:
-    status, approval = approvals.month_status(service_id, month)
+    try:
+        status, approval = approvals.month_status(service_id, month)
+    except store.ApprovalError as exc:
+        st.error(f"Approvals cannot be read: {exc}", icon=":material/error:")
+        return
     line = approval_line(service_id, month, status, approval)
     {"draft": st.info, "approved": st.success, "restated": st.warning}[status](line, icon=":material/verified:")
     if status == "restated":

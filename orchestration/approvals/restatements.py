@@ -217,3 +217,23 @@ def record_restatements(
         detail = f"{a.service_id} {a.period_month:%Y-%m} version {a.version}: {len(r.changes)} changes; approve again"
         record_event(accounts_path, "pipeline", "restatement", detail, now)
     return new
+
+
+def check_after_publish(approvals_path: Path, serving_path: Path, accounts_path: Path | None) -> str | None:
+    """After a publish: one line naming each approved month the new figures restate (recorded in the
+    audit trail the first time), or None when every approved month is as approved."""
+    if not Path(approvals_path).exists():
+        return None  # nothing approved yet
+    found = find_restatements(approvals_path, serving_path)
+    record_restatements(approvals_path, found, accounts_path)
+    if not found:
+        return None
+    months = ", ".join(
+        f"{r.approval.service_id} {r.approval.period_month:%Y-%m} (version {r.approval.version}, "
+        f"{len(r.changes)} changes)"
+        for r in found
+    )
+    return (
+        f"{len(found)} approved months restated by this publication: {months}; the performance team approves "
+        "them again (python -m orchestration.cli approvals restatements)"
+    )

@@ -190,19 +190,15 @@ def _serving_run_id(serving_path: Path) -> str | None:
 # ---- approving -----------------------------------------------------------------------------------
 
 
-def _approval(row: tuple) -> Approval:
+def _approval(row: tuple, path: Path) -> Approval:
     approval_id, service, month, version, by, at, fp, count, run_id = row
-    return Approval(
-        approval_id,
-        service,
-        dt.date.fromisoformat(month),
-        version,
-        by,
-        dt.datetime.fromisoformat(at),
-        fp,
-        count,
-        run_id,
-    )
+    try:
+        month_day, moment = dt.date.fromisoformat(month), dt.datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        raise ApprovalError(
+            f"{path}: approval {approval_id} is damaged: period_month {month!r} or approved_at {at!r} is not a date"
+        ) from None
+    return Approval(approval_id, service, month_day, version, by, moment, fp, count, run_id)
 
 
 _COLUMNS = (
@@ -243,7 +239,7 @@ def approve(
             [service_id, month.isoformat()],
         ).fetchone()
         if latest and latest[6] == fp:
-            return _approval(latest), False
+            return _approval(latest, path), False
         version = latest[3] + 1 if latest else 1
         cursor = con.execute(
             "insert into approvals (service_id, period_month, version, approved_by, approved_at, fingerprint, "
@@ -272,7 +268,7 @@ def list_approvals(path: Path, service_id: str | None = None, latest_only: bool 
         rows = con.execute(
             f"select {_COLUMNS} from approvals {where} order by service_id, period_month desc, version desc", params
         ).fetchall()
-    approvals = [_approval(r) for r in rows]
+    approvals = [_approval(r, path) for r in rows]
     if not latest_only:
         return approvals
     latest: dict[tuple[str, dt.date], Approval] = {}
@@ -288,7 +284,7 @@ def latest_approval(path: Path, service_id: str, month: str | dt.date) -> Approv
             f"select {_COLUMNS} from approvals where service_id = ? and period_month = ? order by version desc limit 1",
             [service_id, month.isoformat()],
         ).fetchone()
-    return _approval(row) if row else None
+    return _approval(row, path) if row else None
 
 
 def latest_approved_month(service_id: str, path: Path | None = None) -> dt.date | None:

@@ -215,3 +215,32 @@ def test_cause_names_accepted_re_deliveries_and_changed_definitions(tmp_path: Pa
     assert "re-deliveries accepted: irs/ESX/incidents_2026-09_r2.csv by dee" in cause
     assert "incidents_2026-07_r2" not in cause and "r3" not in cause  # before the build before; dismissed
     assert cause.endswith("definitions changed: model.gt.int_fires, seed.gt.kpi_targets")
+
+
+def test_publish_names_the_approved_months_it_restates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestration.publish_asset import _restatements
+    from orchestration.settings import Settings
+
+    monkeypatch.delenv("GT_AUTH_MODE", raising=False)
+    settings = Settings.from_env({"GT_DATA_DIR": str(tmp_path / "data")})
+    settings.data_dir.mkdir()
+    make_serving(settings.serving_path)
+    assert _restatements(settings) is None  # nothing approved yet
+    approve(settings.app_store_dir / "approvals.sqlite", settings.serving_path, "ESX", SEPT, PERF, now=T0)
+    assert _restatements(settings) is None  # as approved
+
+    restate(settings.serving_path, tmp_path / "next.duckdb").replace(settings.serving_path)
+    assert _restatements(settings) == (
+        "1 approved months restated by this publication: ESX 2026-09 (version 1, 2 changes); the performance team "
+        "approves them again (python -m orchestration.cli approvals restatements)"
+    )
+    events = list_events(settings.app_store_dir / "accounts.sqlite", events=("restatement",))
+    assert events.user_name.tolist() == ["pipeline"]
+
+    with connect(settings.app_store_dir / "approvals.sqlite") as con:
+        con.execute("drop trigger approvals_no_update")
+        con.execute("update approvals set period_month = 'Sept'")  # a damaged file
+    assert _restatements(settings) == (
+        f"could not compare the approved months with this publication: {settings.app_store_dir / 'approvals.sqlite'}: "
+        "approval 1 is damaged: period_month 'Sept' or approved_at '2026-10-05T09:00:00.000000+00:00' is not a date"
+    )
