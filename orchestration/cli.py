@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from orchestration.accounts.cli import add_users_commands
+from orchestration.approvals.cli import add_approvals_commands
 from orchestration.settings import Settings
 
 
@@ -276,9 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         decision.add_argument("--reason", required=True, help="why")
     add_sources_commands(sub)
     add_users_commands(sub)
+    add_approvals_commands(sub)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    if args.command in ("sources", "users"):
+    if args.command in ("sources", "users", "approvals"):
         return args.run(settings, args)
     if args.command == "demo-data":
         return cmd_demo_data(settings, args.force)

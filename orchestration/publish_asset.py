@@ -1,8 +1,13 @@
 """Dagster asset that publishes ``serving.duckdb`` after everything upstream has succeeded."""
 
+import os
+import sqlite3
 
 import dagster as dg
 
+from orchestration.accounts.config import AuthConfig
+from orchestration.approvals.restatements import check_after_publish
+from orchestration.approvals.store import ApprovalError, default_path
 from orchestration.dbt import incremental_unique_keys
 from orchestration.partitions import run_settings
 from orchestration.publish import publish, published_tables
@@ -38,8 +43,12 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
             if out.on_top_of
             else "serving.duckdb built whole"
         )
+        restated = _restatements(settings)
+        if restated:
+            context.log.warning(restated)
         return dg.MaterializeResult(
             metadata={
+                "approved_months_restated": restated or "none",
                 "tables": len(out.counts),
                 "built_on_top_of": out.on_top_of or "",
                 **{f"tables_{how.replace(' ', '_')}": n for how, n in out.summary().items()},
@@ -48,3 +57,14 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         )
 
     return serving_database
+
+
+def _restatements(settings) -> str | None:
+    """The approved months this publication restates; a problem reading the approvals file is reported,
+    not raised: the figures are published either way, and the app lists restatements itself."""
+    try:
+        # The accounts file of this run's data folder, wherever the environment points.
+        accounts = AuthConfig.from_env({**os.environ, "GT_DATA_DIR": str(settings.data_dir)}).accounts_path
+        return check_after_publish(default_path(settings), settings.serving_path, accounts)
+    except (ApprovalError, sqlite3.Error) as exc:
+        return f"could not compare the approved months with this publication: {exc}"

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
+import approval_panel
 import commentary_store as store
 import formatting as fmt
 import pandas as pd
-from data_access import annual_plan, connection, monthly, quarterly, reference
+from data_access import annual_plan, approvals, connection, monthly, quarterly, reference
 
 CSS = """
 :root { --ink: #1f2933; --muted: #5f6b7a; --rule: #d5dbe3; --band: #f4f6f9; }
@@ -158,6 +159,12 @@ def _definitions(kpis: pd.DataFrame) -> str:
 # ---- monthly ----------------------------------------------------------------------------------
 
 
+def approval_note(service_id: str, month: dt.date) -> str:
+    """Which approved version these figures are, or that they are a draft or restated since approval."""
+    status, approval = approvals.month_status(service_id, month)
+    return f'<p class="approval"><b>{escape(approval_panel.approval_line(service_id, month, status, approval))}</b></p>'
+
+
 def monthly_pack(service_id: str, month, org_unit_id: str | None = None) -> str:
     """The monthly snapshot for one unit (default: the whole service) as self-contained HTML."""
     month = dt.date.fromisoformat(month[:10]) if isinstance(month, str) else month
@@ -180,7 +187,7 @@ def monthly_pack(service_id: str, month, org_unit_id: str | None = None) -> str:
         (r for r in records if r["rag_status"] in fmt.OFF_TARGET),
         key=lambda r: (r["rag_status"] != "red", r["priority_id"], r["display_order"]),
     )
-    body = _summary(kpis)
+    body = approval_note(service_id, month) + _summary(kpis)
     body += "<h2>Exceptions: KPIs off target</h2>"
     if exceptions:
         body += _table(

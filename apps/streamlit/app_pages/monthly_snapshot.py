@@ -6,6 +6,7 @@ station → watch. All figures come from marts.rpt_kpi_monthly; commentary from 
 
 from functools import partial
 
+import approval_panel
 import auth
 import board_pack
 import commentary_store as store
@@ -25,6 +26,7 @@ ui.sync_url(service=service, month=month.isoformat(), unit=unit)
 
 kpis = monthly.monthly_kpis(unit, month)
 st.markdown(f"##### {ui.breadcrumb(unit, month)} · {fmt.month_label(month)}")
+approval_panel.show(service, month)
 if kpis.empty:
     st.info("No KPI is reported for this unit in this month.")
     st.stop()
