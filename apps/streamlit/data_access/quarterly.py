@@ -56,33 +56,20 @@ def quarterly_history(org_unit_id: str, kpi_code: str) -> pd.DataFrame:
 
 
 def best_practice(service_id: str, financial_year: str, financial_quarter: str, top_n: int = 3) -> pd.DataFrame:
-    """Top stations per KPI by value in the direction of its polarity, beside the service value."""
+    """Top stations per KPI in the direction of its polarity, beside the service value: the
+    ranking is dbt's (marts.rpt_best_practice, at most three per KPI)."""
     return query(
         f"""
-        with rows as ({quarterly_rows("service_id = $service and financial_year = $fy and financial_quarter = $q")}),
-        service as (select kpi_code, value as service_value from rows where org_level = 'service'),
-        names as (select org_unit_id, max(org_unit_name) as org_unit_name from marts.dim_org_unit group by 1),
-        ranked as (
-            select r.kpi_code, r.org_unit_id, names.org_unit_name, r.value, r.target, r.rag_status,
-                   r.numerator, r.denominator, r.polarity, r.unit,
-                   row_number() over (
-                       partition by r.kpi_code
-                       order by case when r.polarity = 'up' then r.value else -r.value end desc,
-                                names.org_unit_name
-                   ) as rank
-            from rows as r
-            left join names using (org_unit_id)
-            inner join marts.dim_kpi as kpi on kpi.kpi_code = r.kpi_code and not kpi.is_small_count_spc
-            where r.org_level = 'station' and r.value is not null and r.polarity in ('up', 'down')
-        )
-        select ranked.*, service.service_value, ranked.value - service.service_value as gap_to_service,
+        select best.kpi_code, best.org_unit_id, best.org_unit_name, best.value, best.target, best.rag_status,
+               best.numerator, best.denominator, best.polarity, best.unit, best.best_practice_rank as rank,
+               best.service_value, best.gap_to_service,
                {KPI_COLUMNS}
-        from ranked
-        left join service using (kpi_code)
+        from marts.rpt_best_practice as best
         inner join marts.dim_kpi as k using (kpi_code)
         left join marts.dim_priority as p on p.priority_id = k.priority_id
-        where ranked.rank <= $top
-        order by k.display_order, ranked.rank
+        where best.service_id = $service and best.financial_year = $fy and best.financial_quarter = $q
+          and best.best_practice_rank <= $top
+        order by k.display_order, best.best_practice_rank
         """,
         {"service": service_id, "fy": financial_year, "q": financial_quarter, "top": top_n},
     )
