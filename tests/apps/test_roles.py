@@ -292,3 +292,13 @@ def test_a_viewer_sees_commentary_but_has_no_form(app):
         return
     assert not [b for b in at.button if b.label == "Save commentary"]
     assert any("does not give access to writing commentary" in i.value for i in at.info)
+
+
+def test_the_demo_manager_owns_the_response_kpis(data_dir):
+    from orchestration.accounts.demo import ensure_demo_accounts
+
+    config = AuthConfig.from_env()
+    ensure_demo_accounts(config)
+    held = scope.owner_roles_held(User("demo-manager", "manager", GROUP))
+    assert held == {"Area Manager Response"}
+    assert scope.owner_roles_held(User("demo-viewer", "viewer", "ESX")) == set()

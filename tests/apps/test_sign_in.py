@@ -205,6 +205,6 @@ def test_the_audit_tab_shows_sign_ins_to_auditors_only(app, data_dir: Path):
     assert not auditor.exception
     trail = auditor.tabs[4].dataframe[0].value
     assert trail.event.tolist() == ["user_added"] and trail.user_name.tolist() == ["jane.smith"]
-    viewer = app("data_quality", user=("demo-viewer", "viewer", "ESX"))
-    assert len(viewer.tabs[4].dataframe) == 0
-    assert "only the auditor and admin roles see it" in viewer.tabs[4].info[0].value
+    analyst = app("data_quality", user=("demo-analyst", "analyst", "ESX"))
+    assert len(analyst.tabs[4].dataframe) == 0
+    assert "only the auditor and admin roles see it" in analyst.tabs[4].info[0].value
