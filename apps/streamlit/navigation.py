@@ -14,12 +14,13 @@ class PageSpec(NamedTuple):
     path: str  # under app_pages/, without .py
     title: str
     icon: str
+    service_wide: bool = False  # shows the service as a whole: not for a manager, whose scope is part of it
 
 
 REPORTS = [
     PageSpec("monthly_snapshot", "Monthly snapshot", ":material/calendar_month:"),
-    PageSpec("quarterly_review", "Quarterly review", ":material/query_stats:"),
-    PageSpec("golden_thread", "Golden thread", ":material/account_tree:"),
+    PageSpec("quarterly_review", "Quarterly review", ":material/query_stats:", service_wide=True),
+    PageSpec("golden_thread", "Golden thread", ":material/account_tree:", service_wide=True),
     PageSpec("unit_profile", "Station and watch profile", ":material/home_work:"),
     PageSpec("commentary", "Owner commentary", ":material/edit_note:"),
 ]
@@ -35,7 +36,7 @@ def pages_for(user: User) -> dict[str, list[PageSpec]]:
     The data-quality page carries the audit trail, so a role with it needs no separate people page."""
     sections: dict[str, list[PageSpec]] = {}
     if scope.can(scope.REPORTS, user):
-        sections["Reports"] = REPORTS
+        sections["Reports"] = [p for p in REPORTS if not (p.service_wide and user.role == "manager")]
     if scope.can(scope.ASSURANCE, user):
         sections["Assurance"] = ASSURANCE
     elif scope.can(scope.PEOPLE, user):

@@ -8,7 +8,7 @@ import datetime as dt
 
 import commentary_store as store
 import pytest
-from data_access import commentary, drill_through, ingestion, monthly, people, quarterly, reference, scope
+from data_access import annual_plan, commentary, drill_through, ingestion, monthly, people, quarterly, reference, scope
 
 from orchestration.accounts.config import KPI_OWNERS_FILE, AuthConfig
 from orchestration.accounts.store import User
@@ -95,17 +95,19 @@ def test_a_manager_reads_its_unit_and_below_and_nothing_else(data_dir, month, st
         assert reference.services().service_id.tolist() == ["ESX"]
 
 
-def test_a_manager_sees_only_its_own_stations_among_the_best(data_dir, mart):
+def test_a_manager_has_no_service_wide_view(data_dir, mart):
     fy, q = mart(
         "select financial_year, financial_quarter from marts.rpt_kpi_quarterly where service_id = 'ESX' "
         "order by 1 desc, 2 desc limit 1"
     ).iloc[0]
     with as_role("analyst"):
-        everyone = quarterly.best_practice("ESX", fy, q)
+        assert len(quarterly.best_practice("ESX", fy, q)) > 0
+        assert len(annual_plan.golden_thread("ESX")) > 0
     with as_role("manager"):
-        mine = quarterly.best_practice("ESX", fy, q)
-        group = scope.readable_units()
-    assert set(mine.org_unit_id) <= group and len(mine) < len(everyone)
+        for read in (lambda: quarterly.best_practice("ESX", fy, q), lambda: annual_plan.golden_thread("ESX")):
+            with pytest.raises(scope.AccessDenied, match=r"The service-wide view of ESX is outside your organisation "
+                               rf"scope \({GROUP} and the units below it\)"):
+                read()
 
 
 def test_a_viewer_stays_in_its_service_and_the_national_roles_do_not(data_dir, month):
@@ -251,7 +253,7 @@ def nav_titles(at) -> list[str]:
     ("role", "opens_on", "offered", "not_offered"),
     [
         ("viewer", "Monthly snapshot", "Owner commentary", "Data quality"),
-        ("manager", "Monthly snapshot", "Quarterly review", "Data ingestion"),
+        ("manager", "Monthly snapshot", "Station and watch profile", "Quarterly review"),
         ("performance", "Monthly snapshot", "Golden thread", "Data quality"),
         ("analyst", "Monthly snapshot", "Data quality", "People and audit trail"),
         ("auditor", "Data quality", "Data ingestion", "Monthly snapshot"),
@@ -302,3 +304,27 @@ def test_the_demo_manager_owns_the_response_kpis(data_dir):
     held = scope.owner_roles_held(User("demo-manager", "manager", GROUP))
     assert held == {"Area Manager Response"}
     assert scope.owner_roles_held(User("demo-viewer", "viewer", "ESX")) == set()
+
+
+@pytest.mark.parametrize("role", ["viewer", "manager", "performance", "auditor", "admin"])
+def test_every_page_offered_to_a_role_renders_without_a_refusal(app, role):
+    """The pages a role is offered work at their default choices (the analyst's are tested in test_pages)."""
+    import navigation
+
+    user = USERS[role]
+    at = app(user=(user.name, user.role, user.org_unit_id))
+    for specs in navigation.pages_for(user).values():
+        for spec in specs:
+            at.switch_page(f"app_pages/{spec.path}.py").run()
+            assert not at.exception, (spec.path, at.exception)
+            assert not [e.value for e in at.error if "Not available to you" in e.value], spec.path
+
+
+def test_a_board_pack_is_built_with_the_builders_scope(data_dir, month, stations):
+    import board_pack
+
+    with as_role("manager"):
+        pack = board_pack.monthly_pack("ESX", month, GROUP)
+        assert "<html" in pack.lower()
+        with pytest.raises(scope.AccessDenied, match="outside your organisation scope"):
+            board_pack.monthly_pack("ESX", month, stations["outside"])
