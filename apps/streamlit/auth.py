@@ -178,9 +178,12 @@ def audited_export(build: Callable[..., bytes], table: str, kind: str) -> Callab
     The user and accounts file are taken now: the download may be built outside the script run."""
     user = current_user()
     accounts_path = AuthConfig.from_env().accounts_path
-    return partial(_record_then_build, build, accounts_path, user.name if user else "(not signed in)", table, kind)
+    return partial(_record_then_build, build, accounts_path, user, table, kind)
 
 
-def _record_then_build(build: Callable[[], bytes], accounts_path, user_name: str, table: str, kind: str) -> bytes:
-    record_event(accounts_path, user_name, "export", f"{kind} {table}")
-    return build()
+def _record_then_build(build: Callable[[], bytes], accounts_path, user: User | None, table: str, kind: str) -> bytes:
+    from data_access.scope import acting_as  # the data access checks the same person when the file is built
+
+    record_event(accounts_path, user.name if user else "(not signed in)", "export", f"{kind} {table}")
+    with acting_as(user):
+        return build()

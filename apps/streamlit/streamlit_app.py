@@ -1,28 +1,23 @@
-"""Golden Thread app: builds the navigation; every page lives in app_pages/."""
+"""Golden Thread app: builds the navigation (the pages the signed-in role may use, navigation.py);
+every page lives in app_pages/."""
 
 import auth
+import navigation
 import streamlit as st
-from data_access import connection
+from data_access import connection, scope
 
 st.set_page_config(page_title="Golden Thread", page_icon=":material/timeline:", layout="wide")
 # Before anything else: no page, and so no figure, runs until someone has signed in.
-auth.require_sign_in()
+user = auth.require_sign_in()
 
-pages = {
-    "Reports": [
-        st.Page(
-            "app_pages/monthly_snapshot.py", title="Monthly snapshot", icon=":material/calendar_month:", default=True
-        ),
-        st.Page("app_pages/quarterly_review.py", title="Quarterly review", icon=":material/query_stats:"),
-        st.Page("app_pages/golden_thread.py", title="Golden thread", icon=":material/account_tree:"),
-        st.Page("app_pages/unit_profile.py", title="Station and watch profile", icon=":material/home_work:"),
-        st.Page("app_pages/commentary.py", title="Owner commentary", icon=":material/edit_note:"),
-    ],
-    "Assurance": [
-        st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
-        st.Page("app_pages/ingestion.py", title="Data ingestion", icon=":material/input:"),
-    ],
-}
+sections = navigation.pages_for(user)
+first = True
+pages: dict[str, list[st.Page]] = {}
+for section, specs in sections.items():
+    pages[section] = []
+    for spec in specs:
+        pages[section].append(st.Page(f"app_pages/{spec.path}.py", title=spec.title, icon=spec.icon, default=first))
+        first = False
 nav = st.navigation(pages)
 
 with st.sidebar:
@@ -34,4 +29,7 @@ with st.sidebar:
     else:
         st.caption("No data published yet: run `make pipeline`.")
 
-nav.run()
+try:
+    nav.run()
+except scope.AccessDenied as refusal:  # the data access refused: say why, show nothing more
+    st.error(f"Not available to you: {refusal}", icon=":material/lock:")

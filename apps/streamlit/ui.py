@@ -14,7 +14,7 @@ import exports
 import formatting as fmt
 import pandas as pd
 import streamlit as st
-from data_access import connection, reference
+from data_access import connection, reference, scope
 
 ALL = ""  # "no narrower unit chosen" in the drill-down selectors
 PLURAL = {"group": "groups", "station": "stations", "watch": "watches"}
@@ -172,6 +172,12 @@ def select_unit(service_id: str, month, container=None) -> str:
     unit = st.session_state.get("unit")
     if unit not in by_id.index:
         unit = service_id
+    user = auth.current_user()
+    if user is not None and user.role == "manager" and user.org_unit_id in by_id.index:
+        # A manager starts at its own unit, and is brought back to it from a unit outside its scope.
+        readable = scope.readable_units(month, user)
+        if readable is not None and unit not in readable:
+            unit = user.org_unit_id
     st.session_state["unit"] = unit
 
     path: list[str] = []  # from the unit up to, not including, the service

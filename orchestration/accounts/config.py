@@ -13,6 +13,8 @@ from orchestration.settings import Settings
 # The roles of issue 20. What each may read is enforced elsewhere (the data access); here a role is a label.
 ROLES = ("viewer", "manager", "performance", "analyst", "auditor", "admin")
 MODES = ("local", "oidc")
+# Beside the accounts file: user_name,owner_role rows saying which KPI owner roles a person holds.
+KPI_OWNERS_FILE = "kpi_owners.csv"
 
 
 class ConfigError(ValueError):

@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-from orchestration.accounts.config import AuthConfig
+from orchestration.accounts.config import KPI_OWNERS_FILE, AuthConfig
 from orchestration.accounts.store import add_user, get_user
 
 # (user name, role, unit): the simulated Essex service; the manager runs its Mid group.
@@ -20,6 +20,9 @@ DEMO_ACCOUNTS = [
     ("demo-admin", "admin", "ESX"),
 ]
 PASSWORDS_FILE = "demo_sign_ins.txt"
+# Which KPI owner roles (the catalogue's owner_role) a person holds, for commentary rights; the demo
+# manager owns the response KPIs in its group. Kept beside the accounts file; an administrator edits it.
+DEMO_KPI_OWNERS = [("demo-manager", "Area Manager Response")]
 
 
 def _read_passwords(path: Path) -> dict[str, str]:
@@ -48,4 +51,9 @@ def ensure_demo_accounts(config: AuthConfig) -> list[tuple[str, str, str, str | 
         encoding="utf-8",
     )
     os.chmod(path, 0o600)
+    owners = config.accounts_path.parent / KPI_OWNERS_FILE
+    if not owners.exists():
+        owners.write_text(
+            "user_name,owner_role\n" + "".join(f"{n},{r}\n" for n, r in DEMO_KPI_OWNERS), encoding="utf-8"
+        )
     return result

@@ -25,6 +25,18 @@ if str(APP_DIR) not in sys.path:
     sys.path.insert(0, str(APP_DIR))
 
 
+@pytest.fixture(autouse=True)
+def acting_analyst():
+    """Data-access calls made directly by a test (no Streamlit session) act for the analyst test user,
+    who may read every unit; a test of another role says so with ``scope.acting_as``."""
+    from data_access import scope
+
+    from orchestration.accounts.store import User
+
+    with scope.acting_as(User(*TEST_USER)):
+        yield
+
+
 @pytest.fixture(scope="session")
 def serving_dir(request: pytest.FixtureRequest) -> Path:
     """A GT_DATA_DIR whose serving.duckdb the real pipeline built (the session's demo_pipeline,

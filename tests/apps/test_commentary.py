@@ -94,8 +94,13 @@ def test_latest_per_kpi_over_a_quarter_takes_the_latest_month(tmp_path):
 # ---- round trip through the app -----------------------------------------------------------------
 
 
+# Writing is for the performance team or the KPI's owner; the author is whoever is signed in.
+PERFORMANCE = ("pat.performance", "performance", "ESX")
+
+
 def write_through_page(at, text: str, action: str) -> None:
-    at.text_input(key="commentary_author").input("J. Smith, Area Manager")
+    # No typed author: the entry is written as the signed-in person.
+    assert [t.label for t in at.text_input] == ["Action owner"]
     at.text_area(key="commentary_text").input(text)
     at.text_area(key="commentary_action").input(action)
     next(b for b in at.button if b.label == "Save commentary").click().run()
@@ -103,7 +108,7 @@ def write_through_page(at, text: str, action: str) -> None:
 
 
 def test_commentary_round_trip_through_the_pages(app, data_dir, mart):
-    at = app("commentary")
+    at = app("commentary", user=PERFORMANCE)
     assert not at.exception
     service = at.selectbox(key="w_service").value
     # The last month of the latest complete quarter, so the quarterly review shows it too.
@@ -149,6 +154,7 @@ def test_commentary_round_trip_through_the_pages(app, data_dir, mart):
     assert rows.kpi_code.tolist() == [kpi_code, kpi_code]
     assert rows.org_unit_id.tolist() == [service, service]
     assert rows.period_month.tolist() == [month.isoformat()] * 2
+    assert rows.author.tolist() == ["pat.performance"] * 2
     history = next(f.value for f in at.dataframe if "commentary_id" in f.value.columns)
     assert len(history) >= 2
 
@@ -173,11 +179,11 @@ def test_commentary_round_trip_through_the_pages(app, data_dir, mart):
     assert "Second look: the rise is within SPC limits." in quarterly.commentary.tolist()
 
 
-def test_commentary_page_rejects_an_entry_without_author(app, data_dir):
-    at = app("commentary")
-    at.text_area(key="commentary_text").input("Text without an author.")
+def test_commentary_page_rejects_an_entry_without_text(app, data_dir):
+    at = app("commentary", user=PERFORMANCE)
+    at.text_area(key="commentary_action").input("An action but no commentary.")
     next(b for b in at.button if b.label == "Save commentary").click().run()
-    assert any("Not saved" in e.value for e in at.error)
+    assert any("Not saved: commentary is required" in e.value for e in at.error)
     assert read_commentary(commentary_path(data_dir / "app_store")).empty
 
 

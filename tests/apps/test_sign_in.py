@@ -189,10 +189,15 @@ def test_identity_provider_claims_map_to_a_user_or_a_reason(data_dir: Path, monk
 def test_an_export_is_recorded_with_who_and_which_table(data_dir: Path):
     config = AuthConfig.from_env()
     # audited_export takes the signed-in user when the button is drawn; build the file as a click would.
+    # The file is built as that person, so the data access applies its role even outside the script run.
+    from data_access import scope
+
     build = auth._record_then_build
-    assert (
-        build(lambda: b"a,b\n", config.accounts_path, "jane.smith", "monthly_snapshot_ESX_2026-10", "csv") == b"a,b\n"
+    jane = User("jane.smith", "manager", "ESX")
+    built = build(
+        lambda: scope.acting_user().name.encode(), config.accounts_path, jane, "monthly_snapshot_ESX_2026-10", "csv"
     )
+    assert built == b"jane.smith"
     assert list_events(config.accounts_path)[["user_name", "event", "detail"]].values.tolist() == [
         ["jane.smith", "export", "csv monthly_snapshot_ESX_2026-10"]
     ]
@@ -205,6 +210,6 @@ def test_the_audit_tab_shows_sign_ins_to_auditors_only(app, data_dir: Path):
     assert not auditor.exception
     trail = auditor.tabs[4].dataframe[0].value
     assert trail.event.tolist() == ["user_added"] and trail.user_name.tolist() == ["jane.smith"]
-    viewer = app("data_quality", user=("demo-viewer", "viewer", "ESX"))
-    assert len(viewer.tabs[4].dataframe) == 0
-    assert "only the auditor and admin roles see it" in viewer.tabs[4].info[0].value
+    analyst = app("data_quality", user=("demo-analyst", "analyst", "ESX"))
+    assert len(analyst.tabs[4].dataframe) == 0
+    assert "only the auditor and admin roles see it" in analyst.tabs[4].info[0].value

@@ -1,14 +1,16 @@
 """Commentary: a KPI owner explains an off-target KPI for a month and records the action taken.
 
 Rows are appended to the app's own SQLite store (never to a DuckDB file); the latest per KPI, unit
-and month shows at once in the monthly snapshot, the quarterly review and the board packs.
+and month shows at once in the monthly snapshot, the quarterly review and the board packs. The author is
+the signed-in person; only the KPI's owner (within scope) or the performance team may write.
 """
 
 import commentary_store as store
 import formatting as fmt
 import streamlit as st
 import ui
-from data_access import monthly
+from data_access import commentary as writer
+from data_access import monthly, scope
 
 ui.page_header(
     "Owner commentary",
@@ -39,35 +41,39 @@ else:
         f"**Formula:** {fmt.formula_text(row)}"
     )
 
-    with st.form("commentary_form", clear_on_submit=True):
-        author = st.text_input(
-            "Your name and role", key="commentary_author", placeholder="e.g. J. Smith, Area Manager Response"
-        )
-        commentary = st.text_area(
-            "Commentary",
-            key="commentary_text",
-            placeholder="Why is the KPI off target? Is the change real (see SPC) or noise?",
-        )
-        action = st.text_area("Action", key="commentary_action", placeholder="What will be done to improve it?")
-        a1, a2 = st.columns(2)
-        action_owner = a1.text_input("Action owner", key="commentary_action_owner", value=row["owner_role"])
-        due = a2.date_input("Action due date", key="commentary_due", value=None, min_value=month)
-        submitted = st.form_submit_button("Save commentary", type="primary", icon=":material/save:")
+    try:
+        author = scope.require_commentary(kpi_code, unit, month).name
+    except scope.AccessDenied as refusal:
+        author = None
+        st.info(f"You can read this commentary but not add to it: {refusal}", icon=":material/lock:")
+    submitted = False
+    if author:
+        with st.form("commentary_form", clear_on_submit=True):
+            st.caption(f"Written as **{author}** (the signed-in person).")
+            commentary = st.text_area(
+                "Commentary",
+                key="commentary_text",
+                placeholder="Why is the KPI off target? Is the change real (see SPC) or noise?",
+            )
+            action = st.text_area("Action", key="commentary_action", placeholder="What will be done to improve it?")
+            a1, a2 = st.columns(2)
+            action_owner = a1.text_input("Action owner", key="commentary_action_owner", value=row["owner_role"])
+            due = a2.date_input("Action due date", key="commentary_due", value=None, min_value=month)
+            submitted = st.form_submit_button("Save commentary", type="primary", icon=":material/save:")
 
     if submitted:
         try:
-            commentary_id = store.add_commentary(
+            commentary_id = writer.write_commentary(
                 service_id=service,
                 kpi_code=kpi_code,
                 org_unit_id=unit,
                 period_month=month,
-                author=author,
                 commentary=commentary,
                 action=action,
                 action_owner=action_owner,
                 action_due_date=due,
             )
-        except store.CommentaryError as error:
+        except (store.CommentaryError, scope.AccessDenied) as error:
             st.error(f"Not saved: {error}.")
         else:
             st.success(f"Saved as entry {commentary_id}. It now shows in the monthly snapshot and quarterly review.")

@@ -12,6 +12,8 @@ One module per concern; pages import the ones they read:
     quality        data-quality marks on KPI values and the audit of every check run
     people         the trail of sign-ins and exports (from the accounts file, not serving.duckdb)
     approvals      approved months, their figures as approved, restatements (from the approvals file)
+    scope          what the signed-in role and unit may read and write; every module above asks it first
+    commentary     owner commentary written as the signed-in person, by those allowed to write it
 
 No KPI rule lives here: the marts hold every figure and dbt's flag columns say which records a KPI
 counts; these modules only select, join and order them.

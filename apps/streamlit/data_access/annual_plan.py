@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from data_access import scope
 from data_access.connection import query
 
 
 def plan_activities(service_id: str, financial_year: str, financial_quarter: str) -> pd.DataFrame:
+    scope.require_service(service_id)
     return query(
         """
         select a.activity_id, a.title, a.priority_id, p.priority_name, a.labels,
@@ -28,6 +30,7 @@ def plan_activities(service_id: str, financial_year: str, financial_quarter: str
 
 
 def deep_dive_actions(service_id: str) -> pd.DataFrame:
+    scope.require_service(service_id)
     return query(
         """
         select action_number, deep_dive, area_for_review, contact_role, update_due_date, notes,
@@ -41,6 +44,7 @@ def deep_dive_actions(service_id: str) -> pd.DataFrame:
 
 
 def golden_thread(service_id: str) -> pd.DataFrame:
+    scope.require_service(service_id)
     return query(
         """
         select g.priority_id, g.priority_name, g.element_type, g.element_id, g.element_name,

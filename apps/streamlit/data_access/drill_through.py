@@ -8,12 +8,14 @@ import re
 
 import pandas as pd
 
+from data_access import scope
 from data_access.connection import query, table_columns
 from data_access.report_sql import DESCENDANTS, VALID_AT, monthly_rows
 
 
 def kpi_observations(kpi_code: str, org_unit_id: str, month) -> pd.DataFrame:
     """The lowest-grain numerators and denominators the unit's KPI value was built from."""
+    scope.require_unit(org_unit_id, month, scope.RECORDS)
     return query(
         f"""
         {DESCENDANTS}
@@ -89,6 +91,7 @@ def kpi_source_records(kpi_code: str, org_unit_id: str, month, limit: int = 5000
     """The fact records behind one KPI value: ``included`` and, for a fact that gives exclusion
     reasons, ``excluded`` (in the KPI's scope, not counted). Empty dict when the KPI has no
     record-level fact."""
+    scope.require_unit(org_unit_id, month, scope.RECORDS)
     source = kpi_record_source(kpi_code)
     if source is None:
         return {}
@@ -125,6 +128,7 @@ def kpi_source_records(kpi_code: str, org_unit_id: str, month, limit: int = 5000
 def kpi_lineage_check(kpi_code: str, org_unit_id: str, month) -> pd.DataFrame:
     """The unit's published numerator and denominator beside the totals of the lowest-grain
     observations under it: an auditor's check that the roll-up adds up."""
+    scope.require_unit(org_unit_id, month, scope.RECORDS)
     return query(
         f"""
         {DESCENDANTS},

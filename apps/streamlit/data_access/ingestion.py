@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from data_access import scope
 from data_access.connection import query
 
 
 def ingestion_by_system() -> pd.DataFrame:
+    scope.require(scope.ASSURANCE)
     return query(
         """
         select system,
@@ -26,6 +28,7 @@ def ingestion_by_system() -> pd.DataFrame:
 
 
 def ingestion_files(system: str | None = None) -> pd.DataFrame:
+    scope.require(scope.ASSURANCE)
     return query(
         """
         select batch_id, system, entity, service_id, file_name, period, revision, encoding,
@@ -40,6 +43,7 @@ def ingestion_files(system: str | None = None) -> pd.DataFrame:
 
 
 def quarantine_sample(system: str | None = None, limit: int = 500) -> pd.DataFrame:
+    scope.require(scope.ASSURANCE)
     return query(
         """
         select system, entity, service_id, file_name, row_number, reason, raw_text
@@ -54,6 +58,7 @@ def quarantine_sample(system: str | None = None, limit: int = 500) -> pd.DataFra
 
 def quarantine_reasons(system: str | None = None) -> pd.DataFrame:
     # The reason's leading clause ("column x: ...") groups like faults together.
+    scope.require(scope.ASSURANCE)
     return query(
         """
         select system, split_part(reason, ':', 1) as rule, count(*) as rows

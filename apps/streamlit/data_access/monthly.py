@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from data_access import scope
 from data_access.connection import query, table_columns
 from data_access.report_sql import KPI_COLUMNS, VALID_AT, monthly_rows
 
@@ -16,7 +17,9 @@ def monthly_kpis(org_unit_id: str, month, history_months: int = 13) -> pd.DataFr
     ``history`` is the list of monthly values from ``history_months - 1`` months before up to
     the month itself, read from the mart's own history rows.
     """
-    return query(
+    # The auditor reads the value it traces to its records (the data-quality page), not the reports.
+    scope.require_unit(org_unit_id, month, scope.REPORTS, scope.RECORDS)
+    return scope.suppress_for_viewer(query(
         f"""
         with window_rows as (
             {
@@ -39,12 +42,13 @@ def monthly_kpis(org_unit_id: str, month, history_months: int = 13) -> pd.DataFr
         order by r.priority_id, k.display_order
         """,
         {"unit": org_unit_id, "month": month, "back": history_months - 1},
-    )
+    ))
 
 
 def child_unit_kpis(org_unit_id: str, month, kpi_code: str | None = None) -> pd.DataFrame:
-    """The KPI rows of a unit's direct children (as the hierarchy stood that month)."""
-    return query(
+    """The KPI rows of a unit's direct children (as the hierarchy stood that month) that the user may read."""
+    scope.require_unit(org_unit_id, month)
+    df = query(
         f"""
         with children as (
             select org_unit_id from marts.dim_org_unit as u
@@ -60,18 +64,21 @@ def child_unit_kpis(org_unit_id: str, month, kpi_code: str | None = None) -> pd.
         """,
         {"unit": org_unit_id, "month": month, "kpi": kpi_code},
     )
+    return scope.suppress_for_viewer(scope.in_scope(df, month))
 
 
 def kpi_history(org_unit_id: str, kpi_code: str) -> pd.DataFrame:
-    return query(
+    scope.require_unit(org_unit_id)
+    return scope.suppress_for_viewer(query(
         f"""
-        select period_month, value, target, rag_status, spc_centre_line, spc_lower_limit,
+        select kpi_code, org_level, numerator, denominator, period_month, value,
+               target, rag_status, spc_centre_line, spc_lower_limit,
                spc_upper_limit, spc_signal
         from ({monthly_rows("org_unit_id = $unit and kpi_code = $kpi")})
         order by period_month
         """,
         {"unit": org_unit_id, "kpi": kpi_code},
-    )
+    ))
 
 
 def _value_note(alias: str) -> str:
@@ -83,7 +90,8 @@ def _value_note(alias: str) -> str:
 
 def unit_profile(org_unit_id: str, month) -> pd.DataFrame:
     """Every KPI of one unit beside the same KPI for its parent and for the service."""
-    return query(
+    scope.require_unit(org_unit_id, month)
+    return scope.suppress_for_viewer(query(
         f"""
         with unit as (
             select * from marts.dim_org_unit as u
@@ -91,7 +99,8 @@ def unit_profile(org_unit_id: str, month) -> pd.DataFrame:
         ),
         rows as ({monthly_rows("period_month = $month and service_id = (select service_id from unit)")})
         select r.kpi_code, r.org_unit_id, r.org_unit_name, r.org_level, r.priority_id, r.period_month,
-               r.value, {_value_note("r")}, r.target, r.rag_status, r.variance, r.value_ytd, r.target_ytd,
+               r.numerator, r.denominator, r.value, {_value_note("r")}, r.target,
+               r.rag_status, r.variance, r.value_ytd, r.target_ytd,
                r.rag_status_ytd,
                r.value_prior_ytd, r.value_same_month_last_year, r.direction_of_travel, r.spc_signal,
                r.unit, r.polarity, r.target_source,
@@ -110,12 +119,13 @@ def unit_profile(org_unit_id: str, month) -> pd.DataFrame:
         order by r.priority_id, k.display_order
         """,
         {"unit": org_unit_id, "month": month},
-    )
+    ))
 
 
 def unit_trend(org_unit_id: str, kpi_code: str, month, months_back: int = 12) -> pd.DataFrame:
     """One KPI over time for a unit, its parent and the service (long format, for a chart)."""
-    return query(
+    scope.require_unit(org_unit_id, month)
+    return scope.suppress_for_viewer(query(
         f"""
         with unit as (
             select * from marts.dim_org_unit as u
@@ -127,10 +137,11 @@ def unit_trend(org_unit_id: str, kpi_code: str, month, months_back: int = 12) ->
                 "cast($month as date) - to_months($back) and cast($month as date)"
             )
         })
-        select r.period_month, r.org_unit_name, r.org_level, r.value, r.target
+        select r.kpi_code, r.period_month, r.org_unit_name, r.org_level, r.numerator, r.denominator,
+               r.value, r.target
         from rows as r, unit
         where r.org_unit_id in (unit.org_unit_id, unit.parent_org_unit_id, unit.service_id)
         order by r.org_level, r.period_month
         """,
         {"unit": org_unit_id, "kpi": kpi_code, "month": month, "back": months_back},
-    )
+    ))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data_access import scope
 from data_access.connection import query, serving_path, table_columns, table_exists
 from data_access.report_sql import monthly_rows
 
@@ -19,6 +20,7 @@ def kpi_dq_columns() -> list[str]:
 
 def kpi_dq_flags(service_id: str, month) -> pd.DataFrame:
     """KPI values the pre-publish checks marked, when the marts carry dq_status / dq_note."""
+    scope.require_service(service_id, month, scope.ASSURANCE)
     cols = kpi_dq_columns()
     if not cols:
         return pd.DataFrame(columns=["kpi_code", "org_unit_id", "org_unit_name", "value", *cols])
@@ -36,6 +38,7 @@ def kpi_dq_flags(service_id: str, month) -> pd.DataFrame:
 
 def dq_results(limit: int = 2000) -> pd.DataFrame | None:
     """audit.dq_results when the pipeline publishes it; None otherwise."""
+    scope.require(scope.ASSURANCE)
     if not table_exists("audit", "dq_results"):
         return None
     cols = table_columns("audit", "dq_results")
@@ -48,6 +51,7 @@ def dq_results(limit: int = 2000) -> pd.DataFrame | None:
 
 def dq_runs_by_target() -> pd.DataFrame:
     """Latest status per suite target (raw table or mart suite), with how many runs it has had."""
+    scope.require(scope.ASSURANCE)
     if not table_exists("audit", "dq_runs"):
         return pd.DataFrame()
     return query(
@@ -68,6 +72,7 @@ def dq_runs_by_target() -> pd.DataFrame:
 
 
 def dq_run_history(target: str) -> pd.DataFrame:
+    scope.require(scope.ASSURANCE)
     return query(
         """
         select finished_at, batch_label, success, blocking_failures, warnings, run_id
@@ -79,6 +84,7 @@ def dq_run_history(target: str) -> pd.DataFrame:
 
 def dq_failing_expectations(limit: int = 500) -> pd.DataFrame:
     """Every expectation that failed in the latest run of each suite, with its failing sample."""
+    scope.require(scope.ASSURANCE)
     if not table_exists("audit", "dq_results"):
         return pd.DataFrame()
     return query(
@@ -101,6 +107,7 @@ def dq_failing_expectations(limit: int = 500) -> pd.DataFrame:
 
 def dq_flagged_records(limit: int = 2000) -> pd.DataFrame:
     """Records a check failed, with the expectation, severity and the line of the file it came from."""
+    scope.require(scope.ASSURANCE)
     if not table_exists("audit", "dq_record_flags"):
         return pd.DataFrame()
     return query(
@@ -117,6 +124,7 @@ def dq_flagged_records(limit: int = 2000) -> pd.DataFrame:
 
 def dq_accuracy_by_station(service_id: str, month) -> pd.DataFrame:
     """DQ_ACCURACY_PCT for each station (the published KPI) beside its records by source system."""
+    scope.require_service(service_id, month, scope.ASSURANCE)
     if not table_exists("marts", "fct_dq_accuracy"):
         return pd.DataFrame()
     return query(

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from data_access import scope
 from data_access.connection import query
 from data_access.report_sql import KPI_COLUMNS, quarterly_rows
 
 
 def quarterly_kpis(org_unit_id: str, financial_year: str, financial_quarter: str) -> pd.DataFrame:
-    return query(
+    scope.require_unit(org_unit_id)
+    return scope.suppress_for_viewer(query(
         f"""
         select r.*, {KPI_COLUMNS}
         from ({quarterly_rows("org_unit_id = $unit and financial_year = $fy and financial_quarter = $q")}) as r
@@ -20,19 +22,20 @@ def quarterly_kpis(org_unit_id: str, financial_year: str, financial_quarter: str
         order by r.priority_id, k.display_order
         """,
         {"unit": org_unit_id, "fy": financial_year, "q": financial_quarter},
-    )
+    ))
 
 
 def quarterly_five_year(org_unit_id: str, financial_year: str, financial_quarter: str) -> pd.DataFrame:
     """The same quarter in each of the last five years, from the mart's value_Ny_ago columns."""
-    return query(
+    scope.require_unit(org_unit_id)
+    return scope.suppress_for_viewer(query(
         f"""
         with r as ({quarterly_rows("org_unit_id = $unit and financial_year = $fy and financial_quarter = $q")}),
         long as (
             unpivot r on value_4y_ago, value_3y_ago, value_2y_ago, value_1y_ago, value
             into name years_ago value quarter_value
         )
-        select kpi_code,
+        select kpi_code, org_level,
                case years_ago when 'value' then 0 else cast(regexp_extract(years_ago, '(\\d)', 1) as integer) end
                    as years_ago,
                quarter_value as value
@@ -40,25 +43,29 @@ def quarterly_five_year(org_unit_id: str, financial_year: str, financial_quarter
         order by kpi_code, years_ago desc
         """,
         {"unit": org_unit_id, "fy": financial_year, "q": financial_quarter},
-    )
+    ))
 
 
 def quarterly_history(org_unit_id: str, kpi_code: str) -> pd.DataFrame:
-    return query(
+    scope.require_unit(org_unit_id)
+    return scope.suppress_for_viewer(query(
         f"""
-        select financial_year, financial_quarter, financial_quarter_label, is_complete_quarter,
+        select kpi_code, org_level, numerator, denominator,
+               financial_year, financial_quarter, financial_quarter_label, is_complete_quarter,
                value, target, rag_status
         from ({quarterly_rows("org_unit_id = $unit and kpi_code = $kpi")})
         order by financial_year, financial_quarter
         """,
         {"unit": org_unit_id, "kpi": kpi_code},
-    )
+    ))
 
 
 def best_practice(service_id: str, financial_year: str, financial_quarter: str, top_n: int = 3) -> pd.DataFrame:
     """Top stations per KPI in the direction of its polarity, beside the service value: the
-    ranking is dbt's (marts.rpt_best_practice, at most three per KPI)."""
-    return query(
+    ranking is dbt's (marts.rpt_best_practice, at most three per KPI; a manager: the stations in its
+    scope only)."""
+    scope.require_service(service_id)
+    df = query(
         f"""
         select best.kpi_code, best.org_unit_id, best.org_unit_name, best.value, best.target, best.rag_status,
                best.numerator, best.denominator, best.polarity, best.unit, best.best_practice_rank as rank,
@@ -73,9 +80,11 @@ def best_practice(service_id: str, financial_year: str, financial_quarter: str, 
         """,
         {"service": service_id, "fy": financial_year, "q": financial_quarter, "top": top_n},
     )
+    return scope.suppress_for_viewer(scope.in_scope(df))
 
 
 def benchmarks(service_id: str) -> pd.DataFrame:
+    scope.require_service(service_id)
     return query(
         """
         select source, comparator_type, comparator_name, financial_year, fire_type, count_incidents,

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from data_access import scope
 from data_access.connection import query
 from data_access.report_sql import VALID_AT
 
 
 def services() -> pd.DataFrame:
-    return query(
+    """The services the signed-in person may pick (a viewer or manager: its own)."""
+    df = query(
         """
         select org_unit_id as service_id, org_unit_name as service_name
         from marts.dim_org_unit
@@ -19,6 +21,8 @@ def services() -> pd.DataFrame:
         order by service_id
         """
     )
+    allowed = scope.readable_services() if scope.acting_user() is not None else set()
+    return df if allowed is None else df[df.service_id.isin(allowed)].reset_index(drop=True)
 
 
 def kpi_catalogue() -> pd.DataFrame:
