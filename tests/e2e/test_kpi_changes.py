@@ -3,6 +3,7 @@ the pipeline finds the change (orchestration/dbt_definitions.py) and says so in 
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -66,6 +67,10 @@ def edit(path: Path, replacements: dict[str, str]) -> None:
     path.write_text(text)
 
 
+def same(a: float | None, b: float | None) -> bool:
+    return a == b or (a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9))
+
+
 def monthly_values(data_dir: Path) -> dict[tuple[str, str, str], float | None]:
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute(
@@ -97,8 +102,10 @@ def test_a_changed_kpi_numerator_restates_every_earlier_month_without_a_flag(
     assert len(months) >= 20, sorted(months)  # two years of months, every one restated
     restated = {key for key, value in incidents.items() if after[key] == 2 * value}
     assert restated == incidents.keys(), sorted(set(incidents) - restated)[:5]
-    others = {key for key in before if key[0] != "INC_TOTAL" and before[key] != after[key]}
-    assert not others, sorted(others)[:5]
+    # Other KPIs are recomputed by the full rebuild too: equal to the last bits that the order of a
+    # parallel sum of doubles may move (relative 1e-9, as the KPI chain's own comparison allows).
+    others = {key for key in before if key[0] != "INC_TOTAL" and not same(before[key], after[key])}
+    assert not others, [(key, before[key], after[key]) for key in sorted(others)[:5]]
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         last = con.execute(
             "select full_refresh from audit.dbt_invocations order by finished_at desc limit 1"
