@@ -63,8 +63,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# The account the browser signs in with (an analyst sees every page); added to the test's own data directory.
+# The accounts the browser signs in with, added to the test's own data directory: an analyst sees every
+# page; commentary is written by the performance team (an analyst may not write it).
 ACCOUNT = ("browser.tester", "analyst", "ESX", "a browser test password")
+WRITER = ("browser.writer", "performance", "ESX", "a performance team password")
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +77,8 @@ def server_data(chromium: Path, tmp_path_factory: pytest.TempPathFactory, reques
     serving = prebuilt_serving_dir() or request.getfixturevalue("demo_pipeline")
     data_dir = tmp_path_factory.mktemp("gt_browser_data")
     shutil.copy2(serving / "serving.duckdb", data_dir / "serving.duckdb")
-    name, role, unit, password = ACCOUNT
-    add_user(data_dir / "app_store" / "accounts.sqlite", name, role, unit, password)
+    for name, role, unit, password in (ACCOUNT, WRITER):
+        add_user(data_dir / "app_store" / "accounts.sqlite", name, role, unit, password)
     return data_dir
 
 
@@ -239,10 +241,16 @@ def test_every_page_commentary_and_drill_down_in_a_browser(server: str, server_d
                 assert "Data as of" in page.locator('[data-testid="stSidebar"]').inner_text()
                 shot(page, f"{number:02d}_{link.lower().replace(' ', '_')}")
 
-            # A commentary for an off-target KPI at service level, then seen in the monthly snapshot.
+            # A commentary for an off-target KPI at service level, written as a member of the performance
+            # team (signed in after the analyst signs out), then seen in the monthly snapshot.
+            page.get_by_role("button", name="Sign out").click()
+            wait_ready(page)
+            writer, _, _, writer_password = WRITER
+            sign_in(page, writer, writer_password)
+            assert f"Signed in as {writer}" in page.locator('[data-testid="stSidebar"]').inner_text()
             go_to(page, "Owner commentary")
+            assert f"Written as {writer}" in page.locator('[data-testid="stMain"]').inner_text()
             text = f"Browser test commentary {time.time():.0f}: rise within SPC limits."
-            page.get_by_role("textbox", name="Your name and role", exact=True).fill("E. Tester, Area Manager")
             page.get_by_role("textbox", name="Commentary", exact=True).fill(text)
             page.get_by_role("textbox", name="Action", exact=True).fill("Review at the next performance board.")
             page.get_by_role("button", name="Save commentary").click()
