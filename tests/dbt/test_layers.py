@@ -1,4 +1,4 @@
-"""dbt layers flow one way: staging -> core -> kpi -> marts. A model reads models of its own layer
+"""dbt layers flow one way: staging -> core -> marts/kpi -> marts/reports. A model reads models of its own layer
 or earlier ones, never a later one, so tracing a KPI from its source to its report goes down the
 folders once. Read from dbt's manifest (``make manifest``), which holds every model's folder and refs."""
 
@@ -11,13 +11,17 @@ import pytest
 
 from orchestration.dbt import dbt_project, ensure_manifest
 
-# The folders under dbt_project/models, in the order data flows (models/README.md).
-LAYERS = ("staging", "core", "kpi", "marts")
+# The folders under dbt_project/models, in the order data flows (models/README.md). marts holds
+# two layers: the KPI building blocks (kpi/) and the report tables built from them (reports/).
+LAYERS = ("staging", "core", "marts/kpi", "marts/reports")
 
 
 def layer_of(node: dict[str, Any]) -> str:
     """The layer folder a model sits in (``fqn`` is project, folder..., name)."""
-    return node["fqn"][1] if len(node["fqn"]) > 2 else ""
+    folders = node["fqn"][1:-1]
+    if folders[:1] == ["marts"]:
+        return "/".join(folders[:2])
+    return folders[0] if folders else ""
 
 
 def layer_violations(manifest: dict[str, Any]) -> list[str]:
@@ -80,8 +84,8 @@ def test_published_and_building_block_schemas(manifest: dict[str, Any]) -> None:
     names = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     # The KPI models read conformed facts from core, not from a mart folder; the facts stay in marts.
     assert layer_of(names["fct_incidents"]) == "core" and names["fct_incidents"]["schema"] == "marts"
-    assert layer_of(names["fct_kpi_observations"]) == "kpi"
-    assert layer_of(names["rpt_kpi_monthly"]) == "marts"
+    assert layer_of(names["fct_kpi_observations"]) == "marts/kpi"
+    assert layer_of(names["rpt_kpi_monthly"]) == "marts/reports"
 
 
 def _model(name: str, layer: str, refs: list[str]) -> dict[str, Any]:
@@ -89,7 +93,7 @@ def _model(name: str, layer: str, refs: list[str]) -> dict[str, Any]:
         "unique_id": f"model.p.{name}",
         "resource_type": "model",
         "name": name,
-        "fqn": ["p", layer, "domain", name],
+        "fqn": ["p", *layer.split("/"), "domain", name],
         "original_file_path": f"models/{layer}/domain/{name}.sql",
         "schema": "intermediate" if name.startswith("int_") else "marts",
         "depends_on": {"nodes": [f"model.p.{r}" for r in refs]},
@@ -100,18 +104,18 @@ def test_a_back_edge_is_named_with_both_models() -> None:
     nodes = [
         _model("stg_a", "staging", []),
         _model("fct_a", "core", ["stg_a"]),
-        _model("int_kpi_a", "kpi", ["fct_a", "rpt_a"]),  # reads the report built from it
-        _model("rpt_a", "marts", ["int_kpi_a"]),
+        _model("int_kpi_a", "marts/kpi", ["fct_a", "rpt_a"]),  # reads the report built from it
+        _model("rpt_a", "marts/reports", ["int_kpi_a"]),
         _model("dim_b", "reporting", []),
     ]
     manifest = {"nodes": {n["unique_id"]: n for n in nodes}}
     assert layer_violations(manifest) == [
-        "dim_b (models/reporting/domain/dim_b.sql) is in no layer folder ('staging', 'core', 'kpi', 'marts')",
-        "kpi/int_kpi_a reads marts/rpt_a, a later layer (models/kpi/domain/int_kpi_a.sql)",
+        "dim_b (models/reporting/domain/dim_b.sql) is in no layer folder ('staging', 'core', 'marts/kpi', 'marts/reports')",
+        "marts/kpi/int_kpi_a reads marts/reports/rpt_a, a later layer (models/marts/kpi/domain/int_kpi_a.sql)",
     ]
 
 
 def test_a_report_table_outside_marts_schema_is_named() -> None:
     wrong = _model("fct_b", "core", []) | {"schema": "intermediate"}
-    manifest = {"nodes": {wrong["unique_id"]: wrong, "model.p.int_c": _model("int_c", "kpi", [])}}
+    manifest = {"nodes": {wrong["unique_id"]: wrong, "model.p.int_c": _model("int_c", "marts/kpi", [])}}
     assert schema_violations(manifest) == ["fct_b is in schema intermediate, expected marts"]
