@@ -42,6 +42,14 @@ def make_serving(path: Path, rows=ROWS, invocation: str = "inv-1", reverse: bool
     con.execute(
         "insert into marts.rpt_kpi_monthly values ('x', 'F1', 'LFB', 'LFB', ?, 1, 1, 1, 'red', 'inv-1')", [SEPT]
     )
+    # The units, for the data access's scope checks (a viewer's service is its unit's).
+    con.execute(
+        "create table marts.dim_org_unit as select * from (values "
+        "('ESX', 'ESX', null, 'service', date '2000-01-01', null), "
+        "('ESX-ESX-GM', 'ESX', 'ESX', 'group', date '2000-01-01', null), "
+        "('LFB', 'LFB', null, 'service', date '2000-01-01', null)) "
+        "as u(org_unit_id, service_id, parent_org_unit_id, org_level, valid_from, valid_to)"
+    )
     con.execute("create table meta.publish_info as select 'run-1' as run_id, date '2026-10-01' as as_of")
     con.execute(
         "create table audit.dbt_invocations (run_id varchar, invocation_id varchar, as_of date, months_from date, "

@@ -8,7 +8,7 @@ import datetime as dt
 
 import auth
 import streamlit as st
-from data_access import approvals
+from data_access import approvals, scope
 from data_access.connection import serving_path
 
 from orchestration.accounts.config import AuthConfig
@@ -16,7 +16,8 @@ from orchestration.approvals import restatements, store
 
 
 def approval_line(service_id: str, month: dt.date, status: str, approval: store.Approval | None) -> str:
-    """One sentence saying which approved version the figures are (the board pack prints it too)."""
+    """One sentence saying which approved version the figures are (the board pack prints it too). A viewer
+    reads the approved figures themselves, so for a viewer a restatement is news, not a warning."""
     where = f"{service_id} {month:%Y-%m}"
     if approval is None:
         return f"{where}: draft, not yet approved by the performance team."
@@ -24,6 +25,8 @@ def approval_line(service_id: str, month: dt.date, status: str, approval: store.
         f"{where}: approved version {approval.version}, by {approval.approved_by} on "
         f"{approval.approved_at:%Y-%m-%d %H:%M} UTC (fingerprint {approval.fingerprint[:12]})"
     )
+    if status == "restated" and scope.reads_approved_only():
+        return f"{said}: these are the approved figures; later changes await the performance team's approval."
     if status == "restated":
         return f"{said}; restated since: these figures differ from the approved ones and await approval again."
     return said + "."
@@ -36,6 +39,9 @@ def show(service_id: str, month: dt.date) -> None:
         st.error(f"Approvals cannot be read: {exc}", icon=":material/error:")
         return
     line = approval_line(service_id, month, status, approval)
+    if scope.reads_approved_only():  # a viewer reads the approved figures: nothing to compare or approve
+        (st.info if approval is None else st.success)(line, icon=":material/verified:")
+        return
     {"draft": st.info, "approved": st.success, "restated": st.warning}[status](line, icon=":material/verified:")
     if status == "restated":
         changes = approvals.restatement_changes(service_id, month)

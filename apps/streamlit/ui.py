@@ -103,6 +103,12 @@ def select_service(container=None) -> str:
 
 def select_month(service_id: str, container=None) -> dt.date:
     months = [m.isoformat() for m in reference.months(service_id)]
+    if not months and scope.reads_approved_only():
+        st.info(
+            "No month has been approved for this service yet: the reports open once the performance team "
+            "approves a month."
+        )
+        st.stop()
     if not months:
         st.info("No monthly KPI values have been published for this service.")
         st.stop()
@@ -114,13 +120,21 @@ def select_month(service_id: str, container=None) -> dt.date:
         default.isoformat() if default else months[0],
         fmt.month_label,
         container,
-        help="Defaults to the latest complete month before the as-of date.",
+        help="Defaults to the latest approved month."
+        if scope.reads_approved_only()
+        else "Defaults to the latest complete month before the as-of date.",
     )
     return dt.date.fromisoformat(chosen)
 
 
 def select_quarter(service_id: str, container=None) -> tuple[str, str]:
     quarters = reference.quarters(service_id)
+    if quarters.empty and scope.reads_approved_only():
+        st.info(
+            "No quarter has every month approved yet: the quarterly review opens once the performance team "
+            "has approved the quarter's months."
+        )
+        st.stop()
     if quarters.empty:
         st.info("No quarterly KPI values have been published for this service.")
         st.stop()

@@ -6,27 +6,32 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import approval_panel
 import board_pack
+import pandas as pd
 import pytest
 from approval_fixtures import PERF, SEPT, T0, make_serving, restate
-from data_access import approvals
+from data_access import approvals, reference, scope
+from data_access.connection import query
+from data_access.report_sql import monthly_rows
 from streamlit.testing.v1 import AppTest
 
-from orchestration.accounts.store import list_events
+from orchestration.accounts.store import User, list_events
 from orchestration.approvals.store import approve, default_path
 
 
 @pytest.fixture
-def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = tmp_path / "data"
     folder.mkdir()
     monkeypatch.setenv("GT_DATA_DIR", str(folder))
     monkeypatch.delenv("GT_AUTH_MODE", raising=False)
     make_serving(folder / "serving.duckdb")
-    return folder
+    with scope.acting_as(PERF):  # the data access answers the signed-in person only
+        yield folder
 
 
 def republish_restated(data: Path) -> None:
@@ -114,3 +119,35 @@ def test_approval_line_for_each_state() -> None:
     assert approval_panel.approval_line("ESX", SEPT, "draft", None) == (
         "ESX 2026-09: draft, not yet approved by the performance team."
     )
+
+
+VIEWER = User("vic.viewer", "viewer", "ESX")
+
+
+def test_a_viewer_reads_only_approved_months_as_approved(data: Path) -> None:
+    """Every report query names its rows through report_sql.monthly_rows: for a viewer those are the
+    approved figures (the latest version of each approved month), never the published draft."""
+
+    def f1() -> pd.DataFrame:  # the report rows the acting person reads
+        return query(
+            f"select org_unit_id, value, rag_status from ({monthly_rows('kpi_code = $k')}) order by 1", {"k": "F1"}
+        )
+
+    with scope.acting_as(VIEWER):
+        assert f1().empty  # nothing approved yet: a viewer sees no figure
+        assert reference.months("ESX") == [] and reference.default_month("ESX") is None
+    approve(default_path(), data / "serving.duckdb", "ESX", SEPT, PERF, now=T0)
+    republish_restated(data)  # the published F1 for ESX is now 3.5, not the approved 3.0
+    with scope.acting_as(VIEWER):
+        seen = f1()
+        assert reference.months("ESX") == [SEPT] and reference.default_month("ESX") == SEPT
+        with pytest.raises(scope.AccessDenied, match="drafts until the performance team approves them again"):
+            approvals.restatement_changes("ESX", SEPT)
+    assert seen.values.tolist() == [["ESX", 3.0, "green"], ["ESX-ESX-GM", 2.5, "green"]]
+    assert f1().value.tolist() == [3.5, 2.5, 1.0]  # the performance team: the draft
+    assert "these are the approved figures; later changes await" in board_pack_line(VIEWER)
+
+
+def board_pack_line(user: User) -> str:
+    with scope.acting_as(user):
+        return board_pack.approval_note("ESX", SEPT)

@@ -12,6 +12,7 @@ from data_access import annual_plan, commentary, drill_through, ingestion, month
 
 from orchestration.accounts.config import KPI_OWNERS_FILE, AuthConfig
 from orchestration.accounts.store import User
+from orchestration.approvals import store as approvals_store
 
 GROUP = "ESX-ESX-GM"  # the demo manager's group
 USERS = {
@@ -46,12 +47,29 @@ def as_role(role: str):
     return scope.acting_as(USERS[role])
 
 
+def approve(data_dir, *months: dt.date) -> None:
+    """The performance team approves ESX's months: a viewer reads only approved months."""
+    for when in months:
+        approvals_store.approve(
+            approvals_store.default_path(),
+            data_dir / "serving.duckdb",
+            "ESX",
+            when,
+            USERS["performance"],
+            AuthConfig.from_env().accounts_path,
+        )
+
+
 # ---- reading figures ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("role", ["viewer", "manager", "performance", "analyst"])
 def test_report_roles_read_the_monthly_figures_of_their_scope(data_dir, month, role):
     unit = GROUP  # inside every one of these roles' scope
+    if role == "viewer":
+        with as_role(role):
+            assert monthly.monthly_kpis(unit, month).empty  # a draft: not for a viewer
+        approve(data_dir, month)
     with as_role(role):
         kpis = monthly.monthly_kpis(unit, month)
     assert len(kpis) > 0 and set(kpis.org_unit_id) == {unit}
@@ -105,8 +123,11 @@ def test_a_manager_has_no_service_wide_view(data_dir, mart):
         assert len(annual_plan.golden_thread("ESX")) > 0
     with as_role("manager"):
         for read in (lambda: quarterly.best_practice("ESX", fy, q), lambda: annual_plan.golden_thread("ESX")):
-            with pytest.raises(scope.AccessDenied, match=r"The service-wide view of ESX is outside your organisation "
-                               rf"scope \({GROUP} and the units below it\)"):
+            with pytest.raises(
+                scope.AccessDenied,
+                match=r"The service-wide view of ESX is outside your organisation "
+                rf"scope \({GROUP} and the units below it\)",
+            ):
                 read()
 
 
@@ -133,6 +154,7 @@ def test_a_viewer_sees_workforce_figures_of_small_units_suppressed(data_dir, mar
         """
     ).iloc[0]
     unit, when = row.org_unit_id, row.period_month.date()
+    approve(data_dir, when)
     with as_role("analyst"):
         shown = monthly.monthly_kpis(unit, when).set_index("kpi_code")
     with as_role("viewer"):
@@ -208,8 +230,11 @@ def test_a_manager_writes_commentary_on_the_kpis_it_owns_in_its_scope_as_itself(
     with as_role("manager"):
         write("RESP_STD_MET_PCT", stations["inside"], month, "First view.")
         write("RESP_STD_MET_PCT", stations["inside"], month, "Second view, after the crews' returns.")
-        with pytest.raises(scope.AccessDenied, match="INC_TOTAL is owned by Director of Operations; you "
-                           r"\(mo.manager\) do not hold that role"):
+        with pytest.raises(
+            scope.AccessDenied,
+            match="INC_TOTAL is owned by Director of Operations; you "
+            r"\(mo.manager\) do not hold that role",
+        ):
             write("INC_TOTAL", stations["inside"], month, "Not mine.")
         with pytest.raises(scope.AccessDenied, match="outside your organisation scope"):
             write("RESP_STD_MET_PCT", stations["outside"], month, "Not my station.")
@@ -234,8 +259,14 @@ def test_a_malformed_owner_file_is_a_clear_refusal(data_dir, month, stations):
     path = AuthConfig.from_env().accounts_path.parent / KPI_OWNERS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("name,role\nmo.manager,Area Manager Response\n", encoding="utf-8")
-    with as_role("manager"), pytest.raises(scope.AccessDenied, match=r"kpi_owners.csv: the header lacks owner_role, "
-                                           "user_name"):
+    with (
+        as_role("manager"),
+        pytest.raises(
+            scope.AccessDenied,
+            match=r"kpi_owners.csv: the header lacks owner_role, "
+            "user_name",
+        ),
+    ):
         write("RESP_STD_MET_PCT", stations["inside"], month, "Text.")
 
 
@@ -274,9 +305,10 @@ def test_a_manager_opens_at_its_own_unit(app):
     at = app("monthly_snapshot", user=("mo.manager", "manager", GROUP))
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["unit"] == GROUP
-    assert at.selectbox(key="w_service").options == ["East Sussex Fire and Rescue Service (ESX)"] or len(
-        at.selectbox(key="w_service").options
-    ) == 1
+    assert (
+        at.selectbox(key="w_service").options == ["East Sussex Fire and Rescue Service (ESX)"]
+        or len(at.selectbox(key="w_service").options) == 1
+    )
 
 
 def test_a_page_the_data_access_refuses_shows_why_not_a_traceback(app):
@@ -287,7 +319,10 @@ def test_a_page_the_data_access_refuses_shows_why_not_a_traceback(app):
     assert at.session_state["unit"] == GROUP  # brought back into scope by the unit picker
 
 
-def test_a_viewer_sees_commentary_but_has_no_form(app):
+def test_a_viewer_sees_commentary_but_has_no_form(app, data_dir, month):
+    at = app("commentary", user=("vic.viewer", "viewer", "ESX"))
+    assert any("No month has been approved for this service yet" in i.value for i in at.info)
+    approve(data_dir, month)
     at = app("commentary", user=("vic.viewer", "viewer", "ESX"))
     assert not at.exception, at.exception
     if at.success:  # nothing off target this month: no form to hide

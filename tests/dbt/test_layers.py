@@ -110,7 +110,8 @@ def test_a_back_edge_is_named_with_both_models() -> None:
     ]
     manifest = {"nodes": {n["unique_id"]: n for n in nodes}}
     assert layer_violations(manifest) == [
-        "dim_b (models/reporting/domain/dim_b.sql) is in no layer folder ('staging', 'core', 'marts/kpi', 'marts/reports')",
+        "dim_b (models/reporting/domain/dim_b.sql) is in no layer folder "
+        "('staging', 'core', 'marts/kpi', 'marts/reports')",
         "marts/kpi/int_kpi_a reads marts/reports/rpt_a, a later layer (models/marts/kpi/domain/int_kpi_a.sql)",
     ]
 

@@ -8,6 +8,7 @@ Skipped when /usr/bin/chromium is absent, unless REQUIRE_BROWSER=1 (then it fail
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -67,6 +68,21 @@ def free_port() -> int:
 # page; commentary is written by the performance team (an analyst may not write it).
 ACCOUNT = ("browser.tester", "analyst", "ESX", "a browser test password")
 WRITER = ("browser.writer", "performance", "ESX", "a performance team password")
+# One account per other role, for the test that signs in as each (the manager's unit is a group).
+ROLE_ACCOUNTS = {
+    "viewer": ("browser.viewer", "viewer", "ESX", "a viewer password"),
+    "manager": ("browser.manager", "manager", "ESX-ESX-GM", "a manager password"),
+    "auditor": ("browser.auditor", "auditor", "ESX", "an auditor password"),
+    "admin": ("browser.admin", "admin", "ESX", "an admin password"),
+}
+REPORT_LINKS = {
+    "Monthly snapshot",
+    "Quarterly review",
+    "Golden thread",
+    "Station and watch profile",
+    "Owner commentary",
+}
+ASSURANCE_LINKS = {"Data quality", "Data ingestion"}
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +93,38 @@ def server_data(chromium: Path, tmp_path_factory: pytest.TempPathFactory, reques
     serving = prebuilt_serving_dir() or request.getfixturevalue("demo_pipeline")
     data_dir = tmp_path_factory.mktemp("gt_browser_data")
     shutil.copy2(serving / "serving.duckdb", data_dir / "serving.duckdb")
-    for name, role, unit, password in (ACCOUNT, WRITER):
+    for name, role, unit, password in (ACCOUNT, WRITER, *ROLE_ACCOUNTS.values()):
         add_user(data_dir / "app_store" / "accounts.sqlite", name, role, unit, password)
     return data_dir
+
+
+def approve_latest_month(data_dir: Path) -> dt.date:
+    """The performance team approves ESX's latest complete month (what a viewer then reads)."""
+    import duckdb
+
+    from orchestration.accounts.store import User
+    from orchestration.approvals.store import approve
+
+    con = duckdb.connect(str(data_dir / "serving.duckdb"), read_only=True)
+    try:
+        [month] = con.execute(
+            """
+            select max(period_month) from marts.rpt_kpi_monthly, meta.publish_info
+            where service_id = 'ESX' and org_level = 'service' and period_month < date_trunc('month', as_of)
+            """
+        ).fetchone()
+    finally:
+        con.close()
+    approver = User(WRITER[0], WRITER[1], WRITER[2])
+    approve(
+        data_dir / "app_store" / "approvals.sqlite",
+        data_dir / "serving.duckdb",
+        "ESX",
+        month,
+        approver,
+        data_dir / "app_store" / "accounts.sqlite",
+    )
+    return month
 
 
 @pytest.fixture(scope="module")
@@ -276,5 +321,79 @@ def test_every_page_commentary_and_drill_down_in_a_browser(server: str, server_d
             go_to(page, "Station and watch profile")
             assert f"{station} (station)" in page.locator('[data-testid="stMain"]').inner_text()
             shot(page, "11_profile_station")
+        finally:
+            browser.close()
+
+
+def sidebar_links(page) -> set[str]:
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    return {link.inner_text().strip() for link in nav.get_by_role("link").all()}
+
+
+def test_each_role_in_a_browser(server: str, server_data: Path, chromium: Path):
+    """Signs in as each role and checks what its navigation offers and what its pages show or refuse: a
+    viewer reads an approved month (a draft before), a manager its group and no service-wide page, an
+    auditor the assurance pages (its view of flagged records lands in the audit trail), an admin people."""
+    from playwright.sync_api import sync_playwright
+
+    from orchestration.accounts.store import list_events
+
+    accounts = server_data / "app_store" / "accounts.sqlite"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1600})
+
+            def sign_in_as(role: str) -> None:
+                name, _, _, password = ROLE_ACCOUNTS[role]
+                page.goto(server)
+                wait_ready(page)
+                sign_in(page, name, password)
+                assert f"Signed in as {name}" in page.locator('[data-testid="stSidebar"]').inner_text()
+
+            def sign_out() -> None:
+                page.get_by_role("button", name="Sign out").click()
+                wait_ready(page)
+
+            sign_in_as("viewer")
+            assert sidebar_links(page) == REPORT_LINKS
+            main = page.locator('[data-testid="stMain"]').inner_text()
+            assert "No month has been approved for this service yet" in main
+            assert page.locator('[data-testid="stMetric"]').count() == 0
+            sign_out()
+            month = approve_latest_month(server_data)
+            sign_in_as("viewer")
+            main = page.locator('[data-testid="stMain"]').inner_text()
+            assert f"ESX {month:%Y-%m}: approved version 1, by {WRITER[0]}" in main
+            assert page.locator('[data-testid="stMetric"]').count() > 0
+            assert "Approve" not in main
+            shot(page, "20_viewer_approved_month")
+            sign_out()
+
+            sign_in_as("manager")
+            assert sidebar_links(page) == REPORT_LINKS - {"Quarterly review", "Golden thread"}
+            assert "ESX-ESX-GM" in page.locator('[data-testid="stMain"]').inner_text() or "(group)" in (
+                page.locator('[data-testid="stMain"]').inner_text()
+            )
+            page.goto(server + "/quarterly_review?service=ESX")  # a service-wide page by its address
+            wait_ready(page)
+            assert page.locator('[data-testid="stMetric"]').count() == 0
+            shot(page, "21_manager")
+            sign_out()
+
+            sign_in_as("auditor")
+            assert sidebar_links(page) == ASSURANCE_LINKS
+            go_to(page, "Data quality")
+            assert page.locator('[data-testid="stMain"] h1').first.inner_text().strip() == "Data quality"
+            shot(page, "22_auditor_data_quality")
+            sign_out()
+            viewed = list_events(accounts, events=("record_view",))
+            assert ROLE_ACCOUNTS["auditor"][0] in set(viewed.user_name)
+
+            sign_in_as("admin")
+            assert sidebar_links(page) == {"People and audit trail"}
+            assert page.locator('[data-testid="stMain"] h1').first.inner_text().strip() == "People and audit trail"
+            assert page.locator('[data-testid="stMetric"]').count() == 0
+            shot(page, "23_admin_people")
         finally:
             browser.close()

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+APPROVED_MONTHLY = "approved_kpi_monthly"  # data_access.report_sql names it for a viewer's queries
 
 
 def serving_path() -> Path:
@@ -26,6 +27,8 @@ def query(sql: str, params: list | dict | None = None) -> pd.DataFrame:
         raise FileNotFoundError(f"{path} does not exist yet: run `make pipeline` first")
     con = duckdb.connect(str(path), read_only=True)
     try:
+        if APPROVED_MONTHLY in sql:
+            _lay_out_approved(con)
         cursor = con.execute(sql, params or [])
         dates = [d[0] for d in cursor.description if str(d[1]) == "DATE"]
         df = cursor.df()
@@ -36,6 +39,31 @@ def query(sql: str, params: list | dict | None = None) -> pd.DataFrame:
         if column in df.columns:
             df[column] = df[column].dt.date
     return df
+
+
+def _lay_out_approved(con: duckdb.DuckDBPyConnection) -> None:
+    """The acting viewer's approved months as a temporary view shaped exactly like marts.rpt_kpi_monthly
+    (each column cast to the mart's type; a column the approval predates is null), so a report query reads
+    approved figures by naming this view instead of the mart."""
+    from data_access import approvals  # it reads this module's serving_path
+
+    frame = approvals.viewer_approved_rows()
+    columns = con.execute(
+        """
+        select column_name, data_type from information_schema.columns
+        where table_schema = 'marts' and table_name = 'rpt_kpi_monthly' order by ordinal_position
+        """
+    ).fetchall()
+    con.register("_approved_rows", frame if len(frame.columns) else pd.DataFrame({"kpi_code": []}))
+    cells = ", ".join(
+        f"cast({f'_a.{_quoted(name)}' if name in frame.columns else 'null'} as {kind}) as {_quoted(name)}"
+        for name, kind in columns
+    )
+    con.execute(f"create temp view {APPROVED_MONTHLY} as select {cells} from _approved_rows as _a")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def is_published() -> bool:

@@ -122,6 +122,8 @@ def kpi_source_records(kpi_code: str, org_unit_id: str, month, limit: int = 5000
     records = {"included": marked(column)}
     if "exclusion_reason" in columns:
         records["excluded"] = marked(f"not {column}")
+    shown_rows = sum(len(r) for r in records.values())
+    scope.record_view(f"{source} records of {kpi_code} for {org_unit_id} in {str(month)[:7]}", shown_rows)
     return records
 
 

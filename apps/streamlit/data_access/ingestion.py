@@ -44,7 +44,7 @@ def ingestion_files(system: str | None = None) -> pd.DataFrame:
 
 def quarantine_sample(system: str | None = None, limit: int = 500) -> pd.DataFrame:
     scope.require(scope.ASSURANCE)
-    return query(
+    rows = query(
         """
         select system, entity, service_id, file_name, row_number, reason, raw_text
         from audit.quarantine
@@ -54,6 +54,8 @@ def quarantine_sample(system: str | None = None, limit: int = 500) -> pd.DataFra
         """,
         [system, system, limit],
     )
+    scope.record_view(f"quarantined rows of {system or 'every system'}", len(rows))
+    return rows
 
 
 def quarantine_reasons(system: str | None = None) -> pd.DataFrame:

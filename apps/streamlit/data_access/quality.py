@@ -110,7 +110,7 @@ def dq_flagged_records(limit: int = 2000) -> pd.DataFrame:
     scope.require(scope.ASSURANCE)
     if not table_exists("audit", "dq_record_flags"):
         return pd.DataFrame()
-    return query(
+    flagged = query(
         """
         select target, expectation, column_name, severity, key, value, service_id,
                _source_file, _source_row, flagged_at
@@ -120,6 +120,8 @@ def dq_flagged_records(limit: int = 2000) -> pd.DataFrame:
         """,
         [limit],
     )
+    scope.record_view("records flagged by data-quality checks", len(flagged))
+    return flagged
 
 
 def dq_accuracy_by_station(service_id: str, month) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from data_access import scope
+from data_access import approvals, scope
 from data_access.connection import query
 from data_access.report_sql import VALID_AT
 
@@ -71,6 +71,9 @@ def unit_path(org_unit_id: str, month) -> pd.DataFrame:
 
 
 def months(service_id: str) -> list:
+    """The months of the service's reports, newest first; for a viewer, only the approved ones."""
+    if scope.reads_approved_only():
+        return approvals.approved_months(service_id)
     df = query(
         """
         select distinct period_month from marts.rpt_kpi_monthly
@@ -83,7 +86,10 @@ def months(service_id: str) -> list:
 
 
 def default_month(service_id: str):
-    """The latest month before the as-of month: the as-of month itself is incomplete."""
+    """The latest month before the as-of month: the as-of month itself is incomplete. For a viewer, the
+    latest approved month."""
+    if scope.reads_approved_only():
+        return approvals.latest_approved_month(service_id)
     df = query(
         """
         select max(r.period_month) as period_month
@@ -101,7 +107,8 @@ def default_month(service_id: str):
 
 
 def quarters(service_id: str) -> pd.DataFrame:
-    return query(
+    """The service's quarters, newest first; for a viewer, only those whose every month is approved."""
+    df = query(
         """
         select financial_year, financial_quarter, any_value(financial_quarter_label) as label,
                bool_and(is_complete_quarter) as is_complete_quarter,
@@ -113,6 +120,13 @@ def quarters(service_id: str) -> pd.DataFrame:
         """,
         [service_id],
     )
+    if not scope.reads_approved_only() or df.empty:
+        return df
+    approved = set(approvals.approved_months(service_id))
+    whole = [
+        all(m in approved for m in quarter_months(row.financial_year, row.financial_quarter)) for row in df.itertuples()
+    ]
+    return df[whole].reset_index(drop=True)
 
 
 def default_quarter(service_id: str) -> tuple[str, str] | None:

@@ -7,11 +7,22 @@ built from these pieces only select, join and order them for display.
 
 from __future__ import annotations
 
-
 # One row per key: dbt's unique tests on kpi_month_sk / kpi_quarter_sk fail the build (and so
 # the publish) if a report row is ever duplicated.
+# A viewer reads each month as the performance team approved it, never a draft: its report rows come
+# from the approvals file (data_access/approvals.py), which the connection lays out under this name
+# with the mart's own columns and types.
+APPROVED_MONTHLY = "approved_kpi_monthly"
+
+
+def monthly_source() -> str:
+    from data_access import scope  # scope reads VALID_AT from here
+
+    return APPROVED_MONTHLY if scope.reads_approved_only() else "marts.rpt_kpi_monthly"
+
+
 def monthly_rows(where: str) -> str:
-    return f"select * from marts.rpt_kpi_monthly where {where}"
+    return f"select * from {monthly_source()} where {where}"
 
 
 def quarterly_rows(where: str) -> str:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import functools
+import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -25,7 +27,7 @@ import pandas as pd
 from data_access.connection import query, serving_path
 from data_access.report_sql import VALID_AT
 from orchestration.accounts.config import KPI_OWNERS_FILE, AuthConfig
-from orchestration.accounts.store import User
+from orchestration.accounts.store import User, record_event, utc_now
 from orchestration.sharing.disclosure import is_primary
 
 REPORTS, RECORDS, ASSURANCE, PEOPLE, COMMENTARY = "reports", "records", "assurance", "people", "commentary"
@@ -95,8 +97,7 @@ def require(capability: str, *or_capabilities: str) -> User:
     if not wanted & CAN.get(user.role, frozenset()):
         allowed = sorted(role for role, caps in CAN.items() if wanted & caps)
         raise AccessDenied(
-            f"Your role ({user.role}) does not give access to {WHAT[capability]}; "
-            f"it is open to: {', '.join(allowed)}."
+            f"Your role ({user.role}) does not give access to {WHAT[capability]}; it is open to: {', '.join(allowed)}."
         )
     return user
 
@@ -147,6 +148,22 @@ def _service_of_cached(org_unit_id: str, published: tuple[str, int]) -> str | No
     )
     value = df.service_id.iloc[0] if len(df) else None
     return None if value is None or pd.isna(value) else str(value)
+
+
+def reads_approved_only(user: User | None = None) -> bool:
+    """A viewer reads only approved months, as approved; every other role with the reports reads the
+    published figures, drafts included."""
+    user = user or acting_user()
+    return user is not None and user.role == "viewer"
+
+
+def require_own_service(service_id: str, capability: str = REPORTS) -> User:
+    """The acting user if it may read ``capability`` for some part of ``service_id``."""
+    user = require(capability)
+    services = readable_services(user)
+    if services is not None and service_id not in services:
+        raise AccessDenied(f"{service_id} is another service than yours ({', '.join(sorted(services))}).")
+    return user
 
 
 def readable_units(month=None, user: User | None = None) -> frozenset[str] | None:
@@ -205,6 +222,29 @@ def in_scope(df: pd.DataFrame, month=None, column: str = "org_unit_id") -> pd.Da
     return df[df[column].isin(units)].reset_index(drop=True)
 
 
+# ---- record-level views in the audit trail ------------------------------------------------------
+
+# A page reruns its queries on every click: the same view by the same person within this window is one
+# entry in the audit trail, not one per rerun.
+RECORD_VIEW_WINDOW = dt.timedelta(minutes=10)
+_recent_views: dict[tuple[str, str], dt.datetime] = {}
+_recent_lock = threading.Lock()
+
+
+def record_view(what: str, rows: int) -> None:
+    """Writes "who looked at which records" to the audit trail of people (the auditor's page shows it):
+    every query that returns record-level data calls this after its scope check."""
+    user = _user()
+    now = utc_now()
+    key = (user.name, what)
+    with _recent_lock:
+        seen = _recent_views.get(key)
+        if seen is not None and now - seen < RECORD_VIEW_WINDOW:
+            return
+        _recent_views[key] = now
+    record_event(AuthConfig.from_env().accounts_path, user.name, "record_view", f"{what}: {rows} rows")
+
+
 # ---- disclosure for viewers ---------------------------------------------------------------------
 
 
@@ -215,11 +255,13 @@ def workforce_kpis() -> frozenset[str]:
 @functools.lru_cache(maxsize=4)
 def _workforce_kpis(published: tuple[str, int]) -> frozenset[str]:
     df = query("select kpi_code, source_systems from marts.dim_kpi")
-    return frozenset({
-        row.kpi_code
-        for row in df.itertuples()
-        if WORKFORCE_SOURCE in str(row.source_systems or "").replace(",", ";").split(";")
-    })
+    return frozenset(
+        {
+            row.kpi_code
+            for row in df.itertuples()
+            if WORKFORCE_SOURCE in str(row.source_systems or "").replace(",", ";").split(";")
+        }
+    )
 
 
 def _small(value) -> bool:
@@ -246,16 +288,30 @@ def suppress_for_viewer(df: pd.DataFrame) -> pd.DataFrame:
         return df
     df = df.copy()
     figures = [
-        c for c in df.columns
-        if c.startswith(("value", "numerator", "denominator", "variance", "spc_", "history", "rag_status",
-                         "direction", "parent_value", "service_value", "gap_to"))
+        c
+        for c in df.columns
+        if c.startswith(
+            (
+                "value",
+                "numerator",
+                "denominator",
+                "variance",
+                "spc_",
+                "history",
+                "rag_status",
+                "direction",
+                "parent_value",
+                "service_value",
+                "gap_to",
+            )
+        )
         and c != "value_note"
     ]
     for column in figures:
         df[column] = df[column].astype(object)
         df.loc[hide, column] = None
     if "value_note" in df.columns or "value" in df.columns:
-        df["value_note"] = (df["value_note"] if "value_note" in df.columns else None)
+        df["value_note"] = df["value_note"] if "value_note" in df.columns else None
         df["value_note"] = df["value_note"].astype(object)
         df.loc[hide, "value_note"] = SUPPRESSED_NOTE
     return df
