@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from orchestration.append_only import append_only
 from orchestration.ingestion.app_store import COMMENTARY_COLUMNS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,11 +40,8 @@ create table if not exists commentary (
 );
 create index if not exists commentary_key
     on commentary (service_id, kpi_code, org_unit_id, period_month, created_at);
-create trigger if not exists commentary_no_update before update on commentary
-begin select raise(abort, 'commentary is append-only'); end;
-create trigger if not exists commentary_no_delete before delete on commentary
-begin select raise(abort, 'commentary is append-only'); end;
 """
+_SCHEMA += append_only("commentary", "commentary is append-only")
 
 
 class CommentaryError(ValueError):

@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from orchestration.accounts.config import ROLES
+from orchestration.append_only import append_only
 from orchestration.settings import REPO_ROOT
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile): about 50 ms a verification here.
@@ -45,11 +46,8 @@ create table if not exists audit_events (
     detail text
 );
 create index if not exists audit_events_user on audit_events (user_name, event, occurred_at);
-create trigger if not exists audit_events_no_update before update on audit_events
-begin select raise(abort, 'the audit trail is append-only'); end;
-create trigger if not exists audit_events_no_delete before delete on audit_events
-begin select raise(abort, 'the audit trail is append-only'); end;
 """
+_SCHEMA += append_only("audit_events", "the audit trail is append-only")
 
 
 class AccountError(ValueError):

@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.accounts.store import User, iso, record_event, utc_now
+from orchestration.append_only import append_only
 from orchestration.settings import Settings
 
 APPROVER_ROLE = "performance"
@@ -62,15 +63,9 @@ create table if not exists restatements (
     changes integer not null,
     primary key (approval_id, fingerprint_now)
 );
-create trigger if not exists approvals_no_update before update on approvals
-begin select raise(abort, 'approvals are append-only: approve again for a new version'); end;
-create trigger if not exists approvals_no_delete before delete on approvals
-begin select raise(abort, 'approvals are append-only: approve again for a new version'); end;
-create trigger if not exists approved_figures_no_update before update on approved_figures
-begin select raise(abort, 'approved figures are kept as approved'); end;
-create trigger if not exists approved_figures_no_delete before delete on approved_figures
-begin select raise(abort, 'approved figures are kept as approved'); end;
 """
+_SCHEMA += append_only("approvals", "approvals are append-only: approve again for a new version")
+_SCHEMA += append_only("approved_figures", "approved figures are kept as approved")
 
 
 class ApprovalError(ValueError):
