@@ -61,8 +61,8 @@ windowed as (
     from periods
     inner join monthly
         on periods.service_id = monthly.service_id
-        and monthly.period_month > {{ add_months('periods.period_end_month', -12) }}
-        and monthly.period_month <= periods.period_end_month
+        and {{ add_months('periods.period_end_month', -12) }} < monthly.period_month
+        and periods.period_end_month >= monthly.period_month
     inner join kpis on monthly.kpi_code = kpis.kpi_code
     where monthly.numerator is not null and monthly.denominator is not null
     group by
