@@ -88,6 +88,33 @@ def test_funnel_data_access_reads_dbt_limits_and_keeps_to_the_service(mart):
         funnel_access.funnel_kpis("ESX", "2025-26", "Q4")
 
 
+def test_a_viewer_sees_no_small_workforce_units_in_the_funnel(mart):
+    """The disclosure rule of scope.suppress_for_viewer (a workforce count of 1-7 below service level): such a
+    unit is not plotted for a viewer, where an analyst sees it."""
+    from data_access import funnel as funnel_access
+    from data_access import scope
+
+    from orchestration.accounts.store import User
+    from orchestration.sharing.disclosure import is_primary
+
+    args = ("ESX", "2025-26", "Q4", "SICK_SHIFTS_FTE", "watch")
+    rows = mart(
+        "select org_unit_id, numerator, denominator from marts.rpt_kpi_funnel where service_id = ? and "
+        "financial_year = ? and financial_quarter = ? and kpi_code = ? and org_level = ?",
+        list(args),
+    )
+
+    def small(v: float) -> bool:
+        return float(v).is_integer() and is_primary(int(v))
+
+    hidden = {r.org_unit_id for r in rows.itertuples() if small(r.numerator) or small(r.denominator)}
+    assert hidden, "the demo data should have watches with 1-7 shifts lost"
+    assert set(funnel_access.kpi_funnel(*args).points.org_unit_id) == set(rows.org_unit_id)
+    with scope.acting_as(User("v", "viewer", "ESX")):
+        shown = set(funnel_access.kpi_funnel(*args).points.org_unit_id)
+    assert shown == set(rows.org_unit_id) - hidden
+
+
 def _points() -> pd.DataFrame:
     return pd.DataFrame({
         "org_unit_id": ["a", "b", "c", "d"],
