@@ -42,7 +42,7 @@ def test_quarterly_review_shows_the_funnel_and_names_the_units_outside_it(app, m
     assert '"Level rate"' in funnel.proto.spec
 
 
-def test_the_funnel_compares_groups_too_and_says_when_all_are_within(app, mart):
+def test_the_funnel_compares_other_levels_and_says_when_all_are_within(app, mart):
     at = app("quarterly_review")
     service, year, quarter = _default_quarter(at)
     at.selectbox(key="w_funnel_kpi").set_value("ADF_INJ_100K").run()
@@ -61,6 +61,13 @@ def test_the_funnel_compares_groups_too_and_says_when_all_are_within(app, mart):
         assert any(f"All {groups.n} units are within the 95% limits" in c.value for c in at.caption)
     else:
         assert any("Outside the limits" in m.value for m in at.markdown)
+
+    # A level the next KPI is not compared at falls back to that KPI's first level.
+    at.selectbox(key="w_funnel_kpi").set_value("SICK_SHIFTS_FTE").run()
+    at.selectbox(key="funnel_level").set_value("watch").run()
+    at.selectbox(key="w_funnel_kpi").set_value("PRI_FIRES_10K").run()
+    assert not at.exception
+    assert at.selectbox(key="funnel_level").value == "station"
 
 
 def test_funnel_data_access_reads_dbt_limits_and_keeps_to_the_service(mart):
