@@ -435,4 +435,5 @@ with tabs[7]:
             key="quarterly_funnel",
             decimals=int(chosen_kpi.decimals),
             unit=chosen_kpi.unit,
+            x_title=chosen_kpi.denominator_definition or "Denominator",
         )

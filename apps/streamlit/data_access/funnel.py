@@ -29,7 +29,7 @@ def funnel_kpis(service_id: str, financial_year: str, financial_quarter: str) ->
     scope.require_service(service_id)
     df = query(
         """
-        select f.kpi_code, k.kpi_name, k.decimals, k.display_order, f.unit, f.polarity,
+        select f.kpi_code, k.kpi_name, k.decimals, k.display_order, k.denominator_definition, f.unit, f.polarity,
                list(distinct f.org_level order by f.org_level) as org_levels,
                min(f.period_start_month) as period_start_month, max(f.period_end_month) as period_end_month
         from marts.rpt_kpi_funnel as f
