@@ -289,6 +289,7 @@ def test_quarterly_review_shows_mart_figures_and_every_section(app, mart):
         "Benchmarks",
         "Annual Plan",
         "Deep-dive actions",
+        "Fair comparisons",
     ]
 
     # Best practice: the top station for an 'up' KPI is the mart's highest station value.

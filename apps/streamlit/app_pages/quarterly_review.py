@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 import streamlit as st
 import ui
 from data_access import annual_plan, quarterly, reference
+from data_access import funnel as funnel_access
+from funnel_chart import funnel_chart
 
 ui.page_header(
     "Quarterly review", "In depth: performance against target, analysis, action plans, best practice and benchmarks."
@@ -63,6 +65,7 @@ tabs = st.tabs(
         "Benchmarks",
         "Annual Plan",
         "Deep-dive actions",
+        "Fair comparisons",
     ]
 )
 
@@ -404,3 +407,33 @@ with tabs[6]:
             "Status", statuses, default=statuses, format_func=fmt.status_label, key="deep_dive_status"
         )
         ui.show_table(actions[actions.status.isin(chosen)], f"deep_dive_actions_{service}", key="deep_dive")
+
+# ---- fair comparisons: funnel plots (issue 21) ----------------------------------------------
+with tabs[7]:
+    funnel_kpis = funnel_access.funnel_kpis(service, year, quarter)
+    if funnel_kpis.empty:
+        st.caption("No rate or percentage KPI has unit values to compare for this quarter.")
+    else:
+        f1, f2 = st.columns(2)
+        funnel_kpi = ui.select_kpi(funnel_kpis[["kpi_code", "kpi_name"]], "KPI", f1, state_key="funnel_kpi")
+        chosen_kpi = funnel_kpis.set_index("kpi_code").loc[funnel_kpi]
+        funnel_level = f2.selectbox(
+            "Compare", chosen_kpi.org_levels, format_func=lambda level: f"{level}s", key="funnel_level"
+        )
+        st.caption(
+            f"Each {funnel_level}'s rate over the twelve months {fmt.month_label(chosen_kpi.period_start_month)} to "
+            f"{fmt.month_label(chosen_kpi.period_end_month)} against its size, with 95% and 99.8% control limits "
+            f"around the rate of all {funnel_level}s together. A unit inside the funnel differs from the rest by no "
+            "more than chance would give; outside it, the difference is worth a question. Above or below, not better "
+            "or worse: read with the KPI's polarity."
+        )
+        funnel = funnel_access.kpi_funnel(service, year, quarter, funnel_kpi, funnel_level)
+        funnel_chart(
+            funnel.points,
+            funnel.curves,
+            title=chosen_kpi.kpi_name,
+            key="quarterly_funnel",
+            decimals=int(chosen_kpi.decimals),
+            unit=chosen_kpi.unit,
+            x_title=chosen_kpi.denominator_definition or "Denominator",
+        )
