@@ -85,10 +85,12 @@ history as (
     inner join monthly
         on unit_years.kpi_code = monthly.kpi_code
         and unit_years.org_unit_id = monthly.org_unit_id
-        and monthly.period_month >= {{ add_months('unit_years.year_start', -36) }}
-        and monthly.period_month < unit_years.year_start
+        and {{ add_months('unit_years.year_start', -36) }} <= monthly.period_month
+        and unit_years.year_start > monthly.period_month
     inner join kpis on unit_years.kpi_code = kpis.kpi_code
-    window history_year as (partition by unit_years.kpi_code, unit_years.org_unit_id, unit_years.financial_year, monthly.financial_year)
+    window history_year as (
+        partition by unit_years.kpi_code, unit_years.org_unit_id, unit_years.financial_year, monthly.financial_year
+    )
 ),
 
 residuals as (

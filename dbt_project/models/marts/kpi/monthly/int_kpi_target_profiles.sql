@@ -25,8 +25,8 @@ monthly as (
 ),
 
 months as (
-    select financial_month_number
-    from (values (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12)) as months (financial_month_number)
+    select month_numbers.financial_month_number
+    from (values (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12)) as month_numbers (financial_month_number)
 ),
 
 profiled_targets as (
@@ -56,9 +56,10 @@ history_by_month as (
         on profiled_targets.target_basis = 'period_sum'
         and profiled_targets.kpi_code = monthly.kpi_code
         and profiled_targets.org_unit_id = monthly.org_unit_id
-        and monthly.period_month >= {{ add_months('profiled_targets.year_start', -36) }}
-        and monthly.period_month < profiled_targets.year_start
-    group by profiled_targets.kpi_code, profiled_targets.org_unit_id, profiled_targets.financial_year, monthly.financial_month_number
+        and {{ add_months('profiled_targets.year_start', -36) }} <= monthly.period_month
+        and profiled_targets.year_start > monthly.period_month
+    group by
+        profiled_targets.kpi_code, profiled_targets.org_unit_id, profiled_targets.financial_year, monthly.financial_month_number
 ),
 
 history_totals as (
