@@ -14,6 +14,7 @@ import approval_panel
 import commentary_store as store
 import formatting as fmt
 import pandas as pd
+import projection_view
 from data_access import annual_plan, approvals, connection, monthly, quarterly, reference
 
 CSS = """
@@ -157,6 +158,29 @@ def _definitions(kpis: pd.DataFrame) -> str:
 
 
 # ---- monthly ----------------------------------------------------------------------------------
+
+
+def _projection(kpis: pd.DataFrame) -> str:
+    """The year-end projection section (issue 21): projected value, 80 % interval, target and outlook."""
+    rows = projection_view.projection_rows(kpis)
+    body = "<h2>Year-end projection</h2>" + f'<p class="small">{_e(projection_view.CAPTION)}</p>'
+    if rows.empty:
+        return body + "<p>No KPI with an annual target has a projection for this quarter.</p>"
+    outlook_class = {"likely met": "rag-green", "at risk": "rag-amber", "likely missed": "rag-red"}
+    return body + _table(
+        [(c, "num" if c in ("Annual target", "Projected year end") else "") for c in projection_view.COLUMNS],
+        [
+            [
+                _e(r["KPI"]),
+                _e(r["Annual target"]),
+                _e(r["Projected year end"]),
+                _e(r["80 % interval"]),
+                f'<span class="rag {outlook_class.get(r["projection_outlook"], "rag-none")}">{_e(r["Outlook"])}</span>',
+                _e(r["Target profile"]),
+            ]
+            for r in rows.to_dict("records")
+        ],
+    )
 
 
 def approval_note(service_id: str, month: dt.date) -> str:
@@ -330,6 +354,8 @@ def quarterly_pack(service_id: str, financial_year: str, financial_quarter: str)
                 for r in group.to_dict("records")
             ],
         )
+
+    body += _projection(kpis)
 
     best = quarterly.best_practice(service_id, financial_year, financial_quarter, top_n=1)
     body += '<h2 class="page-break">Best practice: the leading station per KPI</h2>'

@@ -11,6 +11,7 @@ import commentary_store as store
 import formatting as fmt
 import plotly.express as px
 import plotly.graph_objects as go
+import projection_view
 import streamlit as st
 import ui
 from data_access import annual_plan, quarterly, reference
@@ -151,6 +152,22 @@ with tabs[0]:
         key="quarterly_all",
     )
     ui.kpi_definitions(kpis, key="quarterly")
+
+    # Year-end projection (issue 21): where each KPI with an annual target will end the year.
+    st.markdown("**Year-end projection** (as at the quarter's last published month)")
+    st.caption(projection_view.CAPTION)
+    projection = projection_view.projection_rows(kpis)
+    if projection.empty:
+        st.info("No KPI with an annual target has a projection for this quarter.")
+    else:
+        st.dataframe(
+            projection_view.styled(projection),
+            hide_index=True,
+            width="stretch",
+            height=ui.full_height(len(projection)),
+            column_config={"KPI": st.column_config.TextColumn("KPI", pinned=True, width="large")},
+            key="quarterly_projection",
+        )
 
 # ---- five-year trends -----------------------------------------------------------------------
 with tabs[1]:

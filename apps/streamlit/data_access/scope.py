@@ -288,23 +288,11 @@ def suppress_for_viewer(df: pd.DataFrame) -> pd.DataFrame:
         return df
     df = df.copy()
     figures = [
-        c
-        for c in df.columns
-        if c.startswith(
-            (
-                "value",
-                "numerator",
-                "denominator",
-                "variance",
-                "spc_",
-                "history",
-                "rag_status",
-                "direction",
-                "parent_value",
-                "service_value",
-                "gap_to",
-            )
-        )
+        c for c in df.columns
+        if c.startswith(("value", "numerator", "denominator", "variance", "spc_", "history", "rag_status",
+                         "direction", "parent_value", "service_value", "gap_to",
+                         # a projected count is the numerator read back
+                         "projected", "projection"))
         and c != "value_note"
     ]
     for column in figures:

@@ -31,12 +31,25 @@ kpis as (
 units as (
     select org_unit_id, max(org_unit_name) as org_unit_name from {{ ref('dim_org_unit') }} group by org_unit_id
 ),
+
+-- Target profiles (issue 21): each month's target and YTD target from the profiled shares of the year.
+profiles as (
+    select * from {{ ref('int_kpi_target_profiles') }}
+),
+
+period_targets as (
+    {{ period_targets('period_month') }}
+),
+
+projections as (
+    select * from {{ ref('int_kpi_projection') }}
+),
 {% if is_incremental() %}
 held as (
     select * from {{ this }}
 ),
 
-{{ report_changes_from_held('12.0') }},
+{{ report_changes_from_held('period_month') }},
 
 held_marks as (
     select kpi_code, org_unit_id, period_month, dq_status, dq_note, dq_records_affected
@@ -79,18 +92,16 @@ targeted as (
         kpis.unit,
         kpis.is_small_count_spc,
         kpis.priority_id,
-        {{ period_target('12.0') }} as target,
-        case
-            when kpis.target_basis = 'period_sum' then targets.annual_target * monthly.financial_month_number / 12.0
-            else targets.annual_target
-        end as target_ytd,
-        targets.target_source
+        period_targets.target,
+        period_targets.target_ytd,
+        period_targets.target_source,
+        period_targets.target_profile_source
     from monthly
     inner join kpis on monthly.kpi_code = kpis.kpi_code
-    left join targets
-        on monthly.kpi_code = targets.kpi_code
-        and monthly.org_unit_id = targets.org_unit_id
-        and monthly.financial_year = targets.financial_year
+    left join period_targets
+        on monthly.kpi_code = period_targets.kpi_code
+        and monthly.org_unit_id = period_targets.org_unit_id
+        and monthly.period_month = period_targets.period_month
 ),
 
 final as (
@@ -141,7 +152,14 @@ final as (
         targeted.unit,
         targeted.polarity,
         -- The dbt run that last wrote the month.
-        '{{ invocation_id }}' as _invocation_id
+        '{{ invocation_id }}' as _invocation_id,
+        -- Target profile and year-end projection (issue 21), int_kpi_target_profiles / int_kpi_projection.
+        targeted.target_profile_source,
+        projections.annual_target,
+        projections.projected_value,
+        projections.projected_lower_80,
+        projections.projected_upper_80,
+        projections.projection_outlook
     from targeted
     left join units on targeted.org_unit_id = units.org_unit_id
     left join spc
@@ -152,6 +170,10 @@ final as (
         on targeted.kpi_code = data_quality.kpi_code
         and targeted.org_unit_id = data_quality.org_unit_id
         and targeted.period_month = data_quality.period_month
+    left join projections
+        on targeted.kpi_code = projections.kpi_code
+        and targeted.org_unit_id = projections.org_unit_id
+        and targeted.period_month = projections.period_month
 )
 
 select * from final

@@ -23,12 +23,25 @@ targets as (
 units as (
     select org_unit_id, max(org_unit_name) as org_unit_name from {{ ref('dim_org_unit') }} group by org_unit_id
 ),
+
+-- Target profiles (issue 21): a quarter's target is the annual target x its months' profiled shares.
+profiles as (
+    select * from {{ ref('int_kpi_target_profiles') }}
+),
+
+period_targets as (
+    {{ period_targets('financial_quarter') }}
+),
+
+projections as (
+    select * from {{ ref('int_kpi_projection') }}
+),
 {% if is_incremental() %}
 held as (
     select * from {{ this }}
 ),
 
-{{ report_changes_from_held('4.0') }},
+{{ report_changes_from_held('financial_quarter') }},
 
 quarters_to_rewrite as (
     select distinct service_id, financial_year, financial_quarter
@@ -87,18 +100,20 @@ valued as (
         kpis.is_small_count_spc,
         kpis.unit,
         kpis.priority_id,
-        {{ period_target('4.0') }} as target,
-        targets.target_source
+        period_targets.target,
+        period_targets.target_source,
+        period_targets.target_profile_source
     from quarters
     inner join kpis on quarters.kpi_code = kpis.kpi_code
     left join monthly as ytd
         on quarters.kpi_code = ytd.kpi_code
         and quarters.org_unit_id = ytd.org_unit_id
         and quarters.quarter_last_month = ytd.period_month
-    left join targets
-        on quarters.kpi_code = targets.kpi_code
-        and quarters.org_unit_id = targets.org_unit_id
-        and quarters.financial_year = targets.financial_year
+    left join period_targets
+        on quarters.kpi_code = period_targets.kpi_code
+        and quarters.org_unit_id = period_targets.org_unit_id
+        and quarters.financial_year = period_targets.financial_year
+        and quarters.financial_quarter = period_targets.financial_quarter
 ),
 
 {#- The values the five-year view looks back to: this run's quarters, and on an incremental run
@@ -152,7 +167,14 @@ final as (
         current_quarter.unit,
         current_quarter.polarity,
         -- The dbt run that last wrote the quarter.
-        '{{ invocation_id }}' as _invocation_id
+        '{{ invocation_id }}' as _invocation_id,
+        -- Target profile, and the year-end projection as at the quarter's last month (issue 21).
+        current_quarter.target_profile_source,
+        projections.annual_target,
+        projections.projected_value,
+        projections.projected_lower_80,
+        projections.projected_upper_80,
+        projections.projection_outlook
     from valued as current_quarter
     left join units on current_quarter.org_unit_id = units.org_unit_id
     left join lookback as one_year_ago
@@ -171,6 +193,10 @@ final as (
         on current_quarter.kpi_code = four_years_ago.kpi_code
         and current_quarter.org_unit_id = four_years_ago.org_unit_id
         and four_years_ago.quarter_start_month = {{ add_months('current_quarter.quarter_start_month', -48) }}
+    left join projections
+        on current_quarter.kpi_code = projections.kpi_code
+        and current_quarter.org_unit_id = projections.org_unit_id
+        and current_quarter.quarter_last_month = projections.period_month
 )
 
 select * from final
