@@ -54,6 +54,11 @@ def frames(at: AppTest) -> list:
     return [df.value for df in at.dataframe]
 
 
+def frame_with(at: AppTest, column: str):
+    (frame,) = [df for df in frames(at) if column in df.columns]
+    return frame
+
+
 def figures(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
@@ -146,6 +151,10 @@ def test_map_without_boundaries_shows_the_stations_and_says_where_to_put_them(op
     # Two stations with a grid reference (the third has none and is left off the map).
     assert len(array(stations["lat"])) == 2 and [t["type"] for t in figure["data"]] == ["scattermap"]
     assert figure["layout"]["map"]["style"] == "white-bg" and not figure["layout"]["map"].get("layers")
+    # The stations table (with its downloads) gives each station's grid reference and position.
+    table = frame_with(at, "station_name").set_index("station_name")
+    assert table.loc["Tooting", "easting"] == 527797.0 and round(table.loc["Tooting", "lat"], 4) == 51.4378
+    assert {"CSV", "XLSX"} <= {b.proto.label for b in at.get("download_button")}
 
 
 def test_a_malformed_boundaries_file_is_named_and_the_stations_still_show(open_page, geo_dir):
@@ -180,7 +189,7 @@ def test_wards_are_coloured_by_the_kpi_from_an_ons_style_file_over_configured_ti
     assert values == {"E05004002": 21.0, "E05004001": 3.0}  # Vange: no value, drawn grey only
     layers = figure["layout"]["map"]["layers"]
     assert layers[0]["source"] == ["http://tiles.example.invalid/{z}/{x}/{y}.png"]
-    table = frames(at)[-1].set_index("org_unit_name")
+    table = frame_with(at, "ward_code").set_index("org_unit_name")
     assert table.loc["Laindon", "value"] == 21.0
 
 
@@ -189,4 +198,4 @@ def test_a_viewer_sees_the_small_ward_uncoloured_on_the_map(open_page, geo_dir):
     at = open_page("map", VIEWER)
     coloured = [t for t in figures(at)[0]["data"] if t["type"] == "choroplethmap"][1]
     assert array(coloured["locations"]) == ["E05004002"]
-    assert frames(at)[-1].set_index("org_unit_name").loc["Pitsea", "Note"] == SUPPRESSED
+    assert frame_with(at, "ward_code").set_index("org_unit_name").loc["Pitsea", "Note"] == SUPPRESSED

@@ -143,3 +143,17 @@ if values is not None and not values.empty:
         },
     )
     ui.download_table(values, f"ward_map_{kpi_code}_{service}_{month:%Y-%m}", key="ward_map")
+
+with st.expander(f"Stations on the map ({len(stations)})"):
+    ui.show_table(
+        stations[["station_name", "station_id", "group_name", "duty_system", "easting", "northing", "lat", "lon"]],
+        f"stations_{service}_{month:%Y-%m}",
+        key="map_stations",
+        column_config={
+            "station_name": st.column_config.TextColumn("Station", pinned=True),
+            "easting": st.column_config.NumberColumn("Easting (m)", format="%.0f"),
+            "northing": st.column_config.NumberColumn("Northing (m)", format="%.0f"),
+            "lat": st.column_config.NumberColumn("Latitude", format="%.5f"),
+            "lon": st.column_config.NumberColumn("Longitude", format="%.5f"),
+        },
+    )
