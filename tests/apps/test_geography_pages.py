@@ -199,3 +199,13 @@ def test_a_viewer_sees_the_small_ward_uncoloured_on_the_map(open_page, geo_dir):
     coloured = [t for t in figures(at)[0]["data"] if t["type"] == "choroplethmap"][1]
     assert array(coloured["locations"]) == ["E05004002"]
     assert frame_with(at, "ward_code").set_index("org_unit_name").loc["Pitsea", "Note"] == SUPPRESSED
+
+
+def test_a_publish_without_station_locations_shows_the_map_without_stations(open_page, geo_dir):
+    import duckdb
+
+    with duckdb.connect(str(geo_dir / "serving.duckdb")) as con:  # a serving file published before the map
+        con.execute("drop table marts.dim_station_location")
+    at = open_page("map")
+    assert "No station of this service has a grid reference" in texts(at.info)
+    assert figures(at)[0]["data"] == []

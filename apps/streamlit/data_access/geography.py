@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from data_access import scope
-from data_access.connection import query
+from data_access.connection import query, table_exists
 from data_access.report_sql import KPI_COLUMNS, monthly_rows
 from orchestration.coordinates import bng_to_wgs84
 from orchestration.settings import Settings
@@ -20,6 +20,7 @@ from orchestration.ward_boundaries import WardBoundaries, read_ward_boundaries
 DISTRICT, WARD = "district", "ward"
 WARD_INFIX = "-WARD-"  # a ward's org_unit_id is <service_id>-WARD-<ward_code>
 UNALLOCATED = "UNALLOCATED"
+STATION_COLUMNS = ["org_unit_id", "station_id", "station_name", "easting", "northing", "duty_system", "group_name"]
 
 # Geography units carry their validity like the organisation's; a row without a start is always valid.
 VALID = "coalesce(u.valid_from, date '0001-01-01') <= $month and (u.valid_to is null or u.valid_to >= $month)"
@@ -138,6 +139,8 @@ def station_locations(service_id: str, month) -> pd.DataFrame:
     """The service's stations as they stood in ``month`` with latitude and longitude (WGS84), converted
     here once from the reference data's British National Grid reference; stations without one are left out."""
     _read(service_id, month)
+    if not table_exists("marts", "dim_station_location"):  # a publish made before the map existed
+        return pd.DataFrame(columns=[*STATION_COLUMNS, "lat", "lon"])
     df = query(
         """
         select l.station_sk as org_unit_id, l.station_id, l.station_name, l.easting, l.northing,
