@@ -2,8 +2,7 @@
 data access makes before it returns a figure or a record. Pages only hide what a role may not see; the
 refusal that matters is here, so a page that forgets to hide something still shows nothing it should not.
 
-    viewer       the reports of its own service; no record-level data; workforce figures of small units and
-                 small ward figures suppressed
+    viewer       the reports of its own service; no record-level data; workforce figures of small units suppressed
     manager      the reports of its unit and every unit below it (no service-wide view); commentary on the
                  KPIs it owns there
     performance  the reports of every unit of every service; commentary on any KPI
@@ -49,8 +48,6 @@ WHAT = {
 # describe people, so small units are suppressed for viewers by the sharing disclosure rule.
 WORKFORCE_SOURCE = "hr"
 SUPPRESSED_NOTE = "suppressed: a small count of people"
-# Ward figures count few homes and people: suppressed for viewers by the same rule, whatever the KPI.
-WARD_LEVEL = "ward"
 
 
 class AccessDenied(PermissionError):
@@ -233,21 +230,21 @@ def _small(value) -> bool:
 
 def suppress_for_viewer(df: pd.DataFrame) -> pd.DataFrame:
     """For a viewer: a workforce KPI's figures below service level, and any KPI's figures at ward level,
-    are blanked where its numerator or denominator is a count the disclosure rule hides (1–7), or where
-    the counts are not in the rows (a history or trend, which could be read back to them). Other roles
-    get ``df`` unchanged."""
+    are blanked where its numerator or denominator is a count the disclosure rule hides (1–7), or
+    where the counts are not in the rows (a history or trend, which could be read back to them).
+    Other roles get ``df`` unchanged."""
     user = acting_user()
     if user is None or user.role != "viewer" or df.empty or "kpi_code" not in df.columns:
         return df
     workforce = df.kpi_code.isin(workforce_kpis())
-    if "org_level" in df.columns:  # a ward's counts are small too: every KPI at ward level, by the same rule
-        workforce |= df.org_level.eq(WARD_LEVEL)
     below_service = df.org_level.ne("service") if "org_level" in df.columns else pd.Series(True, index=df.index)
+    # Ward cells are small enough to point at a household: the same rule for every KPI at ward level.
+    ward = df.org_level.eq("ward") if "org_level" in df.columns else pd.Series(False, index=df.index)
     if "numerator" in df.columns and "denominator" in df.columns:
         small = df.numerator.map(_small) | df.denominator.map(_small)
     else:
         small = pd.Series(True, index=df.index)
-    hide = workforce & below_service & small
+    hide = ((workforce & below_service) | ward) & small
     if not hide.any():
         return df
     df = df.copy()
