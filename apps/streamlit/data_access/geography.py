@@ -129,9 +129,20 @@ def ward_values(service_id: str, month, kpi_code: str) -> pd.DataFrame:
 
 
 def ward_codes(service_id: str) -> frozenset[str]:
-    """Every ward code of the service's ward reference data (what a boundary feature must name)."""
+    """The codes of the service's current wards (what a boundary feature must name): its ward units, or
+    in a publish made before the geography hierarchy, every ward of its reference data."""
     _read(service_id, None)
-    df = query("select distinct ward_code from marts.dim_geography where service_id = ?", [service_id])
+    df = query(
+        f"""
+        select distinct substr(org_unit_id, length(service_id) + {len(WARD_INFIX) + 1}) as ward_code
+        from marts.dim_org_unit
+        where service_id = $service and org_level = '{WARD}'
+            and org_unit_id <> service_id || '{WARD_INFIX}{UNALLOCATED}'
+        """,
+        {"service": service_id},
+    )
+    if df.empty:
+        df = query("select distinct ward_code from marts.dim_geography where service_id = ?", [service_id])
     return frozenset(df.ward_code.astype(str))
 
 
