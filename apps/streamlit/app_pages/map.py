@@ -104,10 +104,10 @@ if points:
     lats = [p[0] for p in points]
     lons = [p[1] for p in points]
     centre = {"lat": (min(lats) + max(lats)) / 2, "lon": (min(lons) + max(lons)) / 2}
-    # Web-map zoom from the extent: each level halves the degrees shown (a degree of longitude is
-    # narrower in the north, hence the cosine).
+    # Web-map zoom from the extent: a 256-pixel tile spans 360 / 2**zoom degrees of longitude and the
+    # chart is a few tiles across (+0.5); a degree of latitude is drawn 1 / cos(latitude) taller.
     span = max(max(lons) - min(lons), (max(lats) - min(lats)) / math.cos(math.radians(centre["lat"])), 0.01)
-    zoom = max(4.0, min(13.0, math.log2(360 / span) - 1.2))
+    zoom = max(4.0, min(13.0, math.log2(360 / span) + 0.5))
 else:
     centre, zoom = {"lat": 53.0, "lon": -1.5}, 5.0  # England
 layers = (
