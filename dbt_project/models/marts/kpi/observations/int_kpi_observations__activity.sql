@@ -66,6 +66,11 @@ ward_lookup as (
     select * from {{ ref('int_ward_unit_lookup') }}
 ),
 
+-- Services with a ward reference: the only ones with ward units.
+ward_services as (
+    select distinct service_id from ward_lookup
+),
+
 -- The same counts by the ward each visit or audit is reported under (no or an unknown ward: the
 -- service's UNALLOCATED ward), beside the organisation units' counts for the KPI rows below.
 visit_counts_with_wards as (
@@ -81,7 +86,7 @@ visit_counts_with_wards as (
         count(*) filter (where visits.is_counted_for_hfsv_high_risk_pct and visits.is_high_risk)
     from visits
     left join ward_lookup on visits.ward_sk = ward_lookup.ward_sk
-    where visits.service_id in (select service_id from ward_lookup)
+    where visits.service_id in (select ward_services.service_id from ward_services)
     group by 1, 2, 3
 ),
 
@@ -98,7 +103,7 @@ audit_counts_with_wards as (
         count(*) filter (where audits.is_counted_for_fsa_unsat_pct and audits.is_unsatisfactory)
     from audits
     left join ward_lookup on audits.ward_sk = ward_lookup.ward_sk
-    where audits.service_id in (select service_id from ward_lookup)
+    where audits.service_id in (select ward_services.service_id from ward_services)
     group by 1, 2, 3
 ),
 
