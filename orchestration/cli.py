@@ -33,6 +33,12 @@ def cmd_demo_data(settings: Settings, force: bool = False) -> int:
     config = SimulatorConfig(seed=settings.seed, as_of=settings.as_of, fault_rate=settings.fault_rate)
     summary = generate(config, settings.landing_dir)
     print(f"demo source data written to {settings.landing_dir}: {summary.get('files_written', '?')} files")
+    # The map page's ward boundaries, at the default place (a configured file is the service's own).
+    from orchestration.simulator.boundaries import write_ward_boundaries
+
+    boundaries = settings.data_dir / "reference" / "ward_boundaries.geojson"
+    wards = write_ward_boundaries(config, boundaries)
+    print(f"synthetic ward boundaries (demo only, not real) for {wards} wards written to {boundaries}")
     return 0
 
 

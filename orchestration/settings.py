@@ -30,6 +30,11 @@ class Settings:
     seed: int
     # A service's own source mappings (``<dir>/<service>/<system>.yml``), beside the shipped ones.
     mappings_dir: Path | None = None
+    # The map page: the service's ward boundaries (GeoJSON), the feature property holding the ward
+    # code, and a raster tile URL template for the base map (None: no base map, nothing fetched).
+    ward_boundaries_path: Path | None = None
+    ward_code_property: str = "ward_code"
+    map_tile_url: str | None = None
 
     @property
     def landing_dir(self) -> Path:
@@ -42,6 +47,10 @@ class Settings:
     @property
     def serving_path(self) -> Path:
         return self.data_dir / "serving.duckdb"
+
+    @property
+    def ward_boundaries_file(self) -> Path:
+        return self.ward_boundaries_path or self.data_dir / "reference" / "ward_boundaries.geojson"
 
     @property
     def secrets_dir(self) -> Path:
@@ -64,6 +73,11 @@ class Settings:
             as_of=dt.date.fromisoformat(env.get("GT_AS_OF") or "2026-11-01"),
             seed=int(env.get("GT_SEED") or 42),
             mappings_dir=Path(env["GT_MAPPINGS_DIR"]).expanduser().resolve() if env.get("GT_MAPPINGS_DIR") else None,
+            ward_boundaries_path=(
+                Path(env["GT_WARD_BOUNDARIES"]).expanduser().resolve() if env.get("GT_WARD_BOUNDARIES") else None
+            ),
+            ward_code_property=(env.get("GT_WARD_CODE_PROPERTY") or "ward_code").strip(),
+            map_tile_url=(env.get("GT_MAP_TILE_URL") or "").strip() or None,
         )
 
 

@@ -22,6 +22,9 @@ REPORTS = [
     PageSpec("quarterly_review", "Quarterly review", ":material/query_stats:", service_wide=True),
     PageSpec("golden_thread", "Golden thread", ":material/account_tree:", service_wide=True),
     PageSpec("unit_profile", "Station and watch profile", ":material/home_work:"),
+    # The geography hierarchy hangs from the service, outside any manager's part of the organisation.
+    PageSpec("districts_and_wards", "Districts and wards", ":material/location_city:", service_wide=True),
+    PageSpec("map", "Map", ":material/map:", service_wide=True),
     PageSpec("commentary", "Owner commentary", ":material/edit_note:"),
 ]
 ASSURANCE = [

@@ -123,7 +123,10 @@ def _presence_suite(cutoff: dt.date, invocation_id: str | None) -> Suite:
             select kpi_code, lowest_level_rank, frequency from marts.dim_kpi
         ),
         units as (
+            -- The organisation hierarchy: districts and wards carry only the KPIs about places
+            -- (their presence is dbt's test, tests/dbt/test_geography.py).
             select distinct org_unit_id, org_level, org_level_rank, service_id from marts.dim_org_unit
+            where org_level not in ('district', 'ward')
         ),
         rpt as (
             select * from marts.rpt_kpi_monthly where period_month < $cutoff {_in_scope(scoped)}

@@ -41,9 +41,15 @@ MONTHS = """
     months as (
         select unnest(generate_series($start_month::date, $end_month::date, interval 1 month))::date as period_month
     )"""
+# Current wards only; a record under a ward that a boundary review replaced counts in its successor
+# (dim_geography.current_ward_sk follows the chain), so no ward is published twice.
 WARDS = """
     wards as (
-        select ward_sk, ward_code, ward_name, lad_code, lad_name from marts.dim_geography where service_id = $service_id
+        select ward_sk, ward_code, ward_name, lad_code, lad_name from marts.dim_geography
+        where service_id = $service_id and is_current_ward
+    ),
+    ward_map as (
+        select ward_sk as recorded_ward_sk, current_ward_sk from marts.dim_geography where service_id = $service_id
     )"""
 
 # Station-level KPIs the PFCC sees: operational counts and percentages of counts. People KPIs
@@ -122,10 +128,11 @@ INCIDENTS_BY_WARD_MONTH = Dataset(
     with {MONTHS}, {WARDS},
     categories as (select distinct incident_category from marts.fct_incidents where service_id = $service_id),
     counts as (
-        select ward_sk, period_month, incident_category, count(*) as incidents
+        select ward_map.current_ward_sk as ward_sk, period_month, incident_category, count(*) as incidents
         from marts.fct_incidents
+        join ward_map on ward_map.recorded_ward_sk = fct_incidents.ward_sk
         where service_id = $service_id and period_month between $start_month and $end_month
-        group by ward_sk, period_month, incident_category
+        group by ward_map.current_ward_sk, period_month, incident_category
     )
     select c.incident_category, w.ward_code, w.ward_name, w.lad_code, w.lad_name, m.period_month,
            coalesce(n.incidents, 0) as incidents
@@ -153,13 +160,14 @@ DELIBERATE_FIRES_BY_WARD_MONTH = Dataset(
         select unnest(['deliberate_primary_excl_vehicle', 'deliberate_vehicle', 'deliberate_secondary']) as fire_type
     ),
     classified as (
-        select ward_sk, period_month,
+        select ward_map.current_ward_sk as ward_sk, period_month,
                case
                    when is_deliberate_primary_excl_vehicle then 'deliberate_primary_excl_vehicle'
                    when is_deliberate_vehicle_fire then 'deliberate_vehicle'
                    when incident_category = 'secondary_fire' and motive = 'deliberate' then 'deliberate_secondary'
                end as fire_type
         from marts.fct_incidents
+        join ward_map on ward_map.recorded_ward_sk = fct_incidents.ward_sk
         where service_id = $service_id and period_month between $start_month and $end_month
     ),
     counts as (
@@ -226,10 +234,12 @@ HFSV_BY_WARD_MONTH = Dataset(
     sql=f"""
     with {MONTHS}, {WARDS},
     counts as (
-        select ward_sk, period_month, count(*) as visits, count(*) filter (where is_high_risk) as high_risk_visits
+        select ward_map.current_ward_sk as ward_sk, period_month, count(*) as visits,
+               count(*) filter (where is_high_risk) as high_risk_visits
         from marts.fct_home_fire_safety_visits
+        join ward_map on ward_map.recorded_ward_sk = fct_home_fire_safety_visits.ward_sk
         where service_id = $service_id and period_month between $start_month and $end_month
-        group by ward_sk, period_month
+        group by ward_map.current_ward_sk, period_month
     )
     select w.ward_code, w.ward_name, w.lad_code, w.lad_name, m.period_month,
            coalesce(n.visits, 0) as visits, coalesce(n.high_risk_visits, 0) as high_risk_visits
@@ -286,6 +296,62 @@ KPI_MONTHLY_BY_STATION = Dataset(
     from kpis k cross join stations s cross join months m
     left join observed o
         on o.kpi_code = k.kpi_code and o.org_unit_id = s.station_code and o.period_month = m.period_month
+    """,
+)
+
+# The same operational KPIs by ward, from the geography hierarchy of the KPI marts (the place
+# KPIs only: safeguarding referrals are about people, not places). Ward cells are small, so the
+# disclosure control applies as to every table below national level.
+PFCC_WARD_KPIS = tuple(code for code in PFCC_KPIS if code != "SAFEGUARD_REFS")
+_ward_kpi_list = ", ".join(f"'{code}'" for code in PFCC_WARD_KPIS)
+KPI_MONTHLY_BY_WARD = Dataset(
+    name="kpi_monthly_by_ward",
+    title="Operational KPIs by ward and month",
+    description=(
+        "Numerator and denominator of each operational KPI about places by ward and month (records under a ward "
+        "that a boundary review replaced count in its successor; records with no known ward are the row "
+        "UNALLOCATED). For percentage KPIs, value is numerator / denominator × 100 computed from the rounded "
+        f"figures; for count KPIs the numerator is the value. KPIs: {', '.join(PFCC_WARD_KPIS)}."
+    ),
+    level="ward",
+    layout=TableSpec(
+        slice_dims=("kpi_code",), slice_labels=("kpi_name", "unit"), row_dim="ward_code",
+        row_labels=("ward_name", "lad_code", "lad_name"), col_dim="period_month",
+        count_columns=("numerator", "denominator"),
+        ratios=(Ratio("value", "numerator", "denominator"),),
+    ),
+    sql=f"""
+    with {MONTHS},
+    kpis as (select kpi_code, kpi_name, unit from marts.dim_kpi where kpi_code in ({_ward_kpi_list})),
+    wards as (
+        select w.org_unit_id, replace(w.org_unit_id, $service_id || '-WARD-', '') as ward_code,
+               max(w.org_unit_name) as ward_name,
+               replace(max(d.org_unit_id), $service_id || '-LAD-', '') as lad_code, max(d.org_unit_name) as lad_name
+        from marts.dim_org_unit w
+        join marts.dim_org_unit d on d.org_unit_id = w.parent_org_unit_id
+        where w.service_id = $service_id and w.org_level = 'ward'
+        group by w.org_unit_id
+    ),
+    observed as (
+        select kpi_code, org_unit_id, period_month, sum(numerator) as numerator, sum(denominator) as denominator
+        from marts.rpt_kpi_monthly
+        where service_id = $service_id and org_level = 'ward' and period_month between $start_month and $end_month
+        group by kpi_code, org_unit_id, period_month
+    ),
+    -- As by station: a KPI not recorded in some month of the period is left empty for the whole period.
+    not_recorded as (
+        select distinct kpi_code from marts.rpt_kpi_monthly
+        where service_id = $service_id and org_level = 'ward' and period_month between $start_month and $end_month
+          and numerator is null
+    )
+    select k.kpi_code, k.kpi_name, k.unit, w.ward_code, w.ward_name, w.lad_code, w.lad_name, m.period_month,
+           case when k.kpi_code not in (select kpi_code from not_recorded) then coalesce(o.numerator, 0) end
+               as numerator,
+           case when k.unit = 'percent' and k.kpi_code not in (select kpi_code from not_recorded)
+               then coalesce(o.denominator, 0) end as denominator
+    from kpis k cross join wards w cross join months m
+    left join observed o
+        on o.kpi_code = k.kpi_code and o.org_unit_id = w.org_unit_id and o.period_month = m.period_month
     """,
 )
 
@@ -361,6 +427,7 @@ DATASETS: dict[str, Dataset] = {
         RTC_CASUALTIES_BY_LAD_MONTH,
         HFSV_BY_WARD_MONTH,
         KPI_MONTHLY_BY_STATION,
+        KPI_MONTHLY_BY_WARD,
         WORKFORCE_DIVERSITY_BY_STATION,
     )
 }

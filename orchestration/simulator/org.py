@@ -273,6 +273,9 @@ def build_org(spec: ServiceSpec, period: Period, rng: np.random.Generator) -> Or
         "dwellings": dwell,
         "non_domestic_properties": nd,
         "vintage_year": np.full(nw, 2021, dtype=np.int64),
+        # Every simulated ward is current (no boundary review in the period): the column is there
+        # so a service's own extract shows where a retired ward's successor goes.
+        "successor_ward_code": obj([None] * nw),
     }
     appliances: Frame = {
         "appliance_id": obj(app_id),

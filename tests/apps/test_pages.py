@@ -15,6 +15,8 @@ PAGES = {
     "quarterly_review": "Quarterly review",
     "golden_thread": "Golden thread",
     "unit_profile": "Station and watch profile",
+    "districts_and_wards": "Districts and wards",
+    "map": "Map",
     "commentary": "Owner commentary",
     "data_quality": "Data quality",
     "ingestion": "Data ingestion",

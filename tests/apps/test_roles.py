@@ -363,3 +363,49 @@ def test_a_board_pack_is_built_with_the_builders_scope(data_dir, month, stations
         assert "<html" in pack.lower()
         with pytest.raises(scope.AccessDenied, match="outside your organisation scope"):
             board_pack.monthly_pack("ESX", month, stations["outside"])
+
+
+# ---- districts and wards beside the organisation ------------------------------------------------
+
+
+def test_organisation_pickers_and_drill_downs_list_no_districts_or_wards(data_dir, mart, month):
+    """The service is the root of both hierarchies; where a page means the organisation it gets the
+    organisation only, and a district's children are its wards."""
+    geography = mart("select count(*) as n from marts.dim_org_unit where hierarchy = 'geography'").n.iloc[0]
+    assert geography > 0  # the published marts do hold districts and wards
+    with as_role("analyst"):
+        units = reference.org_units("ESX", month)
+        children = monthly.child_unit_kpis("ESX", month, "INC_TOTAL")
+        district = mart(
+            "select org_unit_id from marts.dim_org_unit where org_level = 'district' and service_id = 'ESX' "
+            "and org_unit_id <> 'ESX-LAD-UNALLOCATED' order by org_unit_id limit 1"
+        ).org_unit_id.iloc[0]
+        wards = monthly.child_unit_kpis(district, month, "INC_TOTAL")
+        observed = drill_through.kpi_observations("INC_TOTAL", "ESX", month)
+    assert set(units.org_level) == {"service", "group", "station", "watch"}
+    assert set(children.org_level) == {"group"}
+    assert len(wards) > 0 and set(wards.org_level) == {"ward"}
+    # The service's drill-through lists its organisation's observations only: they add up to it.
+    service_value = mart(
+        "select numerator from marts.rpt_kpi_monthly where kpi_code = 'INC_TOTAL' and org_unit_id = 'ESX' "
+        "and period_month = ?", [month]
+    ).numerator.iloc[0]
+    assert not observed.org_unit_id.str.contains("-WARD-").any()
+    assert observed.numerator.sum() == service_value
+
+
+def test_a_viewer_sees_small_ward_counts_suppressed(data_dir, mart, month):
+    row = mart(
+        """
+        select org_unit_id, period_month from marts.rpt_kpi_monthly
+        where kpi_code = 'INC_TOTAL' and org_level = 'ward' and service_id = 'ESX' and numerator between 1 and 7
+        order by period_month desc, org_unit_id limit 1
+        """
+    ).iloc[0]
+    unit, when = row.org_unit_id, row.period_month.date()
+    with as_role("analyst"):
+        shown = monthly.monthly_kpis(unit, when).set_index("kpi_code")
+    with as_role("viewer"):
+        seen = monthly.monthly_kpis(unit, when).set_index("kpi_code")
+    assert 1 <= shown.loc["INC_TOTAL", "numerator"] <= 7
+    assert seen.loc["INC_TOTAL", "numerator"] is None and seen.loc["INC_TOTAL", "value"] is None

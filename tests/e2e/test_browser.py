@@ -43,6 +43,8 @@ PAGES = [  # (sidebar link, page title)
     ("Quarterly review", "Quarterly review"),
     ("Golden thread", "Golden thread"),
     ("Station and watch profile", "Station and watch profile"),
+    ("Districts and wards", "Districts and wards"),
+    ("Map", "Map"),
     ("Owner commentary", "Owner commentary"),
     ("Data quality", "Data quality"),
     ("Data ingestion", "Data ingestion"),

@@ -44,6 +44,7 @@ from orchestration.sharing.extract import make_extract, share_for_all_active_par
 TODAY = dt.date(2026, 11, 22)
 MONTHS = pd.date_range("2025-10-01", "2026-10-01", freq="MS").date  # one month before the window too
 SERVICE = "ESX"
+RETIRED_WARD = f"{SERVICE}-E05000007"
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -62,8 +63,16 @@ def _build_serving(path: Path) -> None:
         "lad_name": ["North District"] * 3 + ["South District"] * 3,
         "population": 5000,
     })
+    wards["current_ward_sk"] = wards["ward_sk"]
+    wards["is_current_ward"] = True
+    # A ward a boundary review replaced: its records are shared under its successor, Abbey.
+    retired = {"ward_sk": RETIRED_WARD, "ward_code": RETIRED_WARD.split("-")[1], "service_id": SERVICE,
+               "station_sk": f"{SERVICE}-S1", "lad_code": "E07000001", "ward_name": "Abbey (before 2024)",
+               "lad_name": "North District", "population": 5000, "current_ward_sk": f"{SERVICE}-E05000001",
+               "is_current_ward": False}
+    wards = pd.concat([wards, pd.DataFrame([retired])], ignore_index=True)
     # Ward activity ranges from busy to nearly empty, so tables mix large counts, 1–7s and zeros.
-    intensity = dict(zip(wards.ward_sk, [14, 6, 2, 0.4, 9, 3], strict=True))
+    intensity = dict(zip(wards.ward_sk, [14, 6, 2, 0.4, 9, 3, 2], strict=True))
     incidents, visits = [], []
     for ward in wards.itertuples():
         for month in MONTHS:
@@ -101,6 +110,18 @@ def _build_serving(path: Path) -> None:
         for watch in ("RED", "BLUE"):
             org.append({"org_unit_id": f"{station}-{watch}", "parent_org_unit_id": station, "org_level": "watch",
                         "org_unit_name": f"{name} {watch.title()} Watch"})
+    # The geography hierarchy: districts and their current wards, and the UNALLOCATED ward.
+    current_wards = wards[wards.is_current_ward]
+    for lad_code, lad_name in sorted(set(zip(current_wards.lad_code, current_wards.lad_name, strict=True))):
+        org.append({"org_unit_id": f"{SERVICE}-LAD-{lad_code}", "parent_org_unit_id": SERVICE,
+                    "org_level": "district", "org_unit_name": lad_name})
+    org.append({"org_unit_id": f"{SERVICE}-LAD-UNALLOCATED", "parent_org_unit_id": SERVICE,
+                "org_level": "district", "org_unit_name": "Not allocated to a ward"})
+    ward_units = [(f"{SERVICE}-WARD-{w.ward_code}", f"{SERVICE}-LAD-{w.lad_code}", w.ward_name)
+                  for w in current_wards.itertuples()]
+    ward_units.append((f"{SERVICE}-WARD-UNALLOCATED", f"{SERVICE}-LAD-UNALLOCATED", "Not allocated to a ward"))
+    for unit, district, name in ward_units:
+        org.append({"org_unit_id": unit, "parent_org_unit_id": district, "org_level": "ward", "org_unit_name": name})
     org_units = pd.DataFrame(org).assign(service_id=SERVICE, valid_from=dt.date(2020, 1, 1), valid_to=pd.NaT)
     org_units["valid_to"] = pd.to_datetime(org_units["valid_to"]).dt.date
     workforce = []
@@ -132,6 +153,19 @@ def _build_serving(path: Path) -> None:
             ):
                 kpi_rows.append({
                     "kpi_code": code, "org_unit_id": station, "org_level": "station", "service_id": SERVICE,
+                    "org_unit_name": name, "period_month": month, "numerator": float(num),
+                    "denominator": None if denominator is None else float(denominator),
+                })
+    # Ward rows of the KPI report (geography hierarchy): small counts, the cells disclosure control is for.
+    for unit, _, name in ward_units:
+        for month in MONTHS:
+            den = int(rng.poisson(3))
+            for code, num, denominator in (
+                ("INC_TOTAL", int(rng.poisson(6)), None),
+                ("RESP_STD_MET_PCT", int(rng.binomial(den, 0.8)), den),
+            ):
+                kpi_rows.append({
+                    "kpi_code": code, "org_unit_id": unit, "org_level": "ward", "service_id": SERVICE,
                     "org_unit_name": name, "period_month": month, "numerator": float(num),
                     "denominator": None if denominator is None else float(denominator),
                 })
@@ -620,3 +654,41 @@ def test_cli_reports_a_locked_warehouse(data_dir: Path, capsys: pytest.CaptureFi
     finally:
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+# --- wards: boundary changes and the geography rows of the KPI report -------------------------
+
+
+def test_ward_extracts_report_a_retired_ward_under_its_successor(serving):
+    """Incidents recorded under a ward a boundary review replaced are counted in its successor
+    (Abbey), and the retired ward is no row of its own: no ward is published twice."""
+    dataset = DATASETS["incidents_by_ward_month"]
+    start, end = dt.date(2025, 11, 1), dt.date(2026, 10, 1)
+    with duckdb.connect(str(serving), read_only=True) as con:
+        cells = dataset.query(con, SERVICE, start, end)
+        recorded = con.execute(
+            "select ward_sk, count(*) from marts.fct_incidents where period_month between ? and ? group by ward_sk",
+            [start, end],
+        ).fetchall()
+    by_ward = dict(recorded)
+    assert by_ward[RETIRED_WARD] > 0
+    assert RETIRED_WARD.split("-")[1] not in set(cells.ward_code)
+    abbey = cells[cells.ward_code == "E05000001"].incidents.sum()
+    assert abbey == by_ward[f"{SERVICE}-E05000001"] + by_ward[RETIRED_WARD]
+    assert cells.incidents.sum() == sum(by_ward.values())
+
+
+def test_kpi_ward_extract_protects_the_small_ward_cells(analyst_extract):
+    """The KPI report's ward rows go out with the same small-number rule as every table below
+    national level: no count of 1-7 shown, every shown count a multiple of 5, and the UNALLOCATED
+    ward is a row so the wards add up to the service."""
+    files, _ = analyst_extract
+    path = next(p for p in files if p.stem == "kpi_monthly_by_ward")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert "UNALLOCATED" in set(frame.ward_code)
+    assert set(frame.kpi_code) == {"INC_TOTAL", "RESP_STD_MET_PCT"}
+    shown = frame.numerator[(frame.numerator != "") & (frame.numerator != SUPPRESSED)].astype(int)
+    assert (shown % 5 == 0).all() and not shown.between(1, 7).any()
+    assert (frame.numerator == SUPPRESSED).sum() > 10  # ward counts are small: many cells hidden
+    values = frame[(frame.kpi_code == "RESP_STD_MET_PCT") & (frame.numerator == SUPPRESSED)].value
+    assert (values == SUPPRESSED).all()  # a percentage of a hidden count is hidden too

@@ -7,6 +7,7 @@ One module per concern; pages import the ones they read:
     report_sql     SQL pieces the report queries share (report rows, the hierarchy in a month)
     monthly        monthly snapshot, a KPI's history, the station and watch profile
     quarterly      quarterly review, five-year view, best practice, benchmarks
+    geography      a KPI by district and ward, a ward's trend, station locations and ward boundaries for the map
     annual_plan    plan activities, deep-dive actions, the golden thread
     drill_through  a KPI value down to its observations and the records dbt marks as counted
     quality        data-quality marks on KPI values and the audit of every check run

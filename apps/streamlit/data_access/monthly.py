@@ -8,7 +8,7 @@ import pandas as pd
 
 from data_access import scope
 from data_access.connection import query, table_columns
-from data_access.report_sql import KPI_COLUMNS, VALID_AT, monthly_rows
+from data_access.report_sql import KPI_COLUMNS, ORGANISATION, VALID_AT, monthly_rows
 
 
 def monthly_kpis(org_unit_id: str, month, history_months: int = 13) -> pd.DataFrame:
@@ -51,8 +51,12 @@ def child_unit_kpis(org_unit_id: str, month, kpi_code: str | None = None) -> pd.
     df = query(
         f"""
         with children as (
-            select org_unit_id from marts.dim_org_unit as u
-            where parent_org_unit_id = $unit and {VALID_AT.format(u="u", m="$month")}
+            select u.org_unit_id from marts.dim_org_unit as u
+            inner join marts.dim_org_unit as parent
+                on parent.org_unit_id = $unit and {VALID_AT.format(u="parent", m="$month")}
+            where u.parent_org_unit_id = $unit and {VALID_AT.format(u="u", m="$month")}
+                -- A service's children in its organisation; a district's, its wards.
+                and (parent.org_level <> 'service' or {ORGANISATION.format(u="u")})
         ),
         rows as ({monthly_rows("period_month = $month and ($kpi is null or kpi_code = $kpi)")})
         select r.*, {KPI_COLUMNS}

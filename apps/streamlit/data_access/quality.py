@@ -10,7 +10,7 @@ import pandas as pd
 
 from data_access import scope
 from data_access.connection import query, serving_path, table_columns, table_exists
-from data_access.report_sql import monthly_rows
+from data_access.report_sql import ORGANISATION, monthly_rows
 
 
 def kpi_dq_columns() -> list[str]:
@@ -28,8 +28,8 @@ def kpi_dq_flags(service_id: str, month) -> pd.DataFrame:
     return query(
         f"""
         select kpi_code, org_unit_id, org_unit_name, org_level, value, {", ".join(cols)}
-        from ({monthly_rows("service_id = $service and period_month = $month")})
-        where {filt}
+        from ({monthly_rows("service_id = $service and period_month = $month")}) as r
+        where {filt} and {ORGANISATION.format(u="r")}
         order by kpi_code, org_unit_id
         """,
         {"service": service_id, "month": month},

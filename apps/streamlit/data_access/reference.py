@@ -8,7 +8,7 @@ import pandas as pd
 
 from data_access import approvals, scope
 from data_access.connection import query
-from data_access.report_sql import VALID_AT
+from data_access.report_sql import ORGANISATION, VALID_AT
 
 
 def services() -> pd.DataFrame:
@@ -37,13 +37,14 @@ def kpi_catalogue() -> pd.DataFrame:
 
 
 def org_units(service_id: str, month) -> pd.DataFrame:
-    """Every unit of a service as the hierarchy stood in that month."""
+    """Every organisation unit of a service as the hierarchy stood in that month (no districts or wards)."""
     return query(
         f"""
         select org_unit_id, parent_org_unit_id, org_level, org_level_rank, org_unit_name,
                watch_name, duty_system
         from marts.dim_org_unit as u
         where service_id = $service and {VALID_AT.format(u="u", m="$month")}
+            and {ORGANISATION.format(u="u")}
         order by org_level_rank desc, org_unit_name
         """,
         {"service": service_id, "month": month},

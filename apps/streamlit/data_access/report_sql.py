@@ -32,6 +32,11 @@ def quarterly_rows(where: str) -> str:
 # A unit belongs to the hierarchy as it stood in the reported month (stations move group).
 VALID_AT = "{u}.valid_from <= {m} and ({u}.valid_to is null or {u}.valid_to >= {m})"
 
+# The organisation hierarchy (service, group, station, watch), not the geography beside it
+# (district, ward: hierarchy 'geography' in dim_org_unit). Stated by level, so a publish made
+# before the hierarchy column existed reads the same.
+ORGANISATION = "{u}.org_level not in ('district', 'ward')"
+
 
 KPI_COLUMNS = """
     k.kpi_name, k.definition, k.scope, k.numerator_definition, k.denominator_definition, k.multiplier,
@@ -48,5 +53,8 @@ DESCENDANTS = f"""
         select u.org_unit_id, u.org_level from marts.dim_org_unit as u
         inner join tree on u.parent_org_unit_id = tree.org_unit_id
         where {VALID_AT.format(u="u", m="$month")}
+            -- Below a service: its organisation only (its districts are a second view of the same
+            -- records); below a district: its wards.
+            and (tree.org_level <> 'service' or {ORGANISATION.format(u="u")})
     )
 """

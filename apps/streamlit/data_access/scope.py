@@ -271,19 +271,22 @@ def _small(value) -> bool:
 
 
 def suppress_for_viewer(df: pd.DataFrame) -> pd.DataFrame:
-    """For a viewer: a workforce KPI's figures below service level are blanked where its numerator or
-    denominator is a count the disclosure rule hides (1–7), or where the counts are not in the rows
-    (a history or trend, which could be read back to them). Other roles get ``df`` unchanged."""
+    """For a viewer: a workforce KPI's figures below service level, and any KPI's figures at ward level,
+    are blanked where its numerator or denominator is a count the disclosure rule hides (1–7), or
+    where the counts are not in the rows (a history or trend, which could be read back to them).
+    Other roles get ``df`` unchanged."""
     user = acting_user()
     if user is None or user.role != "viewer" or df.empty or "kpi_code" not in df.columns:
         return df
     workforce = df.kpi_code.isin(workforce_kpis())
     below_service = df.org_level.ne("service") if "org_level" in df.columns else pd.Series(True, index=df.index)
+    # Ward cells are small enough to point at a household: the same rule for every KPI at ward level.
+    ward = df.org_level.eq("ward") if "org_level" in df.columns else pd.Series(False, index=df.index)
     if "numerator" in df.columns and "denominator" in df.columns:
         small = df.numerator.map(_small) | df.denominator.map(_small)
     else:
         small = pd.Series(True, index=df.index)
-    hide = workforce & below_service & small
+    hide = ((workforce & below_service) | ward) & small
     if not hide.any():
         return df
     df = df.copy()

@@ -23,6 +23,7 @@ final as (
         lowest_level,
         case lowest_level when 'watch' then 1 when 'station' then 2 when 'group' then 3 else 4 end as lowest_level_rank,
         cast(is_small_count_spc as boolean) as is_small_count_spc,
+        cast(reported_by_place as boolean) as is_reported_by_place,
         source_systems,
         requires,
         cast(decimals as integer) as decimals,

@@ -102,6 +102,7 @@ classified as (
         incident_sk,
         service_id,
         station_sk,
+        ward_sk,
         first_mobilisation_sk,
         first_appliance_sk,
         call_month as period_month,

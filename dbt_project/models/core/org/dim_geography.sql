@@ -1,23 +1,51 @@
--- Local authority -> ward, with the denominators each rate uses and their vintage.
+-- Local authority -> ward, with the denominators each rate uses and their vintage. A ward that a
+-- boundary review replaced names its successor; current_ward_sk follows the chain (up to five
+-- reviews) to the ward its records are reported under today: null where the chain leads to a
+-- code the reference does not hold, or is longer (a cycle), so those records are UNALLOCATED.
 with wards as (
     select * from {{ ref('stg_reference__wards') }}
 ),
 
+chains as (
+    select
+        w0.ward_sk,
+        case
+            when w0.successor_ward_code is null then w0.ward_sk
+            -- A successor missing from the reference leaves its join null: unresolved.
+            when w1.successor_ward_code is null then w1.ward_sk
+            when w2.successor_ward_code is null then w2.ward_sk
+            when w3.successor_ward_code is null then w3.ward_sk
+            when w4.successor_ward_code is null then w4.ward_sk
+            when w5.successor_ward_code is null then w5.ward_sk
+        end as current_ward_sk
+    from wards as w0
+    left join wards as w1 on w0.service_id || '-' || w0.successor_ward_code = w1.ward_sk
+    left join wards as w2 on w1.service_id || '-' || w1.successor_ward_code = w2.ward_sk
+    left join wards as w3 on w2.service_id || '-' || w2.successor_ward_code = w3.ward_sk
+    left join wards as w4 on w3.service_id || '-' || w3.successor_ward_code = w4.ward_sk
+    left join wards as w5 on w4.service_id || '-' || w4.successor_ward_code = w5.ward_sk
+),
+
 final as (
     select
-        ward_sk,
-        ward_code,
-        service_id,
-        station_sk,
-        lad_code,
-        ward_name,
-        lad_name,
-        population,
-        dwellings,
-        non_domestic_properties,
-        vintage_year,
-        'ward reference ' || cast(vintage_year as varchar) as denominator_vintage
+        wards.ward_sk,
+        wards.ward_code,
+        wards.service_id,
+        wards.station_sk,
+        wards.lad_code,
+        -- The ward the records under this code are reported under: itself while current.
+        chains.current_ward_sk,
+        wards.ward_name,
+        wards.lad_name,
+        wards.successor_ward_code,
+        wards.successor_ward_code is null as is_current_ward,
+        wards.population,
+        wards.dwellings,
+        wards.non_domestic_properties,
+        wards.vintage_year,
+        'ward reference ' || cast(wards.vintage_year as varchar) as denominator_vintage
     from wards
+    inner join chains on wards.ward_sk = chains.ward_sk
 )
 
 select * from final

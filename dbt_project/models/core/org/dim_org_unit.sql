@@ -1,5 +1,7 @@
 -- The organisation hierarchy service -> group -> station -> watch with history: a station
 -- that moves group has one row per version (valid_from inclusive, valid_to exclusive).
+-- Beside it the geography hierarchy service -> local authority district -> ward (hierarchy
+-- 'geography'), for the KPIs about places; the service is the root of both.
 with stations as (
     select * from {{ ref('stg_reference__stations') }}
 ),
@@ -129,11 +131,64 @@ watch_units as (
     group by watches.station_sk, watches.station_id, watches.station_name, watches.service_id, watches.watch_name
 ),
 
+-- Current wards only (a retired ward's records are reported under its successor), plus one
+-- "Not allocated to a ward" ward and district per service, for records with no or an unknown
+-- ward, so that districts and wards add up to the service.
+current_wards as (
+    select service_id, ward_code, ward_name, lad_code, lad_name
+    from {{ ref('dim_geography') }}
+    where is_current_ward
+    union all
+    select distinct service_id, 'UNALLOCATED', 'Not allocated to a ward', 'UNALLOCATED', 'Not allocated to a ward'
+    from {{ ref('dim_geography') }}
+),
+
+geography_starts as (
+    select service_id, min(valid_from) as valid_from from service_units group by service_id
+),
+
+district_units as (
+    select
+        wards.service_id || '-LAD-' || wards.lad_code as org_unit_id,
+        'district' as org_level,
+        wards.service_id as parent_org_unit_id,
+        wards.service_id,
+        max(wards.lad_name) as org_unit_name,
+        cast(null as varchar) as group_id,
+        cast(null as varchar) as station_id,
+        cast(null as varchar) as watch_name,
+        cast(null as varchar) as duty_system,
+        min(starts.valid_from) as valid_from,
+        cast(null as date) as valid_to
+    from current_wards as wards
+    inner join geography_starts as starts on wards.service_id = starts.service_id
+    group by wards.service_id, wards.lad_code
+),
+
+ward_units as (
+    select
+        wards.service_id || '-WARD-' || wards.ward_code as org_unit_id,
+        'ward' as org_level,
+        wards.service_id || '-LAD-' || wards.lad_code as parent_org_unit_id,
+        wards.service_id,
+        wards.ward_name as org_unit_name,
+        cast(null as varchar) as group_id,
+        cast(null as varchar) as station_id,
+        cast(null as varchar) as watch_name,
+        cast(null as varchar) as duty_system,
+        starts.valid_from,
+        cast(null as date) as valid_to
+    from current_wards as wards
+    inner join geography_starts as starts on wards.service_id = starts.service_id
+),
+
 unioned as (
     select * from service_units
     union all select * from group_units
     union all select * from station_units
     union all select * from watch_units
+    union all select * from district_units
+    union all select * from ward_units
 ),
 
 final as (
@@ -143,7 +198,11 @@ final as (
         parent_org_unit_id,
         service_id,
         org_level,
-        case org_level when 'watch' then 1 when 'station' then 2 when 'group' then 3 else 4 end as org_level_rank,
+        -- A ward ranks with a station and a district with a group (the level a unit sits at
+        -- under its service); which KPIs a geography unit reports is the catalogue's
+        -- reported_by_place, not this rank.
+        case org_level when 'watch' then 1 when 'station' then 2 when 'ward' then 2 when 'group' then 3 when 'district' then 3 else 4 end as org_level_rank,
+        case when org_level in ('district', 'ward') then 'geography' else 'organisation' end as hierarchy,
         org_unit_name,
         group_id,
         station_id,

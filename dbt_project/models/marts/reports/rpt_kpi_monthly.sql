@@ -29,7 +29,7 @@ kpis as (
 ),
 
 units as (
-    select org_unit_id, max(org_unit_name) as org_unit_name from {{ ref('dim_org_unit') }} group by org_unit_id
+    select org_unit_id, max(org_unit_name) as org_unit_name, max(hierarchy) as hierarchy from {{ ref('dim_org_unit') }} group by org_unit_id
 ),
 
 -- Target profiles (issue 21): each month's target and YTD target from the profiled shares of the year.
@@ -110,6 +110,8 @@ final as (
         targeted.kpi_code,
         targeted.org_unit_id,
         targeted.org_level,
+        -- 'organisation' (service, group, station, watch) or 'geography' (district, ward).
+        units.hierarchy,
         targeted.service_id,
         targeted.priority_id,
         units.org_unit_name,
@@ -127,6 +129,8 @@ final as (
         -- Small counts (deaths, injuries) are judged by SPC; no RAG below service level.
         case
             when targeted.is_small_count_spc and targeted.org_level <> 'service' then null
+            -- Ward counts are small: their SPC signal carries the assessment, not RAG.
+            when targeted.org_level = 'ward' then null
             else {{ rag_status('targeted.value', 'targeted.target', 'targeted.polarity', 'targeted.tolerance_pct') }}
         end as rag_status,
         targeted.value - targeted.target as variance,
@@ -136,6 +140,8 @@ final as (
         targeted.target_ytd,
         case
             when targeted.is_small_count_spc and targeted.org_level <> 'service' then null
+            -- Ward counts are small: their SPC signal carries the assessment, not RAG.
+            when targeted.org_level = 'ward' then null
             else {{ rag_status('targeted.value_ytd', 'targeted.target_ytd', 'targeted.polarity', 'targeted.tolerance_pct') }}
         end as rag_status_ytd,
         targeted.value_prior_ytd,

@@ -21,7 +21,7 @@ targets as (
 ),
 
 units as (
-    select org_unit_id, max(org_unit_name) as org_unit_name from {{ ref('dim_org_unit') }} group by org_unit_id
+    select org_unit_id, max(org_unit_name) as org_unit_name, max(hierarchy) as hierarchy from {{ ref('dim_org_unit') }} group by org_unit_id
 ),
 
 -- Target profiles (issue 21): a quarter's target is the annual target x its months' profiled shares.
@@ -136,6 +136,8 @@ final as (
         current_quarter.kpi_code,
         current_quarter.org_unit_id,
         current_quarter.org_level,
+        -- 'organisation' (service, group, station, watch) or 'geography' (district, ward).
+        units.hierarchy,
         current_quarter.service_id,
         current_quarter.priority_id,
         units.org_unit_name,
@@ -153,6 +155,8 @@ final as (
         current_quarter.target_source,
         case
             when current_quarter.is_small_count_spc and current_quarter.org_level <> 'service' then null
+            -- Ward counts are small: their SPC signal carries the assessment, not RAG.
+            when current_quarter.org_level = 'ward' then null
             else {{ rag_status('current_quarter.value', 'current_quarter.target', 'current_quarter.polarity', 'current_quarter.tolerance_pct') }}
         end as rag_status,
         current_quarter.value - current_quarter.target as variance,

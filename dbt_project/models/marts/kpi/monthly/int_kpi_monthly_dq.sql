@@ -50,6 +50,16 @@ issues_by_unit as (
     select issues.*, cast(null as varchar) as org_unit_id
     from issues
     where issues.station_sk is null
+    union all
+    -- Records are placed by station, not ward: an issue at any station of the service marks its
+    -- districts and wards (their records may be among those affected).
+    select issues.*, geography.org_unit_id
+    from issues
+    inner join (
+        select distinct org_unit_id, service_id from {{ ref('dim_org_unit') }} where hierarchy = 'geography'
+    ) as geography
+        on issues.service_id = geography.service_id
+    where issues.station_sk is not null
 ),
 
 values_ as (

@@ -6,14 +6,15 @@
 ) }}
 
 -- depends_on: {{ ref('int_kpi_months_to_recompute') }}
--- Every KPI x every organisation unit at every level where the KPI is meaningful x every month
--- the service reports that KPI: the rows a report must show even when nothing happened.
+-- Every KPI x every organisation unit at every level where the KPI is meaningful (and every
+-- district and ward for the KPIs about places) x every month the service reports that KPI:
+-- the rows a report must show even when nothing happened.
 with kpis as (
     select * from {{ ref('dim_kpi') }}
 ),
 
 units as (
-    select distinct org_unit_id, org_level, org_level_rank, service_id from {{ ref('dim_org_unit') }}
+    select distinct org_unit_id, org_level, org_level_rank, hierarchy, service_id from {{ ref('dim_org_unit') }}
 ),
 
 unit_months as (
@@ -39,7 +40,12 @@ final as (
     inner join kpis on reported.kpi_code = kpis.kpi_code
     inner join units
         on reported.service_id = units.service_id
-        and kpis.lowest_level_rank <= units.org_level_rank
+        -- Organisation units from the KPI's lowest level up; districts and wards for the KPIs
+        -- about places only.
+        and (
+            (units.hierarchy = 'organisation' and kpis.lowest_level_rank <= units.org_level_rank)
+            or (units.hierarchy = 'geography' and kpis.is_reported_by_place)
+        )
     inner join unit_months
         on units.org_unit_id = unit_months.org_unit_id
         and reported.period_month = unit_months.period_month

@@ -1,5 +1,6 @@
 -- Prevention, protection, safeguarding, on-call availability and wholetime watch
--- productivity KPIs at their lowest grain (watch where recorded, else station) x month.
+-- productivity KPIs at their lowest grain (watch where recorded, else station) x month. Visits and
+-- audits also at ward x month, for the geography hierarchy (by the ward each is reported under).
 with visits as (
     select * from {{ ref('fct_home_fire_safety_visits') }}
 ),
@@ -61,6 +62,51 @@ audit_counts as (
     group by org_unit_id, service_id, period_month
 ),
 
+ward_lookup as (
+    select * from {{ ref('int_ward_unit_lookup') }}
+),
+
+-- Services with a ward reference: the only ones with ward units.
+ward_services as (
+    select distinct service_id from ward_lookup
+),
+
+-- The same counts by the ward each visit or audit is reported under (no or an unknown ward: the
+-- service's UNALLOCATED ward), beside the organisation units' counts for the KPI rows below.
+visit_counts_with_wards as (
+    select org_unit_id, service_id, period_month, visits_done, visits_high_risk_base, high_risk_visits
+    from visit_counts
+    union all
+    select
+        coalesce(ward_lookup.ward_unit_id, visits.service_id || '-WARD-UNALLOCATED'),
+        visits.service_id,
+        visits.period_month,
+        count(*) filter (where visits.is_counted_for_hfsv_done),
+        count(*) filter (where visits.is_counted_for_hfsv_high_risk_pct),
+        count(*) filter (where visits.is_counted_for_hfsv_high_risk_pct and visits.is_high_risk)
+    from visits
+    left join ward_lookup on visits.ward_sk = ward_lookup.ward_sk
+    where visits.service_id in (select ward_services.service_id from ward_services)
+    group by 1, 2, 3
+),
+
+audit_counts_with_wards as (
+    select org_unit_id, service_id, period_month, rbip_audits, audits_unsat_base, unsatisfactory
+    from audit_counts
+    union all
+    select
+        coalesce(ward_lookup.ward_unit_id, audits.service_id || '-WARD-UNALLOCATED'),
+        audits.service_id,
+        audits.period_month,
+        count(*) filter (where audits.is_counted_for_fsa_done),
+        count(*) filter (where audits.is_counted_for_fsa_unsat_pct),
+        count(*) filter (where audits.is_counted_for_fsa_unsat_pct and audits.is_unsatisfactory)
+    from audits
+    left join ward_lookup on audits.ward_sk = ward_lookup.ward_sk
+    where audits.service_id in (select ward_services.service_id from ward_services)
+    group by 1, 2, 3
+),
+
 productivity as (
     select
         watches.org_unit_id,
@@ -81,10 +127,10 @@ productivity as (
 ),
 
 final as (
-    select 'HFSV_DONE' as kpi_code, org_unit_id, service_id, period_month, cast(visits_done as double) as numerator, cast(null as double) as denominator, cast(null as varchar) as denominator_vintage from visit_counts
-    union all select 'HFSV_HIGH_RISK_PCT', org_unit_id, service_id, period_month, high_risk_visits, visits_high_risk_base, null from visit_counts
-    union all select 'FSA_DONE', org_unit_id, service_id, period_month, rbip_audits, null, null from audit_counts
-    union all select 'FSA_UNSAT_PCT', org_unit_id, service_id, period_month, unsatisfactory, audits_unsat_base, null from audit_counts
+    select 'HFSV_DONE' as kpi_code, org_unit_id, service_id, period_month, cast(visits_done as double) as numerator, cast(null as double) as denominator, cast(null as varchar) as denominator_vintage from visit_counts_with_wards
+    union all select 'HFSV_HIGH_RISK_PCT', org_unit_id, service_id, period_month, high_risk_visits, visits_high_risk_base, null from visit_counts_with_wards
+    union all select 'FSA_DONE', org_unit_id, service_id, period_month, rbip_audits, null, null from audit_counts_with_wards
+    union all select 'FSA_UNSAT_PCT', org_unit_id, service_id, period_month, unsatisfactory, audits_unsat_base, null from audit_counts_with_wards
     union all
     select 'SAFEGUARD_REFS', station_sk, service_id, period_month, count(*) filter (where is_counted_for_safeguard_refs), null, null
     from referrals group by station_sk, service_id, period_month

@@ -1,6 +1,7 @@
 -- Incident KPIs at station x month: numerator and denominator, zeros where nothing happened.
 -- Incidents with no station ground are observed at their service directly (no denominators:
--- those come from the stations' wards). A KPI whose input column the service did not record at
+-- those come from the stations' wards). The same KPIs at ward x month for the geography
+-- hierarchy, with each ward's own denominators (the ward's rows roll up to its district only). A KPI whose input column the service did not record at
 -- all that month (every value null) has a null numerator and denominator: "not recorded", never 0.
 with spine as (
     select * from {{ ref('int_station_months') }}
@@ -8,6 +9,58 @@ with spine as (
 
 counts as (
     select * from {{ ref('int_incidents_by_station_month') }}
+),
+
+ward_spine as (
+    select * from {{ ref('int_ward_months') }}
+),
+
+-- Counts by the ward each record is reported under (an old code's successor; no or an unknown
+-- ward: the service's UNALLOCATED ward).
+ward_counts as (
+    select
+        coalesce(lookup.ward_unit_id, counts.service_id || '-WARD-UNALLOCATED') as ward_unit_id,
+        counts.period_month,
+        sum(counts.incidents) as incidents,
+        sum(counts.primary_fires) as primary_fires,
+        sum(counts.adfs) as adfs,
+        sum(counts.adfs_confined_base) as adfs_confined_base,
+        sum(counts.adfs_confined) as adfs_confined,
+        sum(counts.adf_injuries) as adf_injuries,
+        sum(counts.fire_deaths) as fire_deaths,
+        sum(counts.afa_non_domestic) as afa_non_domestic,
+        sum(counts.deliberate_primary) as deliberate_primary,
+        sum(counts.deliberate_vehicle) as deliberate_vehicle,
+        sum(counts.rtcs) as rtcs
+    from {{ ref('int_incidents_by_ward_month') }} as counts
+    left join {{ ref('int_ward_unit_lookup') }} as lookup on counts.ward_sk = lookup.ward_sk
+    group by 1, 2
+),
+
+at_wards as (
+    select
+        ward_spine.ward_unit_id as org_unit_id,
+        ward_spine.service_id,
+        ward_spine.period_month,
+        ward_spine.population,
+        ward_spine.dwellings,
+        ward_spine.non_domestic_properties,
+        ward_spine.denominator_vintage,
+        ward_counts.incidents,
+        ward_counts.primary_fires,
+        ward_counts.adfs,
+        ward_counts.adfs_confined_base,
+        ward_counts.adfs_confined,
+        ward_counts.adf_injuries,
+        ward_counts.fire_deaths,
+        ward_counts.afa_non_domestic,
+        ward_counts.deliberate_primary,
+        ward_counts.deliberate_vehicle,
+        ward_counts.rtcs
+    from ward_spine
+    left join ward_counts
+        on ward_spine.ward_unit_id = ward_counts.ward_unit_id
+        and ward_spine.period_month = ward_counts.period_month
 ),
 
 recorded as (
@@ -104,6 +157,8 @@ joined as (
         select * from at_stations
         union all
         select * from without_station
+        union all
+        select * from at_wards
     ) as units
     left join recorded
         on units.service_id = recorded.service_id

@@ -1,5 +1,6 @@
 -- Response-time KPIs at station x month, valid records only (Home Office exclusions applied);
--- incidents with no station ground are observed at their service.
+-- incidents with no station ground are observed at their service. The same KPIs at ward x month
+-- for the geography hierarchy (by the ward each incident is reported under).
 with spine as (
     select * from {{ ref('int_station_months') }}
 ),
@@ -10,6 +11,23 @@ measured as (
 
 standards as (
     select distinct service_id from {{ ref('response_standards') }}
+),
+
+ward_spine as (
+    select * from {{ ref('int_ward_months') }}
+),
+
+ward_measured as (
+    select
+        coalesce(lookup.ward_unit_id, measured.service_id || '-WARD-UNALLOCATED') as ward_unit_id,
+        measured.period_month,
+        sum(measured.dwelling_fire_minutes) as dwelling_fire_minutes,
+        sum(measured.dwelling_fires_valid) as dwelling_fires_valid,
+        sum(measured.within_standard) as within_standard,
+        sum(measured.life_threatening_valid) as life_threatening_valid
+    from {{ ref('int_response_by_ward_month') }} as measured
+    left join {{ ref('int_ward_unit_lookup') }} as lookup on measured.ward_sk = lookup.ward_sk
+    group by 1, 2
 ),
 
 joined as (
@@ -43,6 +61,20 @@ joined as (
         and measured.period_month = spine.period_month
     where spine.station_sk is null
     group by measured.service_id, measured.period_month
+    union all
+    select
+        ward_spine.ward_unit_id,
+        ward_spine.service_id,
+        ward_spine.period_month,
+        coalesce(ward_measured.dwelling_fire_minutes, 0),
+        coalesce(ward_measured.dwelling_fires_valid, 0),
+        case when ward_spine.service_id in (select service_id from standards)
+            then coalesce(ward_measured.within_standard, 0) end,
+        coalesce(ward_measured.life_threatening_valid, 0)
+    from ward_spine
+    left join ward_measured
+        on ward_spine.ward_unit_id = ward_measured.ward_unit_id
+        and ward_spine.period_month = ward_measured.period_month
 ),
 
 final as (

@@ -22,6 +22,8 @@ denominators as (
         sum(non_domestic_properties) as non_domestic_properties,
         max(denominator_vintage) as denominator_vintage
     from {{ ref('dim_geography') }}
+    -- A retired ward's people and homes are counted in its successor.
+    where is_current_ward
     group by station_sk
 ),
 
