@@ -281,6 +281,23 @@ def _backfill_deliveries(con: duckdb.DuckDBPyConnection, entity: Entity) -> None
         raise
 
 
+def _add_new_contract_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """A column the contract gained after the raw table was made (a new optional column, such as a
+    ward's successor) is added, null for the rows loaded before it: staging reads every contract
+    column, and files already loaded are not read again just to fill it."""
+    present = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
+            [entity.table],
+        ).fetchall()
+    }
+    for column in entity.loaded_columns:
+        name = stored_name(column)
+        if name not in present:
+            con.execute(f'alter table raw.{entity.table} add column "{name}" {DUCKDB_TYPES[column.type]}')
+
+
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     ensure_audit_schema(con)  # raw_current reads the delivery list
     cols = [f'"{stored_name(c)}" {DUCKDB_TYPES[c.type]}' for c in entity.loaded_columns]
@@ -288,6 +305,7 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     # A source that carries its own service_id (the app store) keeps it; others get the folder's.
     cols += [f"{name} {kind}" for name, kind in LINEAGE_DDL if name not in own]
     con.execute(f"create table if not exists raw.{entity.table} ({', '.join(cols)})")
+    _add_new_contract_columns(con, entity)
     _backfill_deliveries(con, entity)
     # Current rows: the latest delivery of each month (monthly) or the latest extract
     # (snapshot), unless a later delivery of it was empty; raw keeps every delivery for audit.

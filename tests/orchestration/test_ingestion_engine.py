@@ -576,3 +576,19 @@ def test_a_log_from_before_file_times_gains_the_column(settings):
         assert con.execute("select file_name, file_mtime_ns, status from audit.ingestion_log").fetchall() == [
             ("irs/T1/incidents_2024-03.csv", None, "refused")
         ]
+
+
+def test_a_column_the_contract_gained_is_added_to_a_raw_table_made_before_it(warehouse):
+    """A raw table made under an older contract (here: wards before successor_ward_code) gets the new
+    column, null for the rows already loaded, so staging can read it without reloading old files."""
+    wards = entity("reference__wards")
+    old = [c for c in wards.loaded_columns if c.name != "successor_ward_code"]
+    assert len(old) == len(wards.loaded_columns) - 1
+    warehouse.execute("create schema if not exists raw")
+    columns = ", ".join(f'"{c.name}" varchar' for c in old)
+    warehouse.execute(f"create table raw.reference__wards ({columns}, service_id varchar, _batch_id bigint)")
+    warehouse.execute("insert into raw.reference__wards (ward_code, service_id, _batch_id) values ('E05000001', 'T1', 1)")
+    ensure_raw_table(warehouse, wards)
+    assert warehouse.execute("select ward_code, successor_ward_code from raw.reference__wards").fetchall() == [
+        ("E05000001", None)
+    ]
