@@ -24,3 +24,9 @@
         else 'worsening'
     end
 {%- endmacro %}
+
+{#- Where counts are small, the SPC signal carries the assessment and no RAG (or outlook) is given:
+    a small-count KPI (deaths, injuries) below service level, and every KPI at ward level. -#}
+{% macro judged_by_spc_only(relation) -%}
+    (({{ relation }}.is_small_count_spc and {{ relation }}.org_level <> 'service') or {{ relation }}.org_level = 'ward')
+{%- endmacro %}

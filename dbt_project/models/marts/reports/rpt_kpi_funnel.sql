@@ -30,6 +30,8 @@ monthly as (
     from {{ ref('rpt_kpi_monthly') }} as monthly
     inner join kpis on monthly.kpi_code = kpis.kpi_code
     where monthly.org_level <> 'service'
+        -- Records with no known ward are no place to compare: not a point in the ward funnel.
+        and monthly.org_unit_id not like '%-UNALLOCATED'
 ),
 
 -- Each quarter ends at its latest published month (a quarter in progress: the months so far).

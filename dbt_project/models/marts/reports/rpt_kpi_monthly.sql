@@ -128,9 +128,7 @@ final as (
         targeted.target_source,
         -- Small counts (deaths, injuries) are judged by SPC; no RAG below service level.
         case
-            when targeted.is_small_count_spc and targeted.org_level <> 'service' then null
-            -- Ward counts are small: their SPC signal carries the assessment, not RAG.
-            when targeted.org_level = 'ward' then null
+            when {{ judged_by_spc_only('targeted') }} then null
             else {{ rag_status('targeted.value', 'targeted.target', 'targeted.polarity', 'targeted.tolerance_pct') }}
         end as rag_status,
         targeted.value - targeted.target as variance,
@@ -139,9 +137,7 @@ final as (
         targeted.value_ytd,
         targeted.target_ytd,
         case
-            when targeted.is_small_count_spc and targeted.org_level <> 'service' then null
-            -- Ward counts are small: their SPC signal carries the assessment, not RAG.
-            when targeted.org_level = 'ward' then null
+            when {{ judged_by_spc_only('targeted') }} then null
             else {{ rag_status('targeted.value_ytd', 'targeted.target_ytd', 'targeted.polarity', 'targeted.tolerance_pct') }}
         end as rag_status_ytd,
         targeted.value_prior_ytd,

@@ -154,9 +154,7 @@ final as (
         current_quarter.tolerance_pct as tolerance,
         current_quarter.target_source,
         case
-            when current_quarter.is_small_count_spc and current_quarter.org_level <> 'service' then null
-            -- Ward counts are small: their SPC signal carries the assessment, not RAG.
-            when current_quarter.org_level = 'ward' then null
+            when {{ judged_by_spc_only('current_quarter') }} then null
             else {{ rag_status('current_quarter.value', 'current_quarter.target', 'current_quarter.polarity', 'current_quarter.tolerance_pct') }}
         end as rag_status,
         current_quarter.value - current_quarter.target as variance,
