@@ -25,7 +25,7 @@ from geography_fixtures import (  # noqa: E402
 
 ANALYST = ("ann.analyst", "analyst", "ESX")
 VIEWER = ("vic.viewer", "viewer", "ESX")
-SUPPRESSED = "suppressed: a small count of people"
+SUPPRESSED = "suppressed: a count of 1 to 7 (disclosure control)"
 
 
 @pytest.fixture

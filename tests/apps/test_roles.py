@@ -162,7 +162,7 @@ def test_a_viewer_sees_workforce_figures_of_small_units_suppressed(data_dir, mar
         service = monthly.monthly_kpis("ESX", when).set_index("kpi_code")
     assert shown.loc["WOMEN_FF_PCT", "value"] > 0
     assert seen.loc["WOMEN_FF_PCT", "value"] is None and seen.loc["WOMEN_FF_PCT", "numerator"] is None
-    assert seen.loc["WOMEN_FF_PCT", "value_note"] == "suppressed: a small count of people"
+    assert seen.loc["WOMEN_FF_PCT", "value_note"] == "suppressed: a count of 1 to 7 (disclosure control)"
     assert seen.loc["INC_TOTAL", "value"] == shown.loc["INC_TOTAL", "value"]  # not a workforce KPI
     assert service.loc["WOMEN_FF_PCT", "value"] is not None  # the service as a whole is not small
     with as_role("viewer"):

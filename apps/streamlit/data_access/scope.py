@@ -49,7 +49,7 @@ WHAT = {
 # The data source the workforce KPIs come from (the KPI catalogue's source_systems): their figures
 # describe people, so small units are suppressed for viewers by the sharing disclosure rule.
 WORKFORCE_SOURCE = "hr"
-SUPPRESSED_NOTE = "suppressed: a small count of people"
+SUPPRESSED_NOTE = "suppressed: a count of 1 to 7 (disclosure control)"
 
 
 class AccessDenied(PermissionError):
