@@ -105,7 +105,18 @@ def test_districts_drill_to_wards_and_a_ward_trend_with_its_spc_limits(open_page
     assert {"CSV", "XLSX"} <= {b.proto.label for b in at.get("download_button")}
 
 
-def test_a_viewer_sees_a_small_ward_cell_suppressed_and_the_rest_whole(open_page):
+def approve_month(geo_dir: Path) -> None:
+    """A viewer reads approved months only: the performance team approves the fixture's month."""
+    from orchestration.accounts.config import AuthConfig
+    from orchestration.accounts.store import User
+    from orchestration.approvals.store import approve, default_path
+
+    approve(default_path(), geo_dir / "serving.duckdb", "ESX", MONTH, User("pat.perf", "performance", "ESX"),
+            AuthConfig.from_env().accounts_path)
+
+
+def test_a_viewer_sees_a_small_ward_cell_suppressed_and_the_rest_whole(open_page, geo_dir):
+    approve_month(geo_dir)
     at = open_page("districts_and_wards", VIEWER)
     districts, wards = frames(at)[:2]
     assert districts.set_index("org_unit_name").loc["Basildon", "value"] == 42.0  # districts are not wards
@@ -195,6 +206,7 @@ def test_wards_are_coloured_by_the_kpi_from_an_ons_style_file_over_configured_ti
 
 def test_a_viewer_sees_the_small_ward_uncoloured_on_the_map(open_page, geo_dir):
     write_boundaries(geo_dir / "reference" / "ward_boundaries.geojson")
+    approve_month(geo_dir)
     at = open_page("map", VIEWER)
     coloured = [t for t in figures(at)[0]["data"] if t["type"] == "choroplethmap"][1]
     assert array(coloured["locations"]) == ["E05004002"]

@@ -7,7 +7,10 @@ import formatting as fmt
 import plotly.graph_objects as go
 import streamlit as st
 import ui
+from data_access import connection
+from data_access import funnel as funnel_access
 from data_access import geography
+from funnel_chart import funnel_chart
 
 ui.page_header(
     "Districts and wards",
@@ -69,6 +72,38 @@ st.dataframe(
     },
 )
 ui.download_table(districts, f"districts_{kpi_code}_{service}_{month:%Y-%m}", key="districts")
+
+# ---- fair comparison: the funnel of districts or wards -------------------------------------------
+st.subheader("Fair comparison")
+# A publish made before funnels existed has no funnel tables: the rest of the page still works.
+period = funnel_access.quarter_of(month) if connection.table_exists("marts", "rpt_kpi_funnel") else None
+offered = funnel_access.funnel_kpis(service, *period) if period else None
+row = offered[offered.kpi_code == kpi_code] if offered is not None else None
+levels = [lv for lv in (row.org_levels.iloc[0] if row is not None and len(row) else []) if lv in ("district", "ward")]
+if not levels:
+    st.caption("No funnel for this KPI: funnels compare rate and percentage KPIs across places of different size.")
+else:
+    chosen = row.iloc[0]
+    level = st.radio(
+        "Compare", levels, index=len(levels) - 1, horizontal=True, format_func=lambda lv: f"{lv}s",
+        key="place_funnel_level",
+    )
+    st.caption(
+        f"Each {level}'s rate over the twelve months {fmt.month_label(chosen.period_start_month)} to "
+        f"{fmt.month_label(chosen.period_end_month)} against its size, with 95% and 99.8% control limits around "
+        f"the rate of all {level}s together: a small ward with two fires does not top the table by chance alone. "
+        "Those outside the limits are named under the chart."
+    )
+    funnel = funnel_access.kpi_funnel(service, *period, kpi_code, level)
+    funnel_chart(
+        funnel.points,
+        funnel.curves,
+        title=chosen.kpi_name,
+        key="place_funnel",
+        decimals=int(chosen.decimals),
+        unit=chosen.unit,
+        x_title=chosen.denominator_definition or "Denominator",
+    )
 
 # ---- a district's wards -----------------------------------------------------------------------
 names = dict(zip(districts.org_unit_id, districts.org_unit_name, strict=True))

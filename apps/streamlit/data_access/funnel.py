@@ -24,6 +24,14 @@ class Funnel(NamedTuple):
     curves: pd.DataFrame
 
 
+def quarter_of(month) -> tuple[str, str] | None:
+    """The financial year and quarter a month belongs to (marts.dim_date), for a page chosen by month."""
+    df = query(
+        "select financial_year, financial_quarter from marts.dim_date where month_start_date = ? limit 1", [month]
+    )
+    return (df.financial_year.iloc[0], df.financial_quarter.iloc[0]) if len(df) else None
+
+
 def funnel_kpis(service_id: str, financial_year: str, financial_quarter: str) -> pd.DataFrame:
     """The rate and percentage KPIs with a funnel in the quarter, and the levels each is compared at."""
     scope.require_service(service_id)
