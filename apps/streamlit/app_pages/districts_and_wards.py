@@ -7,9 +7,8 @@ import formatting as fmt
 import plotly.graph_objects as go
 import streamlit as st
 import ui
-from data_access import connection
+from data_access import connection, geography
 from data_access import funnel as funnel_access
-from data_access import geography
 from funnel_chart import funnel_chart
 
 ui.page_header(
