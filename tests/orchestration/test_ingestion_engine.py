@@ -587,7 +587,9 @@ def test_a_column_the_contract_gained_is_added_to_a_raw_table_made_before_it(war
     warehouse.execute("create schema if not exists raw")
     columns = ", ".join(f'"{c.name}" varchar' for c in old)
     warehouse.execute(f"create table raw.reference__wards ({columns}, service_id varchar, _batch_id bigint)")
-    warehouse.execute("insert into raw.reference__wards (ward_code, service_id, _batch_id) values ('E05000001', 'T1', 1)")
+    warehouse.execute(
+        "insert into raw.reference__wards (ward_code, service_id, _batch_id) values ('E05000001', 'T1', 1)"
+    )
     ensure_raw_table(warehouse, wards)
     assert warehouse.execute("select ward_code, successor_ward_code from raw.reference__wards").fetchall() == [
         ("E05000001", None)
