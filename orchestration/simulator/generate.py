@@ -100,6 +100,7 @@ def service_files(spec: ServiceSpec, period: Period, seed: int) -> list[FileSpec
         ("reference__stations", org.stations),
         ("reference__wards", org.wards),
         ("reference__appliances", org.appliances),
+        ("reference__ward_successors", org.ward_successors),
     ):
         e = entity(table)
         # Reference data stays clean: a broken station row would cascade into unknown codes.

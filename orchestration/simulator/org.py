@@ -63,6 +63,14 @@ class Org:
     def is_wholetime(self) -> np.ndarray:
         return self.station_duty == "wholetime"
 
+    @property
+    def ward_successors(self) -> Frame:
+        """A boundary review: two retired ward codes, no longer in the ward list, replaced by the first
+        two current wards. It exercises the optional reference; no record is simulated under them."""
+        n = min(2, len(self.ward_code))
+        retired = np.array([f"E05{self.spec.index:02d}R{k + 1:03d}" for k in range(n)], dtype=object)
+        return {"ward_code": retired, "successor_ward_code": self.ward_code[:n].astype(object)}
+
 
 def _place_names(rng: np.random.Generator, n: int) -> list[str]:
     """Unique plausible English place names (services other than Essex)."""
@@ -273,9 +281,6 @@ def build_org(spec: ServiceSpec, period: Period, rng: np.random.Generator) -> Or
         "dwellings": dwell,
         "non_domestic_properties": nd,
         "vintage_year": np.full(nw, 2021, dtype=np.int64),
-        # Every simulated ward is current (no boundary review in the period): the column is there
-        # so a service's own extract shows where a retired ward's successor goes.
-        "successor_ward_code": obj([None] * nw),
     }
     appliances: Frame = {
         "appliance_id": obj(app_id),

@@ -63,7 +63,7 @@ def test_every_query_module_is_documented_in_the_package() -> None:
     listed = (PACKAGE / "__init__.py").read_text()
     modules = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
     assert modules == [
-        "annual_plan", "approvals", "commentary", "connection", "drill_through", "geography", "ingestion", "monthly",
-        "people", "quality", "quarterly", "reference", "report_sql", "scope",
+        "annual_plan", "approvals", "commentary", "connection", "drill_through", "funnel", "geography", "ingestion",
+        "monthly", "people", "quality", "quarterly", "reference", "report_sql", "scope",
     ]  # fmt: skip
     assert [m for m in modules if f"\n    {m} " not in listed] == []

@@ -403,6 +403,7 @@ def test_a_viewer_sees_small_ward_counts_suppressed(data_dir, mart, month):
         """
     ).iloc[0]
     unit, when = row.org_unit_id, row.period_month.date()
+    approve(data_dir, when)
     with as_role("analyst"):
         shown = monthly.monthly_kpis(unit, when).set_index("kpi_code")
     with as_role("viewer"):

@@ -78,12 +78,10 @@ ROLE_ACCOUNTS = {
     "admin": ("browser.admin", "admin", "ESX", "an admin password"),
 }
 REPORT_LINKS = {
-    "Monthly snapshot",
-    "Quarterly review",
-    "Golden thread",
-    "Station and watch profile",
-    "Owner commentary",
-}
+    "Monthly snapshot", "Quarterly review", "Golden thread", "Station and watch profile", "Owner commentary",
+    "Districts and wards", "Map",
+}  # fmt: skip
+SERVICE_WIDE_LINKS = {"Quarterly review", "Golden thread", "Districts and wards", "Map"}
 ASSURANCE_LINKS = {"Data quality", "Data ingestion"}
 
 
@@ -374,7 +372,7 @@ def test_each_role_in_a_browser(server: str, server_data: Path, chromium: Path):
             sign_out()
 
             sign_in_as("manager")
-            assert sidebar_links(page) == REPORT_LINKS - {"Quarterly review", "Golden thread"}
+            assert sidebar_links(page) == REPORT_LINKS - SERVICE_WIDE_LINKS
             assert "ESX-ESX-GM" in page.locator('[data-testid="stMain"]').inner_text() or "(group)" in (
                 page.locator('[data-testid="stMain"]').inner_text()
             )

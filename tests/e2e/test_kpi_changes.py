@@ -20,7 +20,7 @@ ONBOARDING = REPO_ROOT / "docs" / "examples" / "onboarding"  # as tests/conftest
 pytestmark = [pytest.mark.slow]
 
 # INC_TOTAL's numerator in the copy of the project: every incident counted twice.
-OBSERVATIONS = Path("models") / "kpi" / "observations"
+OBSERVATIONS = Path("models") / "marts" / "kpi" / "observations"
 NUMERATOR = "select 'INC_TOTAL' as kpi_code, org_unit_id, service_id, period_month, cast(incidents as double)"
 DOUBLED = NUMERATOR.replace("cast(incidents as double)", "cast(incidents * 2 as double)")
 CHANGE_LINE = (

@@ -46,7 +46,7 @@ def test_one_yaml_file_per_system_and_the_public_api_reads_them() -> None:
     assert [e.table for e in contracts.ENTITIES[:3]] == [
         "reference__stations", "reference__wards", "reference__appliances",
     ]
-    assert len(contracts.ENTITIES) == 16
+    assert len(contracts.ENTITIES) == 17
     assert [e.table for e in REAL_ENTITIES] == [
         "home_office__fire1001_annual", "home_office__fire1001_quarterly", "home_office__frs_categories",
         "home_office__fire_stations", "home_office__frs_register", "ons__population", "ons__lad_fra_lookup",
@@ -223,7 +223,7 @@ def test_an_unknown_code_in_a_shared_list_file_is_named(folder: Path) -> None:
 
 def test_the_check_command_reports_without_a_traceback(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert contracts.main(["--check"]) == 0
-    assert "24 entities" in capsys.readouterr().out
+    assert "25 entities" in capsys.readouterr().out
     _edit(folder, "hr", lambda d: d["entities"][0]["columns"][10].update(maximum="lots"))
     assert contracts.main(["--check", "--dir", str(folder)]) == 1
     err = capsys.readouterr().err

@@ -579,18 +579,19 @@ def test_a_log_from_before_file_times_gains_the_column(settings):
 
 
 def test_a_column_the_contract_gained_is_added_to_a_raw_table_made_before_it(warehouse):
-    """A raw table made under an older contract (here: wards before successor_ward_code) gets the new
-    column, null for the rows already loaded, so staging can read it without reloading old files."""
+    """A raw table made under an older contract gets a column the contract gained since, null for the
+    rows already loaded, so staging can read it without reloading old files."""
+    import dataclasses
+
+    from orchestration.ingestion.contracts import Column
+
     wards = entity("reference__wards")
-    old = [c for c in wards.loaded_columns if c.name != "successor_ward_code"]
-    assert len(old) == len(wards.loaded_columns) - 1
-    warehouse.execute("create schema if not exists raw")
-    columns = ", ".join(f'"{c.name}" varchar' for c in old)
-    warehouse.execute(f"create table raw.reference__wards ({columns}, service_id varchar, _batch_id bigint)")
+    ensure_raw_table(warehouse, wards)
     warehouse.execute(
         "insert into raw.reference__wards (ward_code, service_id, _batch_id) values ('E05000001', 'T1', 1)"
     )
-    ensure_raw_table(warehouse, wards)
-    assert warehouse.execute("select ward_code, successor_ward_code from raw.reference__wards").fetchall() == [
+    grown = dataclasses.replace(wards, columns=(*wards.columns, Column("boundary_note", "str")))
+    ensure_raw_table(warehouse, grown)
+    assert warehouse.execute("select ward_code, boundary_note from raw.reference__wards").fetchall() == [
         ("E05000001", None)
     ]

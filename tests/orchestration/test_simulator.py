@@ -655,6 +655,7 @@ def test_entities_cover_every_contract() -> None:
         "reference__stations",
         "reference__wards",
         "reference__appliances",
+        "reference__ward_successors",
         "irs__incidents",
         "mobilising__mobilisations",
         "hr__staff",

@@ -2,8 +2,29 @@
 -- boundary review replaced names its successor; current_ward_sk follows the chain (up to five
 -- reviews) to the ward its records are reported under today: null where the chain leads to a
 -- code the reference does not hold, or is longer (a cycle), so those records are UNALLOCATED.
-with wards as (
+-- Boundary reviews come as their own optional reference (ward_successors): a code only that file
+-- names (a ward the current reference no longer lists) is a row too, so its records still follow
+-- the chain.
+with listed as (
     select * from {{ ref('stg_reference__wards') }}
+),
+
+successors as (
+    select * from {{ ref('stg_reference__ward_successors') }}
+),
+
+wards as (
+    select listed.*, successors.successor_ward_code
+    from listed
+    left join successors on listed.ward_sk = successors.ward_sk
+    union all by name
+    select
+        successors.ward_sk,
+        successors.ward_code,
+        successors.service_id,
+        successors.successor_ward_code
+    from successors
+    where successors.ward_sk not in (select listed.ward_sk from listed)
 ),
 
 chains as (

@@ -19,8 +19,6 @@ renamed as (
         service_id || '-' || station_id as station_sk,
         station_id,
         lad_code,
-        -- The ward that replaced this one at a boundary review (null while current).
-        nullif(trim(successor_ward_code), '') as successor_ward_code,
 
         ----------  attributes
         {{ clean_text('ward_name') }} as ward_name,
