@@ -82,8 +82,11 @@ def print_demo_sign_ins(config: AuthConfig) -> None:
     for name, role, unit, password in accounts:
         print(f"  {name:<18} password {password or '(changed: not known)':<18} role {role:<12} unit {unit}")
     print("add real accounts with: python -m orchestration.cli users add NAME --role ROLE --unit ORG_UNIT")
-    print("a viewer sees a month once the performance team approves it: sign in as demo-performance and press "
-          "Approve on the Monthly snapshot (or: python -m orchestration.cli approvals approve ESX YYYY-MM --by demo-performance)")
+    print(
+        "a viewer sees a month once the performance team approves it: sign in as demo-performance and press "
+        "Approve on the Monthly snapshot (or: python -m orchestration.cli approvals approve ESX YYYY-MM "
+        "--by demo-performance)"
+    )
 
 
 def add_users_commands(sub: argparse._SubParsersAction) -> None:
