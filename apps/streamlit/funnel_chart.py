@@ -108,3 +108,17 @@ def funnel_chart(
     })  # fmt: skip
     st.dataframe(shown, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(shown)), key=f"{key}_outliers")
     return out
+
+
+def kpi_funnel_chart(points: pd.DataFrame, curves: pd.DataFrame, kpi, *, key: str) -> pd.DataFrame:
+    """``funnel_chart`` titled and scaled for one KPI: ``kpi`` is its row of ``data_access.funnel.funnel_kpis``
+    (kpi_name, decimals, unit, denominator_definition)."""
+    return funnel_chart(
+        points,
+        curves,
+        title=kpi.kpi_name,
+        key=key,
+        decimals=int(kpi.decimals),
+        unit=kpi.unit,
+        x_title=kpi.denominator_definition or "Denominator",
+    )

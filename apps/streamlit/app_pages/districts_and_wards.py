@@ -9,7 +9,7 @@ import streamlit as st
 import ui
 from data_access import connection, geography
 from data_access import funnel as funnel_access
-from funnel_chart import funnel_chart
+from funnel_chart import kpi_funnel_chart
 
 ui.page_header(
     "Districts and wards",
@@ -94,15 +94,7 @@ else:
         "Those outside the limits are named under the chart."
     )
     funnel = funnel_access.kpi_funnel(service, *period, kpi_code, level)
-    funnel_chart(
-        funnel.points,
-        funnel.curves,
-        title=chosen.kpi_name,
-        key="place_funnel",
-        decimals=int(chosen.decimals),
-        unit=chosen.unit,
-        x_title=chosen.denominator_definition or "Denominator",
-    )
+    kpi_funnel_chart(funnel.points, funnel.curves, chosen, key="place_funnel")
 
 # ---- a district's wards -----------------------------------------------------------------------
 names = dict(zip(districts.org_unit_id, districts.org_unit_name, strict=True))

@@ -16,7 +16,7 @@ import streamlit as st
 import ui
 from data_access import annual_plan, quarterly, reference
 from data_access import funnel as funnel_access
-from funnel_chart import funnel_chart
+from funnel_chart import kpi_funnel_chart
 
 ui.page_header(
     "Quarterly review", "In depth: performance against target, analysis, action plans, best practice and benchmarks."
@@ -445,12 +445,4 @@ with tabs[7]:
             "or worse: read with the KPI's polarity."
         )
         funnel = funnel_access.kpi_funnel(service, year, quarter, funnel_kpi, funnel_level)
-        funnel_chart(
-            funnel.points,
-            funnel.curves,
-            title=chosen_kpi.kpi_name,
-            key="quarterly_funnel",
-            decimals=int(chosen_kpi.decimals),
-            unit=chosen_kpi.unit,
-            x_title=chosen_kpi.denominator_definition or "Denominator",
-        )
+        kpi_funnel_chart(funnel.points, funnel.curves, chosen_kpi, key="quarterly_funnel")
