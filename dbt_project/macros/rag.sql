@@ -27,6 +27,7 @@
 
 {#- Where counts are small, the SPC signal carries the assessment and no RAG (or outlook) is given:
     a small-count KPI (deaths, injuries) below service level, and every KPI at ward level. -#}
-{% macro judged_by_spc_only(relation) -%}
-    (({{ relation }}.is_small_count_spc and {{ relation }}.org_level <> 'service') or {{ relation }}.org_level = 'ward')
+{% macro judged_by_spc_only(relation=none) -%}
+    {%- set p = relation ~ '.' if relation else '' -%}
+    (({{ p }}is_small_count_spc and {{ p }}org_level <> 'service') or {{ p }}org_level = 'ward')
 {%- endmacro %}

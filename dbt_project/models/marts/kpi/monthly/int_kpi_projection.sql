@@ -191,7 +191,7 @@ final as (
         projected_upper_80,
         case
             when polarity not in ('up', 'down') or projected_value is null or projected_lower_80 is null then null
-            when {{ judged_by_spc_only('bounded') }} then null
+            when {{ judged_by_spc_only() }} then null
             when polarity = 'up' and projected_lower_80 >= annual_target then 'likely met'
             when polarity = 'up' and projected_upper_80 < annual_target then 'likely missed'
             when polarity = 'down' and projected_upper_80 <= annual_target then 'likely met'
