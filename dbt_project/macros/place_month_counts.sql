@@ -2,6 +2,11 @@
     station (the organisation hierarchy) or by the ward on the record (the geography hierarchy).
     Both hierarchies count with the same SQL, so a KPI's rule cannot drift between them. -#}
 
+{#- The incident counts incident_counts_by gives, in order: the KPI models carry them as one list. -#}
+{% macro incident_count_columns() -%}
+    {{ return(['incidents', 'primary_fires', 'adfs', 'adfs_confined_base', 'adfs_confined', 'adf_injuries', 'fire_deaths', 'afa_non_domestic', 'deliberate_primary', 'deliberate_vehicle', 'rtcs']) }}
+{%- endmacro %}
+
 {#- Incident counts per place and month over fct_incidents' KPI marks (is_counted_for_<kpi>). -#}
 {% macro incident_counts_by(place_column) %}
 with incidents as (

@@ -123,9 +123,18 @@ def quarters(service_id: str) -> pd.DataFrame:
     )
     if not scope.reads_approved_only() or df.empty:
         return df
+    # Every quarter's months in one query (the calendar's), not one query per quarter.
+    months = query(
+        """
+        select financial_year, financial_quarter, list(distinct month_start_date) as months
+        from marts.dim_date group by all
+        """
+    )
+    months_of = {(r.financial_year, r.financial_quarter): r.months for r in months.itertuples()}
     approved = set(approvals.approved_months(service_id))
     whole = [
-        all(m in approved for m in quarter_months(row.financial_year, row.financial_quarter)) for row in df.itertuples()
+        all(pd.Timestamp(m).date() in approved for m in months_of.get((row.financial_year, row.financial_quarter), []))
+        for row in df.itertuples()
     ]
     return df[whole].reset_index(drop=True)
 

@@ -1,8 +1,9 @@
 -- Incident KPIs at station x month: numerator and denominator, zeros where nothing happened.
 -- Incidents with no station ground are observed at their service directly (no denominators:
 -- those come from the stations' wards). The same KPIs at ward x month for the geography
--- hierarchy, with each ward's own denominators (the ward's rows roll up to its district only). A KPI whose input column the service did not record at
--- all that month (every value null) has a null numerator and denominator: "not recorded", never 0.
+-- hierarchy, with each ward's own denominators (the ward's rows roll up to its district only).
+-- A KPI whose input column the service did not record at all that month (every value null) has a null numerator and denominator: "not recorded", never 0.
+{%- set count_columns = incident_count_columns() %}
 with spine as (
     select * from {{ ref('int_station_months') }}
 ),
@@ -21,17 +22,9 @@ ward_counts as (
     select
         coalesce(lookup.ward_unit_id, counts.service_id || '-WARD-UNALLOCATED') as ward_unit_id,
         counts.period_month,
-        sum(counts.incidents) as incidents,
-        sum(counts.primary_fires) as primary_fires,
-        sum(counts.adfs) as adfs,
-        sum(counts.adfs_confined_base) as adfs_confined_base,
-        sum(counts.adfs_confined) as adfs_confined,
-        sum(counts.adf_injuries) as adf_injuries,
-        sum(counts.fire_deaths) as fire_deaths,
-        sum(counts.afa_non_domestic) as afa_non_domestic,
-        sum(counts.deliberate_primary) as deliberate_primary,
-        sum(counts.deliberate_vehicle) as deliberate_vehicle,
-        sum(counts.rtcs) as rtcs
+        {%- for column in count_columns %}
+        sum(counts.{{ column }}) as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
     from {{ ref('int_incidents_by_ward_month') }} as counts
     left join {{ ref('int_ward_unit_lookup') }} as lookup on counts.ward_sk = lookup.ward_sk
     group by 1, 2
@@ -46,17 +39,9 @@ at_wards as (
         ward_spine.dwellings,
         ward_spine.non_domestic_properties,
         ward_spine.denominator_vintage,
-        ward_counts.incidents,
-        ward_counts.primary_fires,
-        ward_counts.adfs,
-        ward_counts.adfs_confined_base,
-        ward_counts.adfs_confined,
-        ward_counts.adf_injuries,
-        ward_counts.fire_deaths,
-        ward_counts.afa_non_domestic,
-        ward_counts.deliberate_primary,
-        ward_counts.deliberate_vehicle,
-        ward_counts.rtcs
+        {%- for column in count_columns %}
+        ward_counts.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
     from ward_spine
     left join ward_counts
         on ward_spine.ward_unit_id = ward_counts.ward_unit_id
@@ -84,17 +69,9 @@ at_stations as (
         spine.dwellings,
         spine.non_domestic_properties,
         spine.denominator_vintage,
-        counts.incidents,
-        counts.primary_fires,
-        counts.adfs,
-        counts.adfs_confined_base,
-        counts.adfs_confined,
-        counts.adf_injuries,
-        counts.fire_deaths,
-        counts.afa_non_domestic,
-        counts.deliberate_primary,
-        counts.deliberate_vehicle,
-        counts.rtcs
+        {%- for column in count_columns %}
+        counts.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
     from spine
     left join counts
         on spine.station_sk = counts.station_sk
@@ -112,17 +89,9 @@ without_station as (
         cast(null as double) as dwellings,
         cast(null as double) as non_domestic_properties,
         cast(null as varchar) as denominator_vintage,
-        sum(counts.incidents) as incidents,
-        sum(counts.primary_fires) as primary_fires,
-        sum(counts.adfs) as adfs,
-        sum(counts.adfs_confined_base) as adfs_confined_base,
-        sum(counts.adfs_confined) as adfs_confined,
-        sum(counts.adf_injuries) as adf_injuries,
-        sum(counts.fire_deaths) as fire_deaths,
-        sum(counts.afa_non_domestic) as afa_non_domestic,
-        sum(counts.deliberate_primary) as deliberate_primary,
-        sum(counts.deliberate_vehicle) as deliberate_vehicle,
-        sum(counts.rtcs) as rtcs
+        {%- for column in count_columns %}
+        sum(counts.{{ column }}) as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
     from counts
     left join spine
         on counts.station_sk = spine.station_sk
